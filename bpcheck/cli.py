@@ -1,0 +1,108 @@
+"""The ``bpcheck`` command: validate fixtures, run engines on them.
+
+Exit status: 0 all is well, 1 a claim or an engine let us down, 2 bad input
+(a fixture or an argument), each reported on one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bpcheck import registry
+from bpcheck.checking import OK, FixtureResult, check_fixture
+from bpcheck.loader import load_all
+from bpcheck.results import (
+    SUMMARY_HEADERS,
+    disagreement_table,
+    failing_claims_table,
+    results_json,
+    summary_rows,
+    text_table,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _paths(values: Sequence[str]) -> list[Path]:
+    return [Path(v) for v in values]
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    fixtures, errors = load_all(_paths(args.paths))
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        return EXIT_BAD_INPUT
+    if not fixtures:
+        print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{len(fixtures)} fixture(s) valid")
+    return EXIT_OK
+
+
+def print_result(result: FixtureResult, engines: list[str]) -> None:
+    bad = [c for c in result.claims if c.outcome != OK]
+    if bad:
+        print(f"\n{result.fixture.id}: claims that differ from their expected verdict")
+        print(failing_claims_table(bad, engines))
+        for claim in bad:
+            print(f"  {claim.claim.id}: {claim.message}")
+    if result.disagreements:
+        print(f"\n{result.fixture.id}: engines disagree")
+        print(disagreement_table(result.disagreements, engines))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        engines = registry.select(args.engine or ())
+    except KeyError as error:
+        print(f"--engine: {error.args[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    fixtures, errors = load_all(_paths(args.paths))
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        return EXIT_BAD_INPUT
+    if not fixtures:
+        print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    results = [check_fixture(fixture, engines) for fixture in fixtures]
+    print(text_table(SUMMARY_HEADERS, summary_rows(results)))
+    for result in results:
+        print_result(result, list(engines))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results_json(engines, results), indent=1) + "\n")
+    failed = [r for r in results if r.outcome != OK]
+    claims = sum(len(r.claims) for r in results)
+    print(f"\n{len(fixtures)} fixture(s), {claims} claim(s), {len(failed)} fixture(s) not ok")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bpcheck", description="Check the numbers backpropagation tutorials print."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check fixture files without running engines")
+    validate.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
+    validate.set_defaults(handler=cmd_validate)
+    run = commands.add_parser("run", help="run the engines on fixtures and judge every claim")
+    run.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
+    run.add_argument("--engine", action="append", help="only this engine (repeatable)")
+    run.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

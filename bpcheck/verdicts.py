@@ -1,0 +1,101 @@
+"""Verdicts: does a computed value agree with a number as the document printed it?
+
+The printed string sets the precision.  ``"0.5932"`` has 4 decimals, so it
+claims the true value lies within half a unit of the 4th decimal:
+
+* ``match``      |value - printed| <= 0.5e-4 (plus a few ULPs of the value, so that a
+                 binary float sitting exactly on the half-way point still counts);
+* ``truncated``  not a match, but cutting the value toward zero at the 4th decimal
+                 gives the printed number (authors who truncate instead of round);
+* ``mismatch``   neither.
+
+Scientific notation counts its decimals after the exponent is applied:
+``"3.5e-05"`` has 6.  An integer such as ``"1"`` has 0; ``"1E+2"`` has -2
+(it claims the value to the nearest hundred).  Trailing zeros count:
+``"0.50"`` has 2.  Arithmetic is done in :class:`decimal.Decimal` on the exact
+binary value of the float, so no rounding of our own can blur a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_DOWN, Decimal, localcontext
+
+MATCH = "match"
+TRUNCATED = "truncated"
+MISMATCH = "mismatch"
+VERDICTS = (MATCH, TRUNCATED, MISMATCH)
+
+DECIMAL_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+"""What a printed value must look like: a plain decimal number, optionally scientific."""
+
+SLACK_ULPS = 4
+"""How many units in the last place of the value we forgive (binary representation)."""
+
+
+def is_decimal_number(text: str) -> bool:
+    return bool(DECIMAL_NUMBER.match(text))
+
+
+def decimals(printed: str) -> int:
+    """Number of decimal places the printed string claims (negative for ``1E+2``)."""
+    exponent = Decimal(printed).as_tuple().exponent
+    assert isinstance(exponent, int), printed
+    return -exponent
+
+
+def half_unit(printed: str) -> Decimal:
+    """Half a unit in the printed last place: the tolerance a printed number implies."""
+    return Decimal(5).scaleb(-decimals(printed) - 1)
+
+
+def _slack(value: float) -> Decimal:
+    return Decimal(SLACK_ULPS * math.ulp(value))
+
+
+def is_match(value: float, printed: str) -> bool:
+    with localcontext() as ctx:
+        ctx.prec = 100
+        distance = abs(Decimal(value) - Decimal(printed))
+        return distance <= half_unit(printed) + _slack(value)
+
+
+def truncate(value: Decimal, places: int) -> Decimal:
+    """Cut toward zero at ``places`` decimals (the way a truncating author writes)."""
+    with localcontext() as ctx:
+        ctx.prec = 100
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def is_truncation(value: float, printed: str) -> bool:
+    """Whether cutting ``value`` (give or take a few ULPs) gives the printed number."""
+    places = decimals(printed)
+    target = Decimal(printed)
+    exact = Decimal(value)
+    slack = _slack(value)
+    with localcontext() as ctx:
+        ctx.prec = 100
+        candidates = (exact - slack, exact, exact + slack)
+        return any(truncate(c, places) == target for c in candidates)
+
+
+def verdict(value: float, printed: str) -> str:
+    """Classify ``value`` against the printed string: match, truncated or mismatch."""
+    if not math.isfinite(value):
+        return MISMATCH
+    if is_match(value, printed):
+        return MATCH
+    if is_truncation(value, printed):
+        return TRUNCATED
+    return MISMATCH
+
+
+def units_off(value: float, printed: str) -> float:
+    """How far the value is from the printed number, in units of its last place."""
+    if not math.isfinite(value):
+        return math.inf
+    unit = Decimal(1).scaleb(-decimals(printed))
+    with localcontext() as ctx:
+        ctx.prec = 100
+        return float((Decimal(value) - Decimal(printed)) / unit)

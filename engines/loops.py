@@ -1,0 +1,405 @@
+"""The loops engine: plain Python floats, one weight at a time, like the tutorials.
+
+Every formula here is the one a tutorial writes on the page: the logistic
+function and its derivative ``out * (1 - out)``, the node delta, ``dE/dw =
+delta * out_below``.  No NumPy: this engine must stay readable next to the
+document it checks, and independent of the array engines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bpcheck import quantities as q
+from bpcheck.engine import ALL_CAPABILITIES, Availability
+from bpcheck.problem import Problem, batch_of_step
+
+Vector = list[float]
+Matrix = list[list[float]]
+
+
+# --- activations and their derivatives -------------------------------------
+
+
+def activate(name: str, nets: Vector) -> Vector:
+    """The layer's outputs from its net inputs."""
+    if name == "identity":
+        return list(nets)
+    if name == "sigmoid":
+        return [1.0 / (1.0 + math.exp(-x)) for x in nets]
+    if name == "tanh":
+        return [math.tanh(x) for x in nets]
+    if name == "relu":
+        return [x if x > 0.0 else 0.0 for x in nets]
+    if name == "softmax":
+        top = max(nets)
+        exps = [math.exp(x - top) for x in nets]
+        total = sum(exps)
+        return [e / total for e in exps]
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def out_net_jacobian(name: str, outs: Vector) -> Matrix:
+    """``J[a][b] = d out_a / d net_b`` written from the outputs, as tutorials do."""
+    n = len(outs)
+    if name == "softmax":
+        return [
+            [outs[a] * ((1.0 if a == b else 0.0) - outs[b]) for b in range(n)] for a in range(n)
+        ]
+    diagonal = [elementwise_derivative(name, o) for o in outs]
+    return [[diagonal[a] if a == b else 0.0 for b in range(n)] for a in range(n)]
+
+
+def elementwise_derivative(name: str, out: float) -> float:
+    """d out / d net for the element-wise activations; relu'(0) is 0 by convention."""
+    if name == "identity":
+        return 1.0
+    if name == "sigmoid":
+        return out * (1.0 - out)
+    if name == "tanh":
+        return 1.0 - out * out
+    if name == "relu":
+        return 1.0 if out > 0.0 else 0.0
+    raise ValueError(f"unknown activation {name!r}")
+
+
+# --- loss terms and their derivatives ---------------------------------------
+
+
+def loss_term(loss: str, target: float, out: float, scale: int) -> float:
+    """One output's contribution to the loss; ``scale`` divides the mse terms."""
+    if loss == "half_sse":
+        return 0.5 * (target - out) ** 2
+    if loss == "sse":
+        return (target - out) ** 2
+    if loss == "mse":
+        return (target - out) ** 2 / scale
+    if loss == "bce":
+        return -(target * math.log(out) + (1.0 - target) * math.log(1.0 - out))
+    if loss == "softmax_ce":
+        return -target * math.log(out)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> float:
+    """d term / d out for one output."""
+    if loss == "half_sse":
+        return -(target - out)
+    if loss == "sse":
+        return -2.0 * (target - out)
+    if loss == "mse":
+        return -2.0 * (target - out) / scale
+    if loss == "bce":
+        return -target / out + (1.0 - target) / (1.0 - out)
+    if loss == "softmax_ce":
+        return -target / out
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+# --- parameters ---------------------------------------------------------------
+
+
+@dataclass
+class Params:
+    """Mutable copies of the weights and biases, one list per layer."""
+
+    weights: list[Matrix]
+    biases: list[Vector]
+
+    @classmethod
+    def of(cls, problem: Problem) -> Params:
+        return cls(
+            weights=[[list(row) for row in layer.weights] for layer in problem.layers],
+            biases=[list(layer.bias) for layer in problem.layers],
+        )
+
+
+def bias_of_neuron(problem: Problem, params: Params, layer: int, j: int) -> float:
+    """The bias added to neuron ``j`` (0-based) of 0-based ``layer``."""
+    kind = problem.layers[layer].bias_kind
+    if kind == "none":
+        return 0.0
+    if kind == "shared":
+        return params.biases[layer][0]
+    return params.biases[layer][j]
+
+
+# --- one sample: forward and backward ----------------------------------------
+
+
+@dataclass
+class Forward:
+    """Net inputs and outputs of every layer for one sample; ``outs[0]`` is the input."""
+
+    nets: list[Vector]
+    outs: list[Vector]
+
+
+def forward(problem: Problem, params: Params, x: Vector) -> Forward:
+    outs: list[Vector] = [list(x)]
+    nets: list[Vector] = [[]]
+    for layer_index, layer in enumerate(problem.layers):
+        below = outs[-1]
+        net = []
+        for j, row in enumerate(params.weights[layer_index]):
+            total = bias_of_neuron(problem, params, layer_index, j)
+            for i, w in enumerate(row):
+                total += w * below[i]
+            net.append(total)
+        nets.append(net)
+        outs.append(activate(layer.activation, net))
+    return Forward(nets, outs)
+
+
+def back_through_activation(activation: str, outs: Vector, d_out: Vector) -> Vector:
+    """d/dnet from d/dout: the chain rule through the activation."""
+    if activation != "softmax":
+        return [g * elementwise_derivative(activation, o) for g, o in zip(d_out, outs, strict=True)]
+    jac = out_net_jacobian(activation, outs)
+    n = len(outs)
+    return [sum(d_out[a] * jac[a][b] for a in range(n)) for b in range(n)]
+
+
+def back_through_weights(weights: Matrix, d_net: Vector) -> Vector:
+    """d/dout of the layer below from d/dnet of this layer: sum over the neurons fed."""
+    fan_in = len(weights[0])
+    return [sum(d_net[j] * weights[j][i] for j in range(len(weights))) for i in range(fan_in)]
+
+
+def one_hot(n: int, k: int, value: float) -> Vector:
+    """A vector of zeros with ``value`` at ``k``: one output's gradient alone."""
+    return [value if i == k else 0.0 for i in range(n)]
+
+
+def output_gradient(problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
+    return [
+        loss_term_derivative(problem.loss, t, o, scale) for t, o in zip(target, outs, strict=True)
+    ]
+
+
+# --- training -------------------------------------------------------------------
+
+
+class LoopsEngine:
+    """Scalar Python loops: the reference a reader can follow with a pencil."""
+
+    name = "loops"
+    version = "1"
+    capabilities = ALL_CAPABILITIES
+
+    def available(self) -> Availability:
+        return Availability(True)
+
+    def run(self, problem: Problem, record: Collection[int]) -> q.Trace:
+        params = Params.of(problem)
+        trace: q.Trace = {}
+        for step in range(problem.steps + 1):
+            recording = step in record
+            values = self._step(problem, params, step, recording, update=step < problem.steps)
+            if recording:
+                trace[step] = values
+        return trace
+
+    def _step(
+        self, problem: Problem, params: Params, step: int, recording: bool, update: bool
+    ) -> dict[str, float]:
+        """Forward and backward over the step's batch, then (maybe) one update."""
+        batch = batch_of_step(problem, step)
+        scale = problem.n_outputs * len(batch)
+        values: dict[str, float] = {}
+        if recording:
+            self._record_parameters(problem, params, values)
+        passes = [forward(problem, params, list(problem.inputs[s])) for s in batch]
+        total_loss = 0.0
+        for s, fwd in zip(batch, passes, strict=True):
+            target = list(problem.targets[s])
+            terms = [
+                loss_term(problem.loss, t, o, scale)
+                for t, o in zip(target, fwd.outs[-1], strict=True)
+            ]
+            total_loss += sum(terms)
+            if recording:
+                self._record_sample(problem, fwd, terms, s + 1, values)
+        if recording:
+            values[q.LOSS] = total_loss
+        self._backward_and_update(problem, params, batch, passes, scale, values, recording, update)
+        return values
+
+    def _backward_and_update(
+        self,
+        problem: Problem,
+        params: Params,
+        batch: tuple[int, ...],
+        passes: list[Forward],
+        scale: int,
+        values: dict[str, float],
+        recording: bool,
+        update: bool,
+    ) -> None:
+        """Back-propagate layer by layer from the top, summing gradients over the batch.
+
+        In ``sequential`` order a layer is updated as soon as its gradient is
+        known, and the deltas for the layer below flow through its new weights.
+        When recording, each output's loss term is also carried down on its own
+        (``term_d_outs[sample][k]``) for the ``dE[k]_d...`` partials.
+        """
+        d_outs: list[Vector] = []
+        term_d_outs: list[list[Vector]] = []
+        for s, fwd in zip(batch, passes, strict=True):
+            grads = output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
+            d_outs.append(grads)
+            if recording:
+                term_d_outs.append([one_hot(len(grads), k, g) for k, g in enumerate(grads)])
+        pending: list[tuple[int, Matrix, Vector]] = []
+        for layer_index in reversed(range(len(problem.layers))):
+            layer = problem.layers[layer_index]
+            deltas = [
+                back_through_activation(layer.activation, fwd.outs[layer_index + 1], d_out)
+                for fwd, d_out in zip(passes, d_outs, strict=True)
+            ]
+            term_deltas = [
+                [
+                    back_through_activation(layer.activation, fwd.outs[layer_index + 1], d)
+                    for d in ds
+                ]
+                for fwd, ds in zip(passes, term_d_outs, strict=recording)
+            ]
+            grad_w, grad_b = self._layer_gradients(problem, layer_index, passes, deltas)
+            if recording:
+                self._record_backward(problem, layer_index, batch, d_outs, deltas, values)
+                self._record_term_partials(layer_index, batch, term_d_outs, term_deltas, values)
+                self._record_gradients(problem, layer_index, grad_w, grad_b, values)
+            if update and problem.update_order == "sequential":
+                self._apply(problem, params, layer_index, grad_w, grad_b)
+            else:
+                pending.append((layer_index, grad_w, grad_b))
+            weights = params.weights[layer_index]
+            d_outs = [back_through_weights(weights, d) for d in deltas]
+            term_d_outs = [[back_through_weights(weights, d) for d in ds] for ds in term_deltas]
+        if update:
+            for layer_index, grad_w, grad_b in pending:
+                self._apply(problem, params, layer_index, grad_w, grad_b)
+
+    def _layer_gradients(
+        self,
+        problem: Problem,
+        layer_index: int,
+        passes: list[Forward],
+        deltas: list[Vector],
+    ) -> tuple[Matrix, Vector]:
+        """dE/dw = sum over samples of delta_j * out_i; dE/db likewise (summed if shared)."""
+        layer = problem.layers[layer_index]
+        grad_w = [[0.0] * layer.fan_in for _ in range(layer.size)]
+        per_neuron_b = [0.0] * layer.size
+        for fwd, delta in zip(passes, deltas, strict=True):
+            below = fwd.outs[layer_index]
+            for j in range(layer.size):
+                per_neuron_b[j] += delta[j]
+                for i in range(layer.fan_in):
+                    grad_w[j][i] += delta[j] * below[i]
+        if layer.bias_kind == "shared":
+            return grad_w, [sum(per_neuron_b)]
+        if layer.bias_kind == "per_neuron":
+            return grad_w, per_neuron_b
+        return grad_w, []
+
+    def _apply(
+        self,
+        problem: Problem,
+        params: Params,
+        layer_index: int,
+        grad_w: Matrix,
+        grad_b: Vector,
+    ) -> None:
+        rate = problem.learning_rate
+        weights = params.weights[layer_index]
+        for j, row in enumerate(grad_w):
+            for i, g in enumerate(row):
+                weights[j][i] -= rate * g
+        if problem.layers[layer_index].bias_trainable:
+            biases = params.biases[layer_index]
+            for j, g in enumerate(grad_b):
+                biases[j] -= rate * g
+
+    # --- recording ---------------------------------------------------------------
+
+    def _record_parameters(
+        self, problem: Problem, params: Params, values: dict[str, float]
+    ) -> None:
+        for layer_index, layer in enumerate(problem.layers):
+            number = layer_index + 1
+            for j, row in enumerate(params.weights[layer_index]):
+                for i, w in enumerate(row):
+                    values[q.weight(number, j + 1, i + 1)] = w
+            for j, b in enumerate(params.biases[layer_index]):
+                values[q.bias(number, None if layer.bias_kind == "shared" else j + 1)] = b
+
+    def _record_sample(
+        self,
+        problem: Problem,
+        fwd: Forward,
+        terms: Vector,
+        sample: int,
+        values: dict[str, float],
+    ) -> None:
+        """Forward values, activation derivatives and loss terms of one sample."""
+        for i, x in enumerate(fwd.outs[0]):
+            values[q.neuron("out", 0, i + 1, sample)] = x
+        for layer_index, layer in enumerate(problem.layers):
+            number = layer_index + 1
+            outs = fwd.outs[number]
+            jac = out_net_jacobian(layer.activation, outs)
+            for j in range(layer.size):
+                values[q.neuron("net", number, j + 1, sample)] = fwd.nets[number][j]
+                values[q.neuron("out", number, j + 1, sample)] = outs[j]
+                values[q.neuron("dout_dnet", number, j + 1, sample)] = jac[j][j]
+        for k, value in enumerate(terms):
+            values[q.term(k + 1, sample)] = value
+
+    def _record_backward(
+        self,
+        problem: Problem,
+        layer_index: int,
+        batch: tuple[int, ...],
+        d_outs: list[Vector],
+        deltas: list[Vector],
+        values: dict[str, float],
+    ) -> None:
+        number = layer_index + 1
+        for s, d_out, delta in zip(batch, d_outs, deltas, strict=True):
+            for j, (g_out, g_net) in enumerate(zip(d_out, delta, strict=True)):
+                values[q.neuron("dE_dout", number, j + 1, s + 1)] = g_out
+                values[q.neuron("delta", number, j + 1, s + 1)] = g_net
+
+    def _record_term_partials(
+        self,
+        layer_index: int,
+        batch: tuple[int, ...],
+        term_d_outs: list[list[Vector]],
+        term_deltas: list[list[Vector]],
+        values: dict[str, float],
+    ) -> None:
+        number = layer_index + 1
+        for s, d_outs, deltas in zip(batch, term_d_outs, term_deltas, strict=True):
+            for k, (d_out, delta) in enumerate(zip(d_outs, deltas, strict=True)):
+                for j, (g_out, g_net) in enumerate(zip(d_out, delta, strict=True)):
+                    values[q.term_partial(k + 1, "out", number, j + 1, s + 1)] = g_out
+                    values[q.term_partial(k + 1, "net", number, j + 1, s + 1)] = g_net
+
+    def _record_gradients(
+        self,
+        problem: Problem,
+        layer_index: int,
+        grad_w: Matrix,
+        grad_b: Vector,
+        values: dict[str, float],
+    ) -> None:
+        number = layer_index + 1
+        for j, row in enumerate(grad_w):
+            for i, g in enumerate(row):
+                values[q.weight_grad(number, j + 1, i + 1)] = g
+        shared = problem.layers[layer_index].bias_kind == "shared"
+        for j, g in enumerate(grad_b):
+            values[q.bias_grad(number, None if shared else j + 1)] = g
