@@ -59,8 +59,8 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         engines = registry.select(args.engine or ())
-    except KeyError as error:
-        print(f"--engine: {error.args[0]}", file=sys.stderr)
+    except KeyError as unknown:
+        print(f"--engine: {unknown.args[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     fixtures, errors = load_all(_paths(args.paths))
     for error in errors:
@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check fixture files without running engines")
-    validate.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
+    validate.add_argument(
+        "paths", nargs="+", help="fixture files or folders (searched recursively)"
+    )
     validate.set_defaults(handler=cmd_validate)
     run = commands.add_parser("run", help="run the engines on fixtures and judge every claim")
     run.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")

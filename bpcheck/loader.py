@@ -118,12 +118,14 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"missing field: {error.message.split(' is a required')[0]}"
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
-        close = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value])
+        close = difflib.get_close_matches(
+            str(error.instance), [str(v) for v in error.validator_value]
+        )
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown value {error.instance!r}{hint}; expected one of {options}"
     if error.validator == "type":
         return f"expected {error.validator_value}, found {json.dumps(error.instance)[:60]}"
-    return error.message
+    return str(error.message)
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
@@ -138,11 +140,31 @@ def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.Valid
 
 def schema_errors(path: str, document: Any) -> list[InputError]:
     validator = jsonschema.Draft202012Validator(schema())
-    errors: list[InputError] = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        for leaf in _leaf_errors(error):
+    leaves = [
+        leaf
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        for leaf in _leaf_errors(error)
+    ]
+    errors = []
+    for leaf in leaves:
+        if not _explained_by_a_misspelling(leaf, leaves):
             errors.append(InputError(path, _location(leaf.absolute_path), _describe(leaf)))
     return errors
+
+
+def _explained_by_a_misspelling(
+    error: jsonschema.ValidationError, others: list[jsonschema.ValidationError]
+) -> bool:
+    """A missing field is not news when the same object has it misspelt (``prnted``)."""
+    if error.validator != "required":
+        return False
+    missing = error.message.split("'")[1]
+    for other in others:
+        if other.validator == "additionalProperties" and other.absolute_path == error.absolute_path:
+            extra = [key for key in other.instance if key not in _known_properties(other)]
+            if any(difflib.get_close_matches(key, [missing], n=1) for key in extra):
+                return True
+    return False
 
 
 # --- meaning: what a schema cannot check ------------------------------------------------
@@ -184,9 +206,14 @@ def problem_errors(path: str, data: dict[str, Any]) -> list[InputError]:
     width = len(inputs[0])
     for s, row in enumerate(inputs):
         if len(row) != width:
-            add(f"$.problem.inputs[{s}]", f"expected {width} inputs like sample 0, found {len(row)}")
+            add(
+                f"$.problem.inputs[{s}]", f"expected {width} inputs like sample 0, found {len(row)}"
+            )
     if len(targets) != len(inputs):
-        add("$.problem.targets", f"expected {len(inputs)} rows (one per sample), found {len(targets)}")
+        add(
+            "$.problem.targets",
+            f"expected {len(inputs)} rows (one per sample), found {len(targets)}",
+        )
     for index, layer in enumerate(layers):
         where = f"$.problem.layers[{index}]"
         size = len(layer["weights"])
@@ -194,7 +221,7 @@ def problem_errors(path: str, data: dict[str, Any]) -> list[InputError]:
             if len(row) != width:
                 add(
                     f"{where}.weights[{j}]",
-                    f"expected {width} weights (one per neuron of the layer below), found {len(row)}",
+                    f"expected {width} weights (one per neuron below), found {len(row)}",
                 )
         errors.extend(_bias_errors(path, where, layer.get("bias"), size))
         if layer["activation"] == "softmax" and index != len(layers) - 1:
@@ -202,7 +229,10 @@ def problem_errors(path: str, data: dict[str, Any]) -> list[InputError]:
         width = size
     for s, row in enumerate(targets):
         if len(row) != width:
-            add(f"$.problem.targets[{s}]", f"expected {width} targets (one per output), found {len(row)}")
+            add(
+                f"$.problem.targets[{s}]",
+                f"expected {width} targets (one per output), found {len(row)}",
+            )
     needs = {"bce": "sigmoid", "softmax_ce": "softmax"}
     output_activation = layers[-1]["activation"]
     if data["loss"] in needs and output_activation != needs[data["loss"]]:
@@ -250,7 +280,9 @@ class _Names:
             return None
         close = difflib.get_close_matches(name, [*self.aliases, *self.known(step)], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown {what} {name!r}{hint}; expected an alias of this fixture or a canonical name"
+        return (
+            f"unknown {what} {name!r}{hint}; expected an alias of this fixture or a canonical name"
+        )
 
 
 def build_claims(
@@ -276,7 +308,9 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
     errors: list[InputError] = []
     printed = item.get("printed")
     if printed is not None and not is_decimal_number(printed):
-        message = f"expected a decimal number as printed, e.g. \"0.5932\" or \"3.5e-05\"; found {printed!r}"
+        message = (
+            f'expected a decimal number as printed, e.g. "0.5932" or "3.5e-05"; found {printed!r}'
+        )
         errors.append(InputError(path, f"{where}.printed", message))
     pinned = item.get("pinned")
     if pinned is not None and not (is_decimal_number(pinned) and math.isfinite(float(pinned))):
@@ -285,9 +319,11 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
     if item.get("expect") in ("truncated", "mismatch") and not item.get("note"):
         message = f"expected a note saying why the verdict is {item['expect']!r}"
         errors.append(InputError(path, f"{where}.note", message))
-    operands = [(f"{where}", item)] if "relation" not in item else [
-        (f"{where}.relation.{side}", item["relation"][side]) for side in ("left", "right")
-    ]
+    operands = (
+        [(f"{where}", item)]
+        if "relation" not in item
+        else [(f"{where}.relation.{side}", item["relation"][side]) for side in ("left", "right")]
+    )
     for location, operand in operands:
         problem = names.problem_with(operand["quantity"], operand.get("step", 0), "quantity")
         if problem is not None:
@@ -342,7 +378,9 @@ def load(path: Path) -> Fixture:
     document = read_json(path)
     if not isinstance(document, dict):
         kind = type(document).__name__
-        raise FixtureError([InputError(where, "$", f"expected a JSON object at the top, found {kind}")])
+        raise FixtureError(
+            [InputError(where, "$", f"expected a JSON object at the top, found {kind}")]
+        )
     errors = schema_errors(where, document)
     if errors:
         raise FixtureError(errors)
@@ -389,7 +427,9 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Fixture], list[InputError]]:
     owners: dict[str, Path] = {}
     for path in fixture_paths(paths):
         if not path.exists():
-            errors.append(InputError(str(path), "$", "expected a fixture file or folder; not found"))
+            errors.append(
+                InputError(str(path), "$", "expected a fixture file or folder; not found")
+            )
             continue
         try:
             fixture = load(path)
@@ -403,4 +443,3 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Fixture], list[InputError]]:
         owners[fixture.id] = path
         fixtures.append(fixture)
     return fixtures, errors
-

@@ -102,7 +102,9 @@ class FixtureItem(pytest.Item):
         if bad:
             table = failing_claims_table(bad, [self.engine.name])
             details = "\n".join(f"  {c.claim.id}: {c.message}" for c in bad)
-            raise ClaimsDiffer(f"{len(bad)} claim(s) differ from their expected verdict\n{table}\n{details}")
+            raise ClaimsDiffer(
+                f"{len(bad)} claim(s) differ from their expected verdict\n{table}\n{details}"
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ClaimsDiffer):

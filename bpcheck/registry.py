@@ -47,8 +47,8 @@ def load_engine(name: str, target: str) -> Engine:
     try:
         module = importlib.import_module(module_name)
         engine: Engine = getattr(module, class_name)()
-    except ImportError as error:
-        return UnloadableEngine(name, f"cannot import {module_name}: {error}")
+    except Exception as error:  # a broken plug-in must not take the harness down
+        return UnloadableEngine(name, f"cannot load {target}: {type(error).__name__}: {error}")
     return engine
 
 

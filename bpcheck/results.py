@@ -11,7 +11,9 @@ from bpcheck.engine import Engine
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain aligned table: numbers right-aligned, text left-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
 
     def line(cells: list[str]) -> str:
         parts = []
@@ -147,9 +149,7 @@ def fixture_json(result: FixtureResult) -> dict[str, Any]:
         "path": str(fixture.path),
         "source": fixture.source,
         "outcome": result.outcome,
-        "runs": {
-            run.engine: {"outcome": run.outcome, "reason": run.reason} for run in result.runs
-        },
+        "runs": {run.engine: {"outcome": run.outcome, "reason": run.reason} for run in result.runs},
         "claims": [claim_json(c) for c in result.claims],
         "disagreements": [
             {"quantity": d.quantity, "step": d.step, "values": d.values, "tolerance": d.tolerance}
