@@ -274,7 +274,7 @@ def check_update_rule(engine: Engine) -> None:
     """
     for label, problem in _problems(engine):
         trace = engine.run(problem, {0, 1})
-        for name, grad_name in parameter_names(problem):
+        for name, _ in parameter_names(problem):
             before, after = trace[0][name], trace[1][name]
             frozen = name.startswith("b") and not problem.layers[_layer(name)].bias_trainable
             gradient = 0.0 if frozen else central_difference(engine, problem, name, before)
