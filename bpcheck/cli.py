@@ -14,7 +14,11 @@ from pathlib import Path
 
 from bpcheck import registry
 from bpcheck.checking import OK, FixtureResult, check_fixture
+from bpcheck.docs import updated_documents
+from bpcheck.engine import Engine
+from bpcheck.fixture import Fixture
 from bpcheck.loader import load_all
+from bpcheck.regen import regenerate
 from bpcheck.results import (
     SUMMARY_HEADERS,
     disagreement_table,
@@ -56,7 +60,8 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
         print(disagreement_table(result.disagreements, engines))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> tuple[dict[str, Engine], list[Fixture]] | int:
+    """The engines asked for and the fixtures under the paths, or the exit status of bad input."""
     try:
         engines = registry.select(args.engine or ())
     except KeyError as unknown:
@@ -70,6 +75,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not fixtures:
         print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
         return EXIT_BAD_INPUT
+    return engines, fixtures
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    engines, fixtures = loaded
     results = [check_fixture(fixture, engines) for fixture in fixtures]
     print(text_table(SUMMARY_HEADERS, summary_rows(results)))
     for result in results:
@@ -80,6 +93,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     claims = sum(len(r.claims) for r in results)
     print(f"\n{len(fixtures)} fixture(s), {claims} claim(s), {len(failed)} fixture(s) not ok")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_regen(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    engines, fixtures = loaded
+    status = EXIT_OK
+    for fixture in fixtures:
+        result = regenerate(fixture, engines)
+        for problem in result.problems:
+            print(f"{fixture.path}: $: cannot regenerate: {problem}", file=sys.stderr)
+            status = EXIT_FAILED
+        if result.changed:
+            fixture.path.write_text(result.new_text, "utf-8")
+            print(result.diff(), end="")
+    print(f"{len(fixtures)} fixture(s) regenerated")
+    return status
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    fixtures, errors = load_all([Path(args.root) / "fixtures"])
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        return EXIT_BAD_INPUT
+    reference = registry.select(["loops"])["loops"]
+    stale = []
+    for path, (old, new) in updated_documents(Path(args.root), fixtures, reference).items():
+        if old != new:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new, "utf-8")
+    verb = "out of date" if args.check else "rewritten"
+    for path in stale:
+        print(f"{path}: {verb}")
+    return EXIT_FAILED if args.check and stale else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", action="append", help="only this engine (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
     run.set_defaults(handler=cmd_run)
+    regen = commands.add_parser(
+        "regen", help="rewrite pinned reference values from the engines' agreed result"
+    )
+    regen.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
+    regen.add_argument("--engine", action="append", help="only this engine (repeatable)")
+    regen.set_defaults(handler=cmd_regen)
+    docs = commands.add_parser(
+        "docs", help="regenerate the coverage table and the errata list from the fixtures"
+    )
+    docs.add_argument("--root", default=".", help="the project folder (default: here)")
+    docs.add_argument("--check", action="store_true", help="only report what is out of date")
+    docs.set_defaults(handler=cmd_docs)
     return parser
 
 
