@@ -1,0 +1,555 @@
+"""The matrices engine: backpropagation as a textbook writes it in matrix form.
+
+Each layer is a weight matrix ``W`` of shape ``(size, fan_in)`` and the batch is
+a matrix with one row per sample, so the forward pass is ``net = out_below @ W.T
++ b`` and the backward pass is the vectorised delta rule::
+
+    delta_L     = (dE/d out_L) * f'(net_L)        (softmax: its full Jacobian)
+    dE/dW_L     = delta_L.T @ out_below
+    dE/d out_L-1 = delta_L @ W_L
+
+Everything is NumPy float64.  This engine is one of several *independent*
+engines: it writes its own activations, losses and derivatives and imports no
+other engine, so that an agreement between engines means something.
+
+Two paths share the same arithmetic helpers:
+
+* :func:`_train_step` is the lean path for steps nobody asked to see: forward,
+  backward, update, nothing kept.  Long runs (10,000 steps of a tiny network)
+  spend almost all their time here, so it does the fewest NumPy calls it can.
+* :func:`_recorded_step` does the same step but also keeps every quantity of
+  the trace, including the per-term partials ``dE[k]_d...``, which cost a
+  ``(samples, outputs, neurons)`` array per layer and are only built when the
+  step is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bpcheck import quantities as q
+from bpcheck.engine import ALL_CAPABILITIES, Availability
+from bpcheck.problem import Layer, Problem, batch_of_step
+from bpcheck.quantities import Trace
+
+Array = npt.NDArray[np.float64]
+
+# --------------------------------------------------------------------------
+# Activations: out = f(net) and the slope d out / d net.
+# --------------------------------------------------------------------------
+
+
+def _identity(net: Array) -> Array:
+    return net
+
+
+def _sigmoid(net: Array) -> Array:
+    # exp overflows to inf for very negative net; 1 / inf = 0 is the right limit.
+    return 1.0 / (1.0 + np.exp(-net))
+
+
+def _tanh(net: Array) -> Array:
+    return np.tanh(net)
+
+
+def _relu(net: Array) -> Array:
+    return np.maximum(net, 0.0)
+
+
+def _softmax(net: Array) -> Array:
+    # Subtracting the row maximum changes nothing mathematically but avoids overflow.
+    shifted = np.exp(net - net.max(axis=-1, keepdims=True))
+    result: Array = shifted / shifted.sum(axis=-1, keepdims=True)
+    return result
+
+
+def _identity_slope(net: Array, out: Array) -> Array:
+    return np.ones_like(net)
+
+
+def _sigmoid_slope(net: Array, out: Array) -> Array:
+    return out * (1.0 - out)
+
+
+def _tanh_slope(net: Array, out: Array) -> Array:
+    return 1.0 - out * out
+
+
+def _relu_slope(net: Array, out: Array) -> Array:
+    # relu'(0) is defined as 0, hence the strict inequality.
+    return (net > 0.0).astype(np.float64)
+
+
+def _softmax_diagonal_slope(net: Array, out: Array) -> Array:
+    """Only the diagonal ``d o_j / d net_j``: what the trace reports as ``dout_dnet``.
+
+    Backpropagation through softmax must not use this alone; see
+    :func:`_softmax_delta`.
+    """
+    return out * (1.0 - out)
+
+
+_ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "identity": _identity,
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "relu": _relu,
+    "softmax": _softmax,
+}
+
+_SLOPES: dict[str, Callable[[Array, Array], Array]] = {
+    "identity": _identity_slope,
+    "sigmoid": _sigmoid_slope,
+    "tanh": _tanh_slope,
+    "relu": _relu_slope,
+    "softmax": _softmax_diagonal_slope,
+}
+
+
+def _softmax_delta(grad_out: Array, out: Array) -> Array:
+    """``J^T g`` for the softmax Jacobian ``J = diag(o) - o o^T``, row by row.
+
+    ``(J^T g)_j = o_j (g_j - sum_k g_k o_k)``.  Works for ``grad_out`` of shape
+    ``(n, size)`` and, with ``out`` shaped ``(n, 1, size)``, for the per-term
+    gradients of shape ``(n, terms, size)``.
+    """
+    result: Array = out * (grad_out - (grad_out * out).sum(axis=-1, keepdims=True))
+    return result
+
+
+def _to_delta(activation: str, grad_out: Array, out: Array, slope: Array) -> Array:
+    """dE/d net from dE/d out: the chain rule through the layer's activation."""
+    if activation == "softmax":
+        return _softmax_delta(grad_out, out)
+    result: Array = grad_out * slope
+    return result
+
+
+# --------------------------------------------------------------------------
+# Losses: the term of each output and its derivative by that output.
+# Every term E[k]@s depends on o_k of sample s only, so the derivative of the
+# whole loss by the outputs is the elementwise derivative of the terms.
+# --------------------------------------------------------------------------
+
+
+def _t_log(t: Array, o: Array) -> Array:
+    """``t * log(o)`` with ``0 * log(0) = 0``, the limit the cross-entropies need."""
+    result: Array = t * np.log(np.where(t != 0.0, o, 1.0))
+    return result
+
+
+def _t_over(t: Array, o: Array) -> Array:
+    """``t / o`` with ``0 / o = 0`` even where ``o`` is 0."""
+    result: Array = t / np.where(t != 0.0, o, 1.0)
+    return result
+
+
+def _loss_terms(loss: str, out: Array, target: Array) -> Array:
+    """The terms ``E[k]@s`` as an ``(n, outputs)`` matrix."""
+    if loss == "half_sse":
+        result: Array = 0.5 * (target - out) ** 2
+    elif loss == "sse":
+        result = (target - out) ** 2
+    elif loss == "mse":
+        result = (target - out) ** 2 / out.size
+    elif loss == "bce":
+        result = -(_t_log(target, out) + _t_log(1.0 - target, 1.0 - out))
+    elif loss == "softmax_ce":
+        result = -_t_log(target, out)
+    else:
+        raise ValueError(f"unknown loss {loss!r}")
+    return result
+
+
+def _loss_slopes(loss: str, out: Array, target: Array) -> Array:
+    """``d E[k]@s / d o_k`` as an ``(n, outputs)`` matrix: the seed of backpropagation.
+
+    For ``mse`` the divisor ``out.size`` is outputs times samples in the batch.
+    """
+    if loss == "half_sse":
+        result: Array = out - target
+    elif loss == "sse":
+        result = 2.0 * (out - target)
+    elif loss == "mse":
+        result = (2.0 / out.size) * (out - target)
+    elif loss == "bce":
+        result = _t_over(1.0 - target, 1.0 - out) - _t_over(target, out)
+    elif loss == "softmax_ce":
+        result = -_t_over(target, out)
+    else:
+        raise ValueError(f"unknown loss {loss!r}")
+    return result
+
+
+# --------------------------------------------------------------------------
+# The network's mutable state.
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Layer:
+    """One layer's parameters as arrays, plus what the step loop needs to know.
+
+    ``bias`` has 0 values (kind ``none``), 1 value (``shared``, broadcast to
+    every neuron) or one per neuron (``per_neuron``), so ``net + bias`` is right
+    for all kinds that have one.
+    """
+
+    weights: Array
+    bias: Array
+    activation: str
+    bias_kind: str
+    bias_trainable: bool
+    activate: Callable[[Array], Array] = field(init=False)
+    slope: Callable[[Array, Array], Array] = field(init=False)
+    scratch: Array = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.activate = _ACTIVATIONS[self.activation]
+        self.slope = _SLOPES[self.activation]
+        # Reused for the weight gradient and its scaled copy: allocating a fresh
+        # (128, 784) array twice per step costs more than the step's arithmetic.
+        self.scratch = np.empty_like(self.weights)
+
+    @property
+    def has_bias(self) -> bool:
+        return self.bias_kind != "none"
+
+    @classmethod
+    def of(cls, layer: Layer) -> _Layer:
+        return cls(
+            weights=np.array(layer.weights, dtype=np.float64).reshape(layer.size, layer.fan_in),
+            bias=np.array(layer.bias if layer.bias_kind != "none" else (), dtype=np.float64),
+            activation=layer.activation,
+            bias_kind=layer.bias_kind,
+            bias_trainable=layer.bias_trainable,
+        )
+
+    def bias_gradient(self, delta: Array) -> Array:
+        """dE/db from the node deltas: a shared bias feeds every neuron, so it sums them all."""
+        if self.bias_kind == "shared":
+            return np.array([delta.sum()])
+        if self.bias_kind == "per_neuron":
+            result: Array = delta.sum(axis=0)
+            return result
+        return np.empty(0)
+
+    def update(self, rate: float, grad_w: Array, grad_b: Array | None) -> None:
+        """Gradient descent in place; a frozen bias keeps its value.
+
+        ``grad_w`` may be :attr:`scratch` itself (the lean path) or an array the
+        caller keeps (the recorded path): it is scaled into ``scratch`` either way.
+        """
+        np.multiply(grad_w, rate, out=self.scratch)
+        self.weights -= self.scratch
+        if grad_b is not None and self.has_bias and self.bias_trainable:
+            self.bias -= rate * grad_b
+
+
+# --------------------------------------------------------------------------
+# The forward pass and the lean training step.
+# --------------------------------------------------------------------------
+
+
+def _forward(layers: list[_Layer], x: Array) -> tuple[list[Array], list[Array]]:
+    """nets[L-1] and outs[L] of every layer; ``outs[0]`` is the input batch."""
+    nets: list[Array] = []
+    outs = [x]
+    for layer in layers:
+        net = outs[-1] @ layer.weights.T
+        if layer.has_bias:
+            net += layer.bias
+        nets.append(net)
+        outs.append(layer.activate(net))
+    return nets, outs
+
+
+def _train_step(
+    layers: list[_Layer], x: Array, target: Array, loss: str, rate: float, sequential: bool
+) -> None:
+    """One update without keeping anything: the path unrecorded steps take.
+
+    Bias gradients are skipped for frozen biases and the delta is never carried
+    into the input layer, because nothing would use them.
+    """
+    nets, outs = _forward(layers, x)
+    grad_out = _loss_slopes(loss, outs[-1], target)
+    pending: list[tuple[_Layer, Array, Array | None]] = []
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        out = outs[index + 1]
+        if layer.activation == "softmax":
+            delta = _softmax_delta(grad_out, out)  # needs no slope: skip computing one
+        else:
+            delta = grad_out * layer.slope(nets[index], out)
+        grad_w = np.matmul(delta.T, outs[index], out=layer.scratch)
+        grad_b = layer.bias_gradient(delta) if layer.bias_trainable else None
+        if sequential:
+            layer.update(rate, grad_w, grad_b)
+        else:
+            pending.append((layer, grad_w, grad_b))
+        if index:
+            grad_out = delta @ layer.weights
+    for layer, grad_w, grad_b in pending:
+        layer.update(rate, grad_w, grad_b)
+
+
+# --------------------------------------------------------------------------
+# The recorded step: same arithmetic, everything kept.
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _LayerRecord:
+    """Every per-layer quantity of one step, rows indexed by position in the batch."""
+
+    net: Array
+    out: Array
+    dout_dnet: Array
+    dE_dout: Array
+    delta: Array
+    term_dout: Array  # (n, outputs, size): dE[k]_dout[L,j] for term k
+    term_dnet: Array  # (n, outputs, size): dE[k]_dnet[L,j] for term k
+    grad_w: Array
+    grad_b: Array
+
+
+def _recorded_step(
+    layers: list[_Layer],
+    x: Array,
+    target: Array,
+    loss: str,
+    rate: float,
+    sequential: bool,
+    update: bool,
+) -> tuple[Array, list[_LayerRecord]]:
+    """Forward, backward and (if ``update``) the update; returns the terms and layer records.
+
+    The per-term partials are backpropagated alongside the ordinary delta: the
+    seed of term ``k`` is ``dE[k]/d o_k`` at output ``k`` and zero elsewhere,
+    and from there it travels through exactly the same weights (including, in
+    sequential order, the already updated ones).
+    """
+    nets, outs = _forward(layers, x)
+    out_last = outs[-1]
+    terms = _loss_terms(loss, out_last, target)
+    seed = _loss_slopes(loss, out_last, target)
+    grad_out = seed
+    term_grad_out = seed[:, :, None] * np.eye(seed.shape[1])
+    records: list[_LayerRecord] = []
+    pending: list[tuple[_Layer, Array, Array]] = []
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        out = outs[index + 1]
+        slope = layer.slope(nets[index], out)
+        delta = _to_delta(layer.activation, grad_out, out, slope)
+        term_delta = _to_delta(layer.activation, term_grad_out, out[:, None, :], slope[:, None, :])
+        grad_w = delta.T @ outs[index]
+        grad_b = layer.bias_gradient(delta)
+        records.append(
+            _LayerRecord(
+                net=nets[index],
+                out=out,
+                dout_dnet=slope,
+                dE_dout=grad_out,
+                delta=delta,
+                term_dout=term_grad_out,
+                term_dnet=term_delta,
+                grad_w=grad_w,
+                grad_b=grad_b,
+            )
+        )
+        if update and sequential:
+            layer.update(rate, grad_w, grad_b)
+        else:
+            pending.append((layer, grad_w, grad_b))
+        if index:
+            grad_out = delta @ layer.weights
+            term_grad_out = term_delta @ layer.weights
+    if update:
+        for layer, grad_w, grad_b in pending:
+            layer.update(rate, grad_w, grad_b)
+    records.reverse()
+    return terms, records
+
+
+# --------------------------------------------------------------------------
+# Names: built once per problem (and once per sample), reused at every record.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SampleNames:
+    """Canonical names of one sample, each list in the ravel order of its array."""
+
+    inputs: list[str]
+    terms: list[str]
+    neurons: list[dict[str, list[str]]]  # per layer: kind -> names over j
+    term_dout: list[list[str]]  # per layer: names over (k, j)
+    term_dnet: list[list[str]]
+
+
+def _sample_names(problem: Problem, sample: int) -> _SampleNames:
+    outputs = range(1, problem.n_outputs + 1)
+    neurons: list[dict[str, list[str]]] = []
+    term_dout: list[list[str]] = []
+    term_dnet: list[list[str]] = []
+    for number, layer in enumerate(problem.layers, start=1):
+        js = range(1, layer.size + 1)
+        neurons.append(
+            {kind: [q.neuron(kind, number, j, sample) for j in js] for kind in q.NEURON_KINDS}
+        )
+        term_dout.append([q.term_partial(k, "out", number, j, sample) for k in outputs for j in js])
+        term_dnet.append([q.term_partial(k, "net", number, j, sample) for k in outputs for j in js])
+    return _SampleNames(
+        inputs=[q.neuron("out", 0, i, sample) for i in range(1, problem.n_inputs + 1)],
+        terms=[q.term(k, sample) for k in outputs],
+        neurons=neurons,
+        term_dout=term_dout,
+        term_dnet=term_dnet,
+    )
+
+
+class _Names:
+    """All names of a problem; per-sample ones are made the first time a sample is recorded."""
+
+    def __init__(self, problem: Problem) -> None:
+        self._problem = problem
+        self._samples: dict[int, _SampleNames] = {}
+        self.weights: list[list[str]] = []
+        self.weight_grads: list[list[str]] = []
+        self.biases: list[list[str]] = []
+        self.bias_grads: list[list[str]] = []
+        for number, layer in enumerate(problem.layers, start=1):
+            pairs = [(j, i) for j in range(1, layer.size + 1) for i in range(1, layer.fan_in + 1)]
+            self.weights.append([q.weight(number, j, i) for j, i in pairs])
+            self.weight_grads.append([q.weight_grad(number, j, i) for j, i in pairs])
+            bias_js = _bias_indices(layer)
+            self.biases.append([q.bias(number, j) for j in bias_js])
+            self.bias_grads.append([q.bias_grad(number, j) for j in bias_js])
+
+    def sample(self, sample: int) -> _SampleNames:
+        if sample not in self._samples:
+            self._samples[sample] = _sample_names(self._problem, sample)
+        return self._samples[sample]
+
+
+def _bias_indices(layer: Layer) -> list[int | None]:
+    """The ``j`` of each bias name: none, one shared (``None``) or one per neuron."""
+    if layer.bias_kind == "shared":
+        return [None]
+    if layer.bias_kind == "per_neuron":
+        return list(range(1, layer.size + 1))
+    return []
+
+
+def _put(entries: dict[str, float], names: Iterable[str], values: Array) -> None:
+    """Store ``values`` (any shape, raveled in C order) under ``names`` as Python floats."""
+    entries.update(zip(names, values.ravel().tolist(), strict=True))
+
+
+def _parameter_entries(layers: list[_Layer], names: _Names) -> dict[str, float]:
+    """``w`` and ``b`` as they are before this step's update."""
+    entries: dict[str, float] = {}
+    for index, layer in enumerate(layers):
+        _put(entries, names.weights[index], layer.weights)
+        _put(entries, names.biases[index], layer.bias)
+    return entries
+
+
+def _step_entries(
+    entries: dict[str, float],
+    names: _Names,
+    batch: tuple[int, ...],
+    x: Array,
+    terms: Array,
+    records: list[_LayerRecord],
+) -> None:
+    """Add the loss, gradients and every per-sample quantity of the step to ``entries``."""
+    entries[q.LOSS] = float(terms.sum())
+    for index, record in enumerate(records):
+        _put(entries, names.weight_grads[index], record.grad_w)
+        _put(entries, names.bias_grads[index], record.grad_b)
+    for row, sample_index in enumerate(batch):
+        sample = names.sample(sample_index + 1)
+        _put(entries, sample.inputs, x[row])
+        _put(entries, sample.terms, terms[row])
+        for index, record in enumerate(records):
+            kinds = sample.neurons[index]
+            _put(entries, kinds["net"], record.net[row])
+            _put(entries, kinds["out"], record.out[row])
+            _put(entries, kinds["dout_dnet"], record.dout_dnet[row])
+            _put(entries, kinds["dE_dout"], record.dE_dout[row])
+            _put(entries, kinds["delta"], record.delta[row])
+            _put(entries, sample.term_dout[index], record.term_dout[row])
+            _put(entries, sample.term_dnet[index], record.term_dnet[row])
+
+
+# --------------------------------------------------------------------------
+# The engine.
+# --------------------------------------------------------------------------
+
+
+class _Batches:
+    """The input and target matrices of each step, sliced once rather than every step."""
+
+    def __init__(self, problem: Problem) -> None:
+        self._problem = problem
+        inputs = np.array(problem.inputs, dtype=np.float64).reshape(problem.n_samples, -1)
+        targets = np.array(problem.targets, dtype=np.float64).reshape(problem.n_samples, -1)
+        self._full = (inputs, targets) if problem.batch == "full" else None
+        self._single = [(inputs[i : i + 1], targets[i : i + 1]) for i in range(len(inputs))]
+
+    def at(self, step: int) -> tuple[Array, Array]:
+        """Inputs and targets of the samples :func:`batch_of_step` picks for ``step``."""
+        if self._full is not None:
+            return self._full
+        (index,) = batch_of_step(self._problem, step)
+        return self._single[index]
+
+
+class MatricesEngine:
+    """Backpropagation with NumPy weight matrices and a hand-written vectorised delta rule."""
+
+    name = "matrices"
+    version = f"1 (numpy {np.__version__})"
+    capabilities = ALL_CAPABILITIES
+
+    def available(self) -> Availability:
+        """NumPy is imported at module level, so if this module loads the engine can run."""
+        return Availability(True)
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        """Make ``problem.steps`` updates; return the full trace of each step in ``record``.
+
+        Step ``k`` is computed with the parameters after ``k`` updates.  The final
+        step ``problem.steps`` is only evaluated (its gradients too), never
+        applied.  Floating-point warnings are silenced: an overflow to ``inf`` or
+        a ``nan`` is the honest result of a diverging run and lands in the trace.
+        """
+        wanted = {step for step in record if 0 <= step <= problem.steps}
+        layers = [_Layer.of(layer) for layer in problem.layers]
+        batches = _Batches(problem)
+        names: _Names | None = None  # a large network's names cost more than a step
+        loss, rate = problem.loss, float(problem.learning_rate)
+        sequential = problem.update_order == "sequential"
+        trace: Trace = {}
+        with np.errstate(all="ignore"):
+            for step in range(problem.steps + 1):
+                x, target = batches.at(step)
+                if step in wanted:
+                    names = names or _Names(problem)
+                    entries = _parameter_entries(layers, names)
+                    update = step < problem.steps
+                    terms, records = _recorded_step(
+                        layers, x, target, loss, rate, sequential, update
+                    )
+                    _step_entries(entries, names, batch_of_step(problem, step), x, terms, records)
+                    trace[step] = entries
+                elif step < problem.steps:
+                    _train_step(layers, x, target, loss, rate, sequential)
+        return trace
