@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bpcheck import quantities as q
 from bpcheck.engine import ALL_CAPABILITIES, Availability
-from bpcheck.problem import Problem, batch_of_step
+from bpcheck.problem import Layer, Problem, batch_of_step
 
 Vector = list[float]
 Matrix = list[list[float]]
@@ -116,14 +116,14 @@ class Params:
         )
 
 
-def bias_of_neuron(problem: Problem, params: Params, layer: int, j: int) -> float:
-    """The bias added to neuron ``j`` (0-based) of 0-based ``layer``."""
-    kind = problem.layers[layer].bias_kind
+def neuron_biases(problem: Problem, params: Params, layer: int) -> Vector:
+    """The bias added to each neuron of 0-based ``layer``: none, one shared, or its own."""
+    kind, size = problem.layers[layer].bias_kind, problem.layers[layer].size
     if kind == "none":
-        return 0.0
+        return [0.0] * size
     if kind == "shared":
-        return params.biases[layer][0]
-    return params.biases[layer][j]
+        return params.biases[layer] * size
+    return params.biases[layer]
 
 
 # --- one sample: forward and backward ----------------------------------------
@@ -143,10 +143,12 @@ def forward(problem: Problem, params: Params, x: Vector) -> Forward:
     for layer_index, layer in enumerate(problem.layers):
         below = outs[-1]
         net = []
-        for j, row in enumerate(params.weights[layer_index]):
-            total = bias_of_neuron(problem, params, layer_index, j)
-            for i, w in enumerate(row):
-                total += w * below[i]
+        for row, bias in zip(
+            params.weights[layer_index], neuron_biases(problem, params, layer_index)
+        ):
+            total = bias
+            for w, x in zip(row, below):
+                total += w * x
             net.append(total)
         nets.append(net)
         outs.append(activate(layer.activation, net))
@@ -155,8 +157,10 @@ def forward(problem: Problem, params: Params, x: Vector) -> Forward:
 
 def back_through_activation(activation: str, outs: Vector, d_out: Vector) -> Vector:
     """d/dnet from d/dout: the chain rule through the activation."""
+    if activation == "sigmoid":  # the tutorials' case, spelt out: it is the hot loop
+        return [g * (o * (1.0 - o)) for g, o in zip(d_out, outs)]
     if activation != "softmax":
-        return [g * elementwise_derivative(activation, o) for g, o in zip(d_out, outs, strict=True)]
+        return [g * elementwise_derivative(activation, o) for g, o in zip(d_out, outs)]
     jac = out_net_jacobian(activation, outs)
     n = len(outs)
     return [sum(d_out[a] * jac[a][b] for a in range(n)) for b in range(n)]
@@ -164,8 +168,11 @@ def back_through_activation(activation: str, outs: Vector, d_out: Vector) -> Vec
 
 def back_through_weights(weights: Matrix, d_net: Vector) -> Vector:
     """d/dout of the layer below from d/dnet of this layer: sum over the neurons fed."""
-    fan_in = len(weights[0])
-    return [sum(d_net[j] * weights[j][i] for j in range(len(weights))) for i in range(fan_in)]
+    total = [0.0] * len(weights[0])
+    for d, row in zip(d_net, weights):
+        for i, w in enumerate(row):
+            total[i] += d * w
+    return total
 
 
 def one_hot(n: int, k: int, value: float) -> Vector:
@@ -182,6 +189,57 @@ def output_gradient(problem: Problem, target: Vector, outs: Vector, scale: int) 
 # --- training -------------------------------------------------------------------
 
 
+def simultaneous_step(problem: Problem, params: Params, batch: tuple[int, ...], scale: int) -> None:
+    """One simultaneous update with nothing recorded: the hot loop of long runs.
+
+    The same arithmetic in the same order as the recording path, with fewer
+    intermediate lists: each sample is carried down on its own, its gradient
+    added to the running sums, and every layer updated at the end.
+    """
+    layers = problem.layers
+    grad_w = [[[0.0] * layer.fan_in for _ in range(layer.size)] for layer in layers]
+    grad_b = [[0.0] * layer.size for layer in layers]
+    for s in batch:
+        fwd = forward(problem, params, list(problem.inputs[s]))
+        d_out = output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
+        for index in range(len(layers) - 1, -1, -1):
+            delta = back_through_activation(layers[index].activation, fwd.outs[index + 1], d_out)
+            below = fwd.outs[index]
+            for row, d in zip(grad_w[index], delta):
+                for i, o in enumerate(below):
+                    row[i] += d * o
+            sums = grad_b[index]
+            for j, d in enumerate(delta):
+                sums[j] += d
+            if index:
+                d_out = back_through_weights(params.weights[index], delta)
+    for index, layer in enumerate(layers):
+        apply_update(problem, params, index, grad_w[index], bias_gradient(layer, grad_b[index]))
+
+
+def bias_gradient(layer: Layer, per_neuron: Vector) -> Vector:
+    """dE/db from the summed deltas of each neuron: one value if the bias is shared."""
+    if layer.bias_kind == "shared":
+        return [sum(per_neuron)]
+    if layer.bias_kind == "per_neuron":
+        return per_neuron
+    return []
+
+
+def apply_update(
+    problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
+) -> None:
+    """Gradient descent on one layer: p <- p - rate * dE/dp (frozen biases stay)."""
+    rate = problem.learning_rate
+    params.weights[layer_index] = [
+        [w - rate * g for w, g in zip(w_row, g_row)]
+        for w_row, g_row in zip(params.weights[layer_index], grad_w)
+    ]
+    if problem.layers[layer_index].bias_trainable:
+        biases = params.biases[layer_index]
+        params.biases[layer_index] = [b - rate * g for b, g in zip(biases, grad_b)]
+
+
 class LoopsEngine:
     """Scalar Python loops: the reference a reader can follow with a pencil."""
 
@@ -195,10 +253,15 @@ class LoopsEngine:
     def run(self, problem: Problem, record: Collection[int]) -> q.Trace:
         params = Params.of(problem)
         trace: q.Trace = {}
+        fast = problem.update_order == "simultaneous"
         for step in range(problem.steps + 1):
-            recording = step in record
-            values = self._step(problem, params, step, recording, update=step < problem.steps)
-            if recording:
+            if step not in record and (fast or step == problem.steps):
+                if step < problem.steps:
+                    batch = batch_of_step(problem, step)
+                    simultaneous_step(problem, params, batch, problem.n_outputs * len(batch))
+                continue
+            values = self._step(problem, params, step, step in record, step < problem.steps)
+            if step in record:
                 trace[step] = values
         return trace
 
@@ -209,21 +272,10 @@ class LoopsEngine:
         batch = batch_of_step(problem, step)
         scale = problem.n_outputs * len(batch)
         values: dict[str, float] = {}
+        passes = [forward(problem, params, list(problem.inputs[s])) for s in batch]
         if recording:
             self._record_parameters(problem, params, values)
-        passes = [forward(problem, params, list(problem.inputs[s])) for s in batch]
-        total_loss = 0.0
-        for s, fwd in zip(batch, passes, strict=True):
-            target = list(problem.targets[s])
-            terms = [
-                loss_term(problem.loss, t, o, scale)
-                for t, o in zip(target, fwd.outs[-1], strict=True)
-            ]
-            total_loss += sum(terms)
-            if recording:
-                self._record_sample(problem, fwd, terms, s + 1, values)
-        if recording:
-            values[q.LOSS] = total_loss
+            self._record_forward(problem, batch, passes, scale, values)
         self._backward_and_update(problem, params, batch, passes, scale, values, recording, update)
         return values
 
@@ -272,7 +324,7 @@ class LoopsEngine:
                 self._record_term_partials(layer_index, batch, term_d_outs, term_deltas, values)
                 self._record_gradients(problem, layer_index, grad_w, grad_b, values)
             if update and problem.update_order == "sequential":
-                self._apply(problem, params, layer_index, grad_w, grad_b)
+                apply_update(problem, params, layer_index, grad_w, grad_b)
             else:
                 pending.append((layer_index, grad_w, grad_b))
             weights = params.weights[layer_index]
@@ -280,7 +332,7 @@ class LoopsEngine:
             term_d_outs = [[back_through_weights(weights, d) for d in ds] for ds in term_deltas]
         if update:
             for layer_index, grad_w, grad_b in pending:
-                self._apply(problem, params, layer_index, grad_w, grad_b)
+                apply_update(problem, params, layer_index, grad_w, grad_b)
 
     def _layer_gradients(
         self,
@@ -295,33 +347,11 @@ class LoopsEngine:
         per_neuron_b = [0.0] * layer.size
         for fwd, delta in zip(passes, deltas, strict=True):
             below = fwd.outs[layer_index]
-            for j in range(layer.size):
-                per_neuron_b[j] += delta[j]
-                for i in range(layer.fan_in):
-                    grad_w[j][i] += delta[j] * below[i]
-        if layer.bias_kind == "shared":
-            return grad_w, [sum(per_neuron_b)]
-        if layer.bias_kind == "per_neuron":
-            return grad_w, per_neuron_b
-        return grad_w, []
-
-    def _apply(
-        self,
-        problem: Problem,
-        params: Params,
-        layer_index: int,
-        grad_w: Matrix,
-        grad_b: Vector,
-    ) -> None:
-        rate = problem.learning_rate
-        weights = params.weights[layer_index]
-        for j, row in enumerate(grad_w):
-            for i, g in enumerate(row):
-                weights[j][i] -= rate * g
-        if problem.layers[layer_index].bias_trainable:
-            biases = params.biases[layer_index]
-            for j, g in enumerate(grad_b):
-                biases[j] -= rate * g
+            for j, (row, d) in enumerate(zip(grad_w, delta)):
+                per_neuron_b[j] += d
+                for i, o in enumerate(below):
+                    row[i] += d * o
+        return grad_w, bias_gradient(layer, per_neuron_b)
 
     # --- recording ---------------------------------------------------------------
 
@@ -335,6 +365,25 @@ class LoopsEngine:
                     values[q.weight(number, j + 1, i + 1)] = w
             for j, b in enumerate(params.biases[layer_index]):
                 values[q.bias(number, None if layer.bias_kind == "shared" else j + 1)] = b
+
+    def _record_forward(
+        self,
+        problem: Problem,
+        batch: tuple[int, ...],
+        passes: list[Forward],
+        scale: int,
+        values: dict[str, float],
+    ) -> None:
+        """Every sample's forward values and loss terms, and the batch loss E."""
+        total_loss = 0.0
+        for s, fwd in zip(batch, passes, strict=True):
+            terms = [
+                loss_term(problem.loss, t, o, scale)
+                for t, o in zip(problem.targets[s], fwd.outs[-1], strict=True)
+            ]
+            total_loss += sum(terms)
+            self._record_sample(problem, fwd, terms, s + 1, values)
+        values[q.LOSS] = total_loss
 
     def _record_sample(
         self,
