@@ -269,6 +269,10 @@ class _Names:
         return self._cache[step]
 
     def canonical(self, name: str) -> str:
+        """Alias or canonical name to canonical; ``out_h1@2`` is alias ``out_h1`` for sample 2."""
+        base, at, sample = name.partition("@")
+        if at and base in self.aliases:
+            return f"{q.split_sample(self.aliases[base])[0]}@{sample}"
         return q.normalize(self.aliases.get(name, name))
 
     def problem_with(self, name: str, step: int, what: str) -> str | None:

@@ -237,3 +237,20 @@ def test_unknown_engine_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     path.write_text(json.dumps(VALID))
     assert main(["run", str(path), "--engine", "nope"]) == 2
     assert capsys.readouterr().err.strip().startswith("--engine: unknown engine 'nope'")
+
+
+def test_an_alias_takes_a_sample_suffix(tmp_path: Path) -> None:
+    from bpcheck.loader import load
+
+    document = mutated(
+        lambda d: (
+            d["problem"].update(inputs=[[0.5, 0.25], [1.0, 0.0]], targets=[[1.0], [0.0]]),
+            d["claims"].append(
+                {"id": "o2", "quantity": "o@2", "printed": "0.525", "where": "-", "expect": "match"}
+            ),
+        )
+    )
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(document))
+    claims = {c.id: c.canonical for c in load(path).claims}
+    assert claims == {"o": "out[1,1]@1", "o2": "out[1,1]@2"}
