@@ -132,6 +132,22 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return EXIT_FAILED if args.check and stale else EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bpcheck.bench import figures_table, run_benchmarks
+
+    try:
+        engines = registry.select(args.engine or ())
+    except KeyError as unknown:
+        print(f"--engine: {unknown.args[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for name, engine in engines.items():
+        status = engine.available()
+        if not status.available:
+            print(f"{name}: skipped: {status.reason}")
+    print(figures_table(run_benchmarks(engines, args.repeats)))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bpcheck", description="Check the numbers backpropagation tutorials print."
@@ -159,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--root", default=".", help="the project folder (default: here)")
     docs.add_argument("--check", action="store_true", help="only report what is out of date")
     docs.set_defaults(handler=cmd_docs)
+    bench = commands.add_parser("bench", help="time the engines (figures, not tests)")
+    bench.add_argument("--engine", action="append", help="only this engine (repeatable)")
+    bench.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 

@@ -118,7 +118,7 @@ class Params:
 
 def neuron_biases(problem: Problem, params: Params, layer: int) -> Vector:
     """The bias added to each neuron of 0-based ``layer``: none, one shared, or its own."""
-    kind, size = problem.layers[layer].bias_kind, problem.layers[layer].size
+    kind, size = problem.layers[layer].bias_kind, len(params.weights[layer])
     if kind == "none":
         return [0.0] * size
     if kind == "shared":
@@ -197,8 +197,8 @@ def simultaneous_step(problem: Problem, params: Params, batch: tuple[int, ...], 
     added to the running sums, and every layer updated at the end.
     """
     layers = problem.layers
-    grad_w = [[[0.0] * layer.fan_in for _ in range(layer.size)] for layer in layers]
-    grad_b = [[0.0] * layer.size for layer in layers]
+    grad_w = [[[0.0] * len(row) for row in weights] for weights in params.weights]
+    grad_b = [[0.0] * len(weights) for weights in params.weights]
     for s in batch:
         fwd = forward(problem, params, list(problem.inputs[s]))
         d_out = output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
