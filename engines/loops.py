@@ -147,8 +147,8 @@ def forward(problem: Problem, params: Params, x: Vector) -> Forward:
             params.weights[layer_index], neuron_biases(problem, params, layer_index)
         ):
             total = bias
-            for w, x in zip(row, below):
-                total += w * x
+            for w, value in zip(row, below):
+                total += w * value
             net.append(total)
         nets.append(net)
         outs.append(activate(layer.activation, net))
