@@ -7,6 +7,7 @@ Exit status: 0 all is well, 1 a claim or an engine let us down, 2 bad input
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ from bpcheck.results import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+EXTRA_COMMANDS = ("bpcheck.gradcheck", "bpcheck.report")
+"""Modules that add their own sub-commands through ``register(commands)``."""
 
 
 def _paths(values: Sequence[str]) -> list[Path]:
@@ -179,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--engine", action="append", help="only this engine (repeatable)")
     bench.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
     bench.set_defaults(handler=cmd_bench)
+    for module_name in EXTRA_COMMANDS:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 

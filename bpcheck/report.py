@@ -1,0 +1,11 @@
+"""Placeholder: `bpcheck report` is being written."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    """Add the `report` sub-command to the CLI's sub-parsers."""
+    del commands, argparse
