@@ -8,11 +8,13 @@ expected), ``failed`` (it is not), ``errored`` (the engine raised) or
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bpcheck import verdicts
 from bpcheck.engine import CannotRun, Engine, required_capabilities
 from bpcheck.fixture import Claim, Fixture, Operand
+from bpcheck.problem import Problem
 from bpcheck.quantities import Trace, split_sample
 
 OK, FAILED, ERRORED, SKIPPED = "ok", "failed", "errored", "skipped"
@@ -36,15 +38,20 @@ class EngineRun:
 
 
 def run_engine(engine: Engine, fixture: Fixture) -> EngineRun:
+    """Run one engine on a fixture, recording the steps its claims refer to."""
+    return run_problem(engine, fixture.problem, fixture.recorded_steps())
+
+
+def run_problem(engine: Engine, problem: Problem, record: Collection[int]) -> EngineRun:
     """Run one engine, turning unavailability and exceptions into outcomes, never raising."""
     status = engine.available()
     if not status.available:
         return EngineRun(engine.name, SKIPPED, reason=status.reason or "unavailable")
-    missing = required_capabilities(fixture.problem) - engine.capabilities
+    missing = required_capabilities(problem) - engine.capabilities
     if missing:
         return EngineRun(engine.name, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
     try:
-        trace = engine.run(fixture.problem, fixture.recorded_steps())
+        trace = engine.run(problem, record)
     except CannotRun as error:
         return EngineRun(engine.name, SKIPPED, reason=str(error))
     except Exception as error:  # an engine's bug is a result to report, not a crash

@@ -1,0 +1,147 @@
+"""Authoring: the README walk-through runs as written; new, claim and explain behave."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bpcheck.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def walkthrough_commands() -> list[list[str]]:
+    """The shell commands between the README's walkthrough markers, continuations joined."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- walkthrough:start -->")[1].split("<!-- walkthrough:end -->")[0]
+    body = block.split("```sh")[1].split("```")[0].replace("\\\n", " ")
+    return [shlex.split(line) for line in body.strip().splitlines()]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "fixtures" / "schema").mkdir(parents=True)
+    shutil.copy(
+        ROOT / "bpcheck" / "schema" / "fixture-v1.schema.json", tmp_path / "fixtures" / "schema"
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_readme_walkthrough_runs_as_written(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands = walkthrough_commands()
+    assert [c[:2] for c in commands] == [
+        ["bpcheck", "new"],
+        ["bpcheck", "claim"],
+        ["bpcheck", "claim"],
+        ["bpcheck", "validate"],
+        ["bpcheck", "run"],
+        ["bpcheck", "explain"],
+    ]
+    for command in commands:
+        assert main(command[1:]) == 0, f"{shlex.join(command)} failed:\n{capsys.readouterr()}"
+    out = capsys.readouterr().out
+    assert "E_total = 0.027867643423187986, printed 0.0278: truncated" in out
+    assert "out_o1 = -0.036083220171142141, printed -0.0361: match" in out
+    document = json.loads((workspace / "fixtures/my-notes/tanh-121.json").read_text())
+    expects = {c["id"]: c["expect"] for c in document["claims"]}
+    assert expects == {"out_o1": "match", "E_total": "truncated", "w4-after-1": "match"}
+    assert "printed -0.0361 (forward pass): match" in out
+
+
+def test_new_refuses_to_overwrite(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = workspace / "fixtures" / "x.json"
+    path.write_text("{}")
+    assert main(["new", str(path), "--sizes", "1,1", "--no-ask"]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert path.read_text() == "{}"
+
+
+def test_new_names_a_missing_answer(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["new", "fixtures/y.json", "--sizes", "1,1", "--inputs", "1", "--no-ask"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("fixtures/y.json: --targets: missing"), err
+    assert "\n" not in err
+
+
+def test_new_checks_the_weight_count(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--sizes", "2,1", "--inputs", "1,2", "--targets", "1", "--weights", "0.1", "--no-ask"]
+    assert main(["new", "fixtures/z.json", *args]) == 2
+    assert "--weights: expected 2 values (w1..w2), found 1" in capsys.readouterr().err
+
+
+def test_new_prompts_for_what_is_missing(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = iter(["1,1", "", "", "", "", "0.5", "1", "0.2", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert main(["new", "fixtures/asked.json", "--ask"]) == 0
+    document = json.loads((workspace / "fixtures/asked.json").read_text())
+    assert document["problem"]["layers"] == [{"activation": "sigmoid", "weights": [[0.2]]}]
+    assert document["aliases"]["w1"] == "w[1,1,1]"
+
+
+def test_claim_rejects_an_unknown_quantity(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--sizes", "1,1", "--inputs", "1", "--targets", "1", "--weights", "0.5", "--no-ask"]
+    assert main(["new", "fixtures/c.json", *args]) == 0
+    before = (workspace / "fixtures/c.json").read_text()
+    assert main(["claim", "fixtures/c.json", "w9=0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown quantity 'w9'" in err
+    assert (workspace / "fixtures/c.json").read_text() == before
+
+
+def test_explain_mazur_follows_the_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(ROOT / "fixtures/mazur/mazur-2015.json")]) == 0
+    out = capsys.readouterr().out
+    headings = re.findall(r"^## (.*)$", out, flags=re.MULTILINE)
+    assert headings[:5] == [
+        "Forward pass",
+        "Loss (half_sse)",
+        "Backward pass: output layer",
+        "Backward pass: hidden layer 1",
+        "After the update (step 1)",
+    ]
+    order = [
+        out.index(text)
+        for text in (
+            "net_h1 =",
+            "out_o1 =",
+            "E_total =",
+            "dE/dout_o1 =",
+            "dE_total_dw5 =",
+            "(step 1) w5 =",
+            "dE_total_dw1 =",
+        )
+    ]
+    assert order == sorted(order), "steps out of the document's order"
+    assert "printed 0.75136507" in out and ": match" in out
+    assert "printed 0.291027924" in out and ": mismatch" in out
+
+
+def test_explain_html_escapes_fixture_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((ROOT / "fixtures/hmkcode/hmkcode-2018.json").read_text())
+    document["title"] = "<script>alert(1)</script>"
+    document["$schema"] = str(ROOT / "fixtures/schema/fixture-v1.schema.json")
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(document))
+    assert main(["explain", str(path), "--format", "html"]) == 0
+    out = capsys.readouterr().out
+    assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_explain_rejects_a_step_beyond_training(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(ROOT / "fixtures/hmkcode/hmkcode-2018.json"), "--step", "7"]) == 2
+    assert "expected a step from 0 to 1, found 7" in capsys.readouterr().err
