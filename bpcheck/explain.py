@@ -338,29 +338,23 @@ def claim_notes(line: Line) -> list[str]:
     ]
 
 
-def markdown(fixture: Fixture, step: int, sections: list[Section], others: list[Claim]) -> str:
+def markdown(fixture: Fixture, step: int, sections: list[Section]) -> str:
     out = [f"# {fixture.title}", "", f"Step {step}, computed by bpcheck from `{fixture.path}`.", ""]
     for section in sections:
         out.extend([f"## {section.title}", ""])
         for line in section.lines:
-            numbers = f" = {line.numbers}" if line.numbers else ""
-            text = f"- {line.name} = {line.formula}{numbers} = **{num(line.value)}**"
+            text = " = ".join(p for p in (f"- {line.name}", line.formula, line.numbers) if p)
+            text += f" = **{num(line.value)}**"
             if line.step != step:
                 text = text.replace("- ", f"- (step {line.step}) ", 1)
             for note in claim_notes(line):
                 text += f"  \n  {note}"
             out.append(text)
         out.append("")
-    if others:
-        out.extend(["## Other claims of this fixture", ""])
-        out.extend(
-            f"- {c.quantity} at step {c.step}: printed {c.printed} ({c.where})" for c in others
-        )
-        out.append("")
     return "\n".join(out)
 
 
-def to_html(fixture: Fixture, step: int, sections: list[Section], others: list[Claim]) -> str:
+def to_html(fixture: Fixture, step: int, sections: list[Section]) -> str:
     esc = html.escape
     out = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -373,21 +367,14 @@ def to_html(fixture: Fixture, step: int, sections: list[Section], others: list[C
     for section in sections:
         out.append(f"<h2>{esc(section.title)}</h2><ul>")
         for line in section.lines:
-            numbers = f" = {esc(line.numbers)}" if line.numbers else ""
-            item = f"<li>{esc(line.name)} = {esc(line.formula)}{numbers} = "
+            parts = (p for p in (line.name, line.formula, line.numbers) if p)
+            item = f"<li>{' = '.join(esc(p) for p in parts)} = "
             item += f"<span class='v'>{esc(num(line.value))}</span>"
             for c in line.claims:
                 found = verdict(line.value, c.printed or "0")
                 item += f"<br><span class='{found}'>printed {esc(c.printed or '')} "
                 item += f"({esc(c.where)}): {found}</span>"
             out.append(item + "</li>")
-        out.append("</ul>")
-    if others:
-        out.append("<h2>Other claims of this fixture</h2><ul>")
-        out.extend(
-            f"<li>{esc(c.quantity)} at step {c.step}: printed {esc(c.printed or '')}</li>"
-            for c in others
-        )
         out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out)
@@ -398,7 +385,8 @@ def explain(fixture: Fixture, step: int, output_format: str = "md") -> str:
     if not 0 <= step <= fixture.problem.steps:
         raise ValueError(f"expected a step from 0 to {fixture.problem.steps}, found {step}")
     engines = registry.all_engines()
-    record = {step, min(step + 1, fixture.problem.steps)}
+    claimed = {c.step for c in fixture.claims if c.printed is not None}
+    record = {step, min(step + 1, fixture.problem.steps), *claimed}
     for engine in engines.values():
         run = run_problem(engine, fixture.problem, record)
         if run.outcome == OK:
@@ -409,8 +397,20 @@ def explain(fixture: Fixture, step: int, output_format: str = "md") -> str:
     sections = list(explainer.sections())
     shown = {id(c) for s in sections for line in s.lines for c in line.claims}
     others = [c for c in fixture.claims if id(c) not in shown and c.printed is not None]
+    if others:
+        sections.append(other_claims(explainer, others))
     render = to_html if output_format == "html" else markdown
-    return render(fixture, step, sections, others)
+    return render(fixture, step, sections)
+
+
+def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:
+    """Printed numbers of other steps (after training, say), each beside its computed value."""
+    section = Section("Other printed numbers of this fixture")
+    for claim in claims:
+        section.lines.append(
+            explainer.line(claim.canonical, f"at step {claim.step}", "", claim.step)
+        )
+    return section
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
