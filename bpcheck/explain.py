@@ -407,9 +407,7 @@ def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:
     """Printed numbers of other steps (after training, say), each beside its computed value."""
     section = Section("Other printed numbers of this fixture")
     for claim in claims:
-        section.lines.append(
-            explainer.line(claim.canonical, f"at step {claim.step}", "", claim.step)
-        )
+        section.lines.append(explainer.line(claim.canonical, "", "", claim.step))
     return section
 
 
