@@ -31,7 +31,13 @@ from bpcheck.results import (
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-EXTRA_COMMANDS = ("bpcheck.authoring", "bpcheck.explain", "bpcheck.gradcheck", "bpcheck.report")
+EXTRA_COMMANDS = (
+    "bpcheck.authoring",
+    "bpcheck.explain",
+    "bpcheck.diagnose",
+    "bpcheck.gradcheck",
+    "bpcheck.report",
+)
 """Modules that add their own sub-commands through ``register(commands)``."""
 
 

@@ -75,11 +75,12 @@ def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
                     claim.printed or "",
                     "-" if value is None else f"{value:.10g}",
                     claim.expect or "",
+                    claim.diagnosis or "-",
                     claim.note.replace("|", "\\|").replace("\n", " "),
                 ]
             )
     headers = ["document", "fixture", "quantity", "step", "printed", "true value", "verdict"]
-    return markdown_table([*headers, "why"], rows)
+    return markdown_table([*headers, "diagnosis", "why"], rows)
 
 
 def replace_between(text: str, name: str, content: str) -> str:

@@ -44,6 +44,8 @@ class Claim:
     relation: Relation | None = None
     pinned: str | None = None
     pin_tolerance: float = 1e-12
+    diagnosis: str | None = None
+    """The accepted cause of a non-match: variant names joined by ' + '."""
     index: int = 0
     """Position in the fixture's ``claims`` array, for error locations."""
 

@@ -320,6 +320,9 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
     if pinned is not None and not (is_decimal_number(pinned) and math.isfinite(float(pinned))):
         message = f"expected a full-precision decimal number (%.17g); found {pinned!r}"
         errors.append(InputError(path, f"{where}.pinned", message))
+    diagnosis = item.get("diagnosis")
+    if diagnosis is not None:
+        errors.extend(_diagnosis_errors(path, f"{where}.diagnosis", diagnosis))
     if item.get("expect") in ("truncated", "mismatch") and not item.get("note"):
         message = f"expected a note saying why the verdict is {item['expect']!r}"
         errors.append(InputError(path, f"{where}.note", message))
@@ -332,6 +335,19 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
         problem = names.problem_with(operand["quantity"], operand.get("step", 0), "quantity")
         if problem is not None:
             errors.append(InputError(path, f"{location}.quantity", problem))
+    return errors
+
+
+def _diagnosis_errors(path: str, location: str, diagnosis: str) -> list[InputError]:
+    from bpcheck.variants import BY_NAME
+
+    errors = []
+    for part in diagnosis.split(" + "):
+        if part not in BY_NAME:
+            close = difflib.get_close_matches(part, list(BY_NAME), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"unknown variant {part!r}{hint}; expected names from `bpcheck diagnose`"
+            errors.append(InputError(path, location, message))
     return errors
 
 
@@ -357,6 +373,7 @@ def _claim(item: dict[str, Any], names: _Names, index: int) -> Claim:
         relation=relation,
         pinned=item.get("pinned"),
         pin_tolerance=float(item.get("pin_tolerance", 1e-12)),
+        diagnosis=item.get("diagnosis"),
         index=index,
     )
 
