@@ -110,7 +110,7 @@ def compute(
             problem = changed
     planted = tuple(v for v in variants if v.plant is not None)
     engine: Engine = VariantEngine(planted) if planted else fast
-    run = run_problem(engine, problem, record)
+    run = run_problem(engine, problem, record)  # the readings are applied above, once
     return run.trace if run.outcome == OK else None
 
 

@@ -283,7 +283,7 @@ def _rounded(function: Callable[..., Any], cut_all: Callable[[Any], Any]) -> Cal
 
 
 class VariantEngine:
-    """The loops engine with one or more variants planted; an Engine like any other."""
+    """The loops engine with variants planted (bugs) or applied to each problem (readings)."""
 
     version = "variant of loops"
 
@@ -301,6 +301,9 @@ class VariantEngine:
         return self._engine.available()
 
     def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        for variant in self.variants:
+            if variant.transform is not None:
+                problem = variant.transform(problem) or problem
         trace: Trace = self._engine.run(problem, record)
         return trace
 

@@ -38,6 +38,7 @@ try:
     import numpy as np
     import numpy.typing as npt
     from jax import lax
+    from jax.scipy.special import xlogy
 except ImportError:  # the engine is optional: report "unavailable" instead of failing
     HAVE_JAX = False
 else:
@@ -209,10 +210,10 @@ def loss_terms(shape: NetShape, out: Array, target: Array) -> Array:
         return (target - out) ** 2
     if shape.loss == "mse":
         return (target - out) ** 2 / (shape.layers[-1].size * shape.batch_size)
-    if shape.loss == "bce":
-        return -(target * jnp.log(out) + (1.0 - target) * jnp.log(1.0 - out))
+    if shape.loss == "bce":  # xlogy: 0 log 0 = 0, the limit (and a gradient that stays finite)
+        return -(xlogy(target, out) + xlogy(1.0 - target, 1.0 - out))
     if shape.loss == "softmax_ce":
-        return -target * jnp.log(out)
+        return -xlogy(target, out)
     raise ValueError(f"unknown loss {shape.loss!r}")
 
 

@@ -77,10 +77,20 @@ def loss_term(loss: str, target: float, out: float, scale: int) -> float:
     if loss == "mse":
         return (target - out) ** 2 / scale
     if loss == "bce":
-        return -(target * math.log(out) + (1.0 - target) * math.log(1.0 - out))
+        return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
     if loss == "softmax_ce":
-        return -target * math.log(out)
+        return -t_log(target, out)
     raise ValueError(f"unknown loss {loss!r}")
+
+
+def t_log(t: float, o: float) -> float:
+    """``t log o``, and 0 when t is 0: the limit of t log t the cross-entropies rely on."""
+    return 0.0 if t == 0.0 else t * math.log(o)
+
+
+def t_over(t: float, o: float) -> float:
+    """``t / o``, and 0 when t is 0 (the derivative of ``t log o``, same convention)."""
+    return 0.0 if t == 0.0 else t / o
 
 
 def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> float:
@@ -92,9 +102,9 @@ def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> fl
     if loss == "mse":
         return -2.0 * (target - out) / scale
     if loss == "bce":
-        return -target / out + (1.0 - target) / (1.0 - out)
+        return -t_over(target, out) + t_over(1.0 - target, 1.0 - out)
     if loss == "softmax_ce":
-        return -target / out
+        return -t_over(target, out)
     raise ValueError(f"unknown loss {loss!r}")
 
 
