@@ -37,6 +37,7 @@ EXTRA_COMMANDS = (
     "bpcheck.diagnose",
     "bpcheck.gradcheck",
     "bpcheck.report",
+    "bpcheck.compare",
 )
 """Modules that add their own sub-commands through ``register(commands)``."""
 

@@ -128,6 +128,7 @@ def claim_json(result: ClaimResult) -> dict[str, Any]:
         "message": result.message,
         "where": claim.where,
         "note": claim.note,
+        "diagnosis": claim.diagnosis,
     }
     if claim.pinned is not None:
         data["pinned"] = claim.pinned

@@ -1,0 +1,522 @@
+"""`bpcheck report`: contents, escaping, formats, the committed reports, progress, rendering."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpcheck import registry
+from bpcheck.checking import check_fixture
+from bpcheck.loader import load, load_all
+from bpcheck.progress import Progress, wanted
+from bpcheck.results import results_json
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "reports"
+SMALL = ROOT / "fixtures" / "babin" / "babin-comment-w2.json"
+HOSTILE = "<script>alert(1)</script>"
+REGENERATE = (
+    "run `tox -e report` (bpcheck report fixtures/ --out reports/ --format md,html,csv,json)"
+)
+
+
+@pytest.fixture(scope="module")
+def extra() -> None:
+    """The ``report`` extra; without it these tests have nothing to test."""
+    for name in ("pandas", "tabulate", "matplotlib"):
+        pytest.importorskip(name, reason=f"{name} is missing: bpcheck[report] is not installed")
+
+
+def main(argv: list[str]) -> int:
+    """The report command on its own parser, so these tests do not depend on other commands."""
+    from bpcheck import report
+
+    parser = argparse.ArgumentParser(prog="bpcheck")
+    report.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["report", *argv])
+    code: int = args.handler(args)
+    return code
+
+
+def small_copy(folder: Path, edit: dict[str, Any] | None = None) -> Path:
+    """The small babin-comment-w2 fixture, copied (and edited) into ``folder``."""
+    document = json.loads(SMALL.read_text())
+    document["$schema"] = "fixture-v1.schema.json"
+    for key, value in (edit or {}).items():
+        document[key] = value
+    path = folder / "small.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+# --- the full report of the bundled fixtures (made once) ------------------------------------
+
+
+def committed_volatile() -> dict[str, Any] | None:
+    from bpcheck.report import volatile_values
+
+    path = COMMITTED / "report.json"
+    return volatile_values(json.loads(path.read_text())) if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def full(extra: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of fixtures/ as `tox -e report` makes it, with the committed volatile metadata."""
+    from bpcheck.report import Request, generate
+
+    out = tmp_path_factory.mktemp("full")
+    request = Request(
+        out=out,
+        paths=[Path("fixtures/")],
+        formats=["md", "html", "csv", "json"],
+        frozen=committed_volatile(),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        generate(request)
+    return out
+
+
+def test_the_report_has_every_part(full: Path) -> None:
+    text = (full / "report.md").read_text()
+    for heading in (
+        "## Run",
+        "## Summary: fixture by engine",
+        "## Verdicts per document",
+        "## Errata found in the documents",
+        "## Gradient checks",
+        "## Loss curves",
+        "### mazur-2015",
+    ):
+        assert heading in text
+    assert "![loss curve of mazur-2015](img/loss-mazur-2015.png)" in text
+    assert (full / "img" / "loss-mazur-2015.png").read_bytes().startswith(b"\x89PNG")
+    tables = json.loads((full / "report.json").read_text())["tables"]
+    claims = tables["fixture-mazur-2015"]["rows"]
+    first = next(c for c in claims if c["claim"] == "E_total-after-1")
+    assert first["printed"] == "0.291027924" and first["verdict"] == "mismatch"
+    assert first["quantity"] == "E_total" and first["canonical"] == "E"
+    assert math.isclose(first["units off"], -150.3, abs_tol=0.1)
+    assert {"loops", "matrices", "autodiff", "reference", "note"} <= set(first)
+
+
+def test_the_markdown_lists_every_erratum_of_the_documents(full: Path) -> None:
+    fixtures, errors = load_all([ROOT / "fixtures"])
+    assert not errors
+    wanted_rows = {
+        (f.id, c.id) for f in fixtures for c in f.claims if c.expect in ("truncated", "mismatch")
+    }
+    assert wanted_rows, "the bundled fixtures record no errata"
+    text = (full / "report.md").read_text()
+    section = text.split("## Errata found in the documents")[1].split("\n## ")[0]
+    rows = [
+        [cell.strip() for cell in line.split(" | ")]
+        for line in section.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ][1:]
+    listed = {(row[1], row[2]) for row in rows}
+    assert listed == wanted_rows
+
+
+def test_csv_keeps_full_precision(full: Path) -> None:
+    with (full / "csv" / "fixture-babin.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    row = next(r for r in rows if r["claim"] == "out_h1")
+    assert row["loops"] == f"{float(row['loops']):.17g}"
+    assert len(row["loops"].lstrip("0.")) >= 15
+    assert row["printed"] == "0.5932"
+
+
+# --- the committed reports ------------------------------------------------------------------
+
+
+def numbers_close(old: Any, new: Any) -> bool:
+    """Equal, or floats within 1e-9 relative: the ULPs one machine's BLAS or XLA may differ by."""
+    if isinstance(old, float) or isinstance(new, float):
+        try:
+            a, b = float(old), float(new)
+        except (TypeError, ValueError):
+            return False
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300)
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(numbers_close(old[k], new[k]) for k in old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(numbers_close(a, b) for a, b in zip(old, new))
+    return bool(old == new)
+
+
+def csv_cells(path: Path) -> list[list[Any]]:
+    def cell(text: str) -> Any:
+        try:
+            return float(text) if re.fullmatch(r"[-+0-9.eEinfa]+", text) else text
+        except ValueError:
+            return text
+
+    with path.open(newline="") as handle:
+        return [[cell(c) for c in row] for row in csv.reader(handle)]
+
+
+def without_images(text: str) -> str:
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,...", text)
+
+
+def same(committed: Path, fresh: Path) -> bool:
+    """Whether a committed file still says what a fresh one says (see the test's docstring)."""
+    if committed.suffix == ".png":
+        return committed.read_bytes().startswith(b"\x89PNG")
+    if committed.suffix == ".csv":
+        return numbers_close(csv_cells(committed), csv_cells(fresh))
+    if committed.suffix == ".json":
+        return numbers_close(json.loads(committed.read_text()), json.loads(fresh.read_text()))
+    return without_images(committed.read_text()) == without_images(fresh.read_text())
+
+
+def test_the_committed_reports_are_up_to_date(full: Path) -> None:
+    """reports/ matches a fresh report, ignoring what changes between days and machines.
+
+    Ignored: the metadata in ``bpcheck.report.VOLATILE`` (date; Python, NumPy, JAX, pandas,
+    matplotlib, tabulate versions; the fixtures' git commit) and the engines' versions (they
+    name NumPy's and JAX's), which the fresh report takes over from the committed one; the
+    PNG bytes of the loss curves (they depend on matplotlib and FreeType; their data are
+    compared in csv/loss-*.csv and report.json); numbers in CSV and JSON within 1e-9
+    relative (engines on another machine may differ in the last bits).
+    """
+    if not COMMITTED.exists():
+        pytest.fail(f"reports/ is missing: {REGENERATE}")
+    committed = json.loads((COMMITTED / "report.json").read_text())
+    here = registry.all_engines()
+    used = [r["engine"] for r in committed["tables"]["engines"]["rows"] if r["available"] == "yes"]
+    missing = [name for name in used if name not in here or not here[name].available().available]
+    if missing:
+        pytest.skip(f"the committed reports were made with {', '.join(missing)}, unavailable here")
+    old = {p.relative_to(COMMITTED) for p in COMMITTED.rglob("*") if p.is_file()}
+    new = {p.relative_to(full) for p in full.rglob("*") if p.is_file()}
+    assert old == new, f"files differ ({sorted(map(str, old ^ new))}): {REGENERATE}"
+    stale = [str(name) for name in sorted(old) if not same(COMMITTED / name, full / name)]
+    assert not stale, f"out of date: {', '.join(stale)}: {REGENERATE}"
+
+
+def test_the_committed_html_stays_small() -> None:
+    if not COMMITTED.exists():
+        pytest.skip("reports/ not generated yet")
+    assert (COMMITTED / "report.html").stat().st_size < 400_000
+
+
+# --- escaping -------------------------------------------------------------------------------
+
+
+def test_fixture_text_is_escaped_in_html_and_markdown(extra: None, tmp_path: Path) -> None:
+    document = json.loads(SMALL.read_text())
+    claims = document["claims"]
+    wrong = next(c for c in claims if c.get("expect") == "mismatch")
+    wrong["note"] = f"{HOSTILE} & a | pipe"
+    wrong["where"] = f"where {HOSTILE}"
+    source = dict(document["source"], where=HOSTILE, document=f"doc{HOSTILE}.txt")
+    path = small_copy(tmp_path, {"title": f"Title {HOSTILE}", "claims": claims, "source": source})
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--engine", "loops", "--format", "md,html"]) == 0
+    page = (out / "report.html").read_text()
+    assert HOSTILE not in page
+    assert page.count("<script") == 1, "only the report's own sorter may be a script"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Title &lt;script&gt;" in page
+    text = (out / "report.md").read_text()
+    assert "<script" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; a \\| pipe" in text
+
+
+# --- formats, options, input ----------------------------------------------------------------
+
+
+def test_default_formats_are_markdown_html_and_csv(extra: None, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main([str(SMALL), "--out", str(out), "--engine", "loops"]) == 0
+    assert (out / "report.md").exists() and (out / "report.html").exists()
+    assert (out / "csv" / "fixture-babin-comment-w2.csv").exists()
+    assert not (out / "report.json").exists()
+
+
+def test_a_report_from_saved_results_equals_a_direct_one(extra: None, tmp_path: Path) -> None:
+    engines = registry.select(["loops"])
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(results_json(engines, [check_fixture(load(SMALL), engines)])))
+    assert main([str(SMALL), "--out", str(tmp_path / "a"), "--engine", "loops"]) == 0
+    assert main(["--from", str(saved), "--out", str(tmp_path / "b")]) == 0
+    for name in ("fixture-babin-comment-w2.csv", "errata.csv", "summary.csv", "documents.csv"):
+        a = (tmp_path / "a" / "csv" / name).read_text()
+        assert a == (tmp_path / "b" / "csv" / name).read_text(), name
+
+
+def test_saved_shards_are_merged(extra: None, tmp_path: Path) -> None:
+    engines = registry.select(["loops"])
+    other = load(ROOT / "fixtures" / "babin" / "babin-comment-w4.json")
+    shards = []
+    for fixture in (load(SMALL), other):
+        shard = tmp_path / f"{fixture.id}.json"
+        shard.write_text(json.dumps(results_json(engines, [check_fixture(fixture, engines)])))
+        shards += ["--from", str(shard)]
+    assert main([*shards, "--out", str(tmp_path / "out"), "--format", "csv"]) == 0
+    with (tmp_path / "out" / "csv" / "summary.csv").open() as handle:
+        fixtures = [row["fixture"] for row in csv.DictReader(handle)]
+    assert fixtures == ["babin-comment-w2", "babin-comment-w4"]
+    assert main([*shards, *shards[:2], "--out", str(tmp_path / "again")]) == 2
+
+
+def test_failures_only_shows_only_the_claims_not_as_expected(extra: None, tmp_path: Path) -> None:
+    document = json.loads(SMALL.read_text())
+    claims = document["claims"]
+    claims[0]["expect"], claims[0]["note"] = "mismatch", "planted: expects the wrong verdict"
+    path = small_copy(tmp_path, {"claims": claims})
+    out = tmp_path / "out"
+    code = main([str(path), "--out", str(out), "--engine", "loops", "--failures-only"])
+    assert code == 0
+    with (out / "csv" / "fixture-babin-comment-w2.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["claim"] for r in rows] == [claims[0]["id"]]
+    assert rows[0]["outcome"] == "failed"
+    with (out / "csv" / "summary.csv").open() as handle:
+        summary = next(csv.DictReader(handle))
+    assert (summary["ok"], summary["failed"]) == (str(len(claims) - 1), "1")
+
+
+GRADCHECK = {
+    "bpcheck": "0.1.0",
+    "gradcheck": [
+        {
+            "fixture": "babin-comment-w2",
+            "path": "fixtures/babin/babin-comment-w2.json",
+            "engine": "loops",
+            "step": 0,
+            "method": "central differences, mpmath",
+            "outcome": "ok",
+            "reason": None,
+            "worst_relative_error": 3.25e-11,
+            "rows": [
+                {
+                    "parameter": "w[1,1,1]",
+                    "engine": 0.5,
+                    "reference": 0.50000000001,
+                    "abs_error": 1e-11,
+                    "rel_error": 2e-11,
+                    "tolerance": 1e-7,
+                    "status": "ok",
+                },
+                {
+                    "parameter": "b[1]",
+                    "engine": -1.5,
+                    "reference": -1.5,
+                    "abs_error": 0.0,
+                    "rel_error": 3.25e-11,
+                    "tolerance": 1e-7,
+                    "status": "ok",
+                },
+            ],
+        },
+        {
+            "fixture": "babin-comment-w2",
+            "path": "fixtures/babin/babin-comment-w2.json",
+            "engine": "autodiff",
+            "step": 0,
+            "method": "central differences, mpmath",
+            "outcome": "skipped",
+            "reason": "jax is not installed",
+            "worst_relative_error": None,
+            "rows": [],
+        },
+    ],
+}
+
+
+def test_gradient_check_results_are_reported(extra: None, tmp_path: Path) -> None:
+    grad = tmp_path / "grad.json"
+    grad.write_text(json.dumps(GRADCHECK))
+    out = tmp_path / "out"
+    argv = [str(SMALL), "--out", str(out), "--engine", "loops", "--gradcheck", str(grad)]
+    assert main([*argv, "--format", "md,csv"]) == 0
+    text = (out / "report.md").read_text()
+    section = text.split("## Gradient checks")[1].split("\n## ")[0]
+    assert "3.25e-11" in section and "b[1]" in section and "jax is not installed" in section
+    with (out / "csv" / "gradcheck-rows.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["parameter"] for r in rows] == ["w[1,1,1]", "b[1]"]
+    assert float(rows[0]["reference"]) == 0.50000000001
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--format", "md,pdf"], "--format: expected some of md, html, csv, json"),
+        (["--engine", "nope"], "--engine: unknown engine 'nope'"),
+        (["--from", "x.json"], "expected fixture PATHs or --from FILE"),
+        (["--gradcheck", "GRAD"], "$.gradcheck[0]: missing field: 'outcome'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    extra: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    grad = tmp_path / "grad.json"
+    grad.write_text(json.dumps({"gradcheck": [{"fixture": "f", "engine": "loops"}]}))
+    argv = [str(grad) if a == "GRAD" else a for a in argv]
+    assert main([str(SMALL), "--out", str(tmp_path / "out"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists(), "nothing is written for bad input"
+
+
+def test_a_missing_extra_is_named_with_its_install_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    assert main([str(SMALL), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bpcheck report needs pandas") and len(err.splitlines()) == 1
+    assert err.endswith(": pip install 'bpcheck[report]'")
+
+
+def test_stale_files_of_an_earlier_report_are_removed(extra: None, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "csv").mkdir(parents=True)
+    (out / "csv" / "fixture-gone.csv").write_text("old\n")
+    (out / "csv" / "mine.csv").write_text("a user's file\n")
+    assert main([str(SMALL), "--out", str(out), "--engine", "loops", "--format", "csv"]) == 0
+    assert not (out / "csv" / "fixture-gone.csv").exists()
+    assert (out / "csv" / "mine.csv").exists()
+
+
+# --- loss curves ----------------------------------------------------------------------------
+
+
+def test_loss_curve_png_is_reproducible(extra: None) -> None:
+    from bpcheck.report_curves import compute_curve, curve_steps, draw
+
+    fixture = load(ROOT / "fixtures" / "mazur" / "mazur-2015.json")
+    curve = compute_curve(fixture, registry.select(["loops"]))
+    assert curve.engine == "loops" and curve.steps[0] == 0 and curve.steps[-1] == 10000
+    assert 45 <= len(curve.steps) <= 55 and curve.losses[-1] < curve.losses[0]
+    assert (1, "0.291027924") in curve.printed
+    png = draw(curve)
+    assert png == draw(curve)
+    assert b"Software" not in png and b"matplotlib" not in png
+    assert curve_steps(0) == [0] and curve_steps(1) == [0, 1]
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def test_progress_draws_one_line_and_clears_it() -> None:
+    stream = io.StringIO()
+    with Progress(4, "checking", stream=stream, enabled=True) as bar:
+        bar.advance("a")
+        assert bar.line("a") == "checking [######------------------] 1/4 a"
+    written = stream.getvalue()
+    assert "\n" not in written and written.endswith("\r")
+
+
+def test_progress_is_quiet_off_a_terminal_and_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    with Progress(2, "checking", stream=stream) as bar:
+        bar.advance("a")
+    assert stream.getvalue() == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    assert wanted(Terminal())
+    monkeypatch.setenv("CI", "true")
+    assert not wanted(Terminal())
+
+
+# --- the HTML in a browser ------------------------------------------------------------------
+
+
+def browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture
+def chromium() -> Iterator[str]:
+    found = browser()
+    if found is None:
+        pytest.skip("no headless Chromium here (apt-get install chromium): cannot render the HTML")
+    yield found
+
+
+def test_the_html_report_renders_its_tables_in_chromium(
+    full: Path, chromium: str, tmp_path: Path
+) -> None:
+    from matplotlib.image import imread
+
+    shot = tmp_path / "shot.png"
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1400,2000",
+        (full / "report.html").as_uri(),
+    ]
+    subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert shot.exists(), "Chromium wrote no screenshot"
+    pixels = (imread(shot)[..., :3] * 255).round()
+    assert pixels.shape[:2] == (2000, 1400)
+    assert pixels.std() > 20, "the page is blank"
+    green = (abs(pixels - [218, 251, 225]).max(axis=-1) <= 3).sum()
+    assert green > 5000, "no green (ok) cells: the summary table did not render with its colours"
+
+
+CLICK = """<script>
+var th = document.querySelectorAll("#t-errata th")[8];
+th.click();
+var first = document.querySelector("#t-errata tbody tr").cells[8].textContent;
+th.click();
+var last = document.querySelector("#t-errata tbody tr").cells[8].textContent;
+document.body.setAttribute("data-sorted", first + "|" + last + "|" + th.getAttribute("aria-sort"));
+</script></body>"""
+
+
+def test_the_tables_sort_in_chromium_without_network(
+    full: Path, chromium: str, tmp_path: Path
+) -> None:
+    page = (full / "report.html").read_text().replace("</body>", CLICK)
+    assert "http" not in re.sub(r"<td[^>]*>.*?</td>", "", page), "the page must need no network"
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(page)
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        clicked.as_uri(),
+    ]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'data-sorted="([^"]*)"', dom)
+    assert found, "the sorting script did not run"
+    lowest, highest, order = found.group(1).split("|")
+    assert float(lowest) < 0 < float(highest) and order == "descending"
