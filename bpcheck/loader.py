@@ -86,6 +86,9 @@ def read_json(path: Path) -> Any:
         raise FixtureError([InputError(where, location, f"not valid JSON: {error.msg}")]) from None
     except ValueError as error:
         raise FixtureError([InputError(where, "$", f"expected finite numbers: {error}")]) from None
+    except RecursionError:
+        message = "expected a fixture, found JSON nested too deeply to read"
+        raise FixtureError([InputError(where, "$", message)]) from None
 
 
 # --- structure: the schema ------------------------------------------------------------

@@ -33,6 +33,10 @@ DECIMAL_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 SLACK_ULPS = 4
 """How many units in the last place of the value we forgive (binary representation)."""
 
+PRECISION = 2000
+"""Decimal digits for the arithmetic: a float64 has at most 767 significant decimal digits
+and a printed number can ask for hundreds of places, so everything here stays exact."""
+
 
 def is_decimal_number(text: str) -> bool:
     return bool(DECIMAL_NUMBER.match(text))
@@ -56,7 +60,7 @@ def _slack(value: float) -> Decimal:
 
 def is_match(value: float, printed: str) -> bool:
     with localcontext() as ctx:
-        ctx.prec = 100
+        ctx.prec = PRECISION
         distance = abs(Decimal(value) - Decimal(printed))
         return distance <= half_unit(printed) + _slack(value)
 
@@ -64,7 +68,7 @@ def is_match(value: float, printed: str) -> bool:
 def truncate(value: Decimal, places: int) -> Decimal:
     """Cut toward zero at ``places`` decimals (the way a truncating author writes)."""
     with localcontext() as ctx:
-        ctx.prec = 100
+        ctx.prec = PRECISION
         return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
 
 
@@ -75,7 +79,7 @@ def is_truncation(value: float, printed: str) -> bool:
     exact = Decimal(value)
     slack = _slack(value)
     with localcontext() as ctx:
-        ctx.prec = 100
+        ctx.prec = PRECISION
         candidates = (exact - slack, exact, exact + slack)
         return any(truncate(c, places) == target for c in candidates)
 
@@ -97,5 +101,5 @@ def units_off(value: float, printed: str) -> float:
         return math.inf
     unit = Decimal(1).scaleb(-decimals(printed))
     with localcontext() as ctx:
-        ctx.prec = 100
+        ctx.prec = PRECISION
         return float((Decimal(value) - Decimal(printed)) / unit)

@@ -28,7 +28,7 @@ def activate(name: str, nets: Vector) -> Vector:
     if name == "identity":
         return list(nets)
     if name == "sigmoid":
-        return [1.0 / (1.0 + math.exp(-x)) for x in nets]
+        return [sigmoid(x) for x in nets]
     if name == "tanh":
         return [math.tanh(x) for x in nets]
     if name == "relu":
@@ -39,6 +39,13 @@ def activate(name: str, nets: Vector) -> Vector:
         total = sum(exps)
         return [e / total for e in exps]
     raise ValueError(f"unknown activation {name!r}")
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^-x); below -700 e^-x overflows, and sigmoid(x) is e^x to float64 precision."""
+    if x < -700.0:
+        return math.exp(x)
+    return 1.0 / (1.0 + math.exp(-x))
 
 
 def out_net_jacobian(name: str, outs: Vector) -> Matrix:

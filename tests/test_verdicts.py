@@ -79,3 +79,10 @@ def test_non_finite_values_never_match() -> None:
 def test_units_off_is_signed_in_printed_units() -> None:
     assert units_off(0.5937, "0.5932") == pytest.approx(5.0)
     assert units_off(0.5927, "0.5932") == pytest.approx(-5.0)
+
+
+def test_a_print_needing_hundreds_of_digits_still_gets_a_verdict() -> None:
+    # found by the property tests: a 100-digit decimal context raised InvalidOperation
+    assert verdict(1.0, "4e-121") == MISMATCH
+    assert verdict(1e120, "5") == MISMATCH
+    assert verdict(5e-121, "5e-121") == MATCH

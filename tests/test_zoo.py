@@ -1,0 +1,92 @@
+"""The bug zoo: every bug of the catalogue, planted as a mutant, is caught by some check.
+
+Run ``python -m tests.test_zoo`` to rewrite the README's table after a change.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample
+
+from bpcheck.docs import replace_between
+from bpcheck.engine import Engine
+from bpcheck.fixture import Fixture
+from bpcheck.loader import load_all
+from bpcheck.problem import Problem
+from bpcheck.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
+from tests import test_properties as props
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+SEARCH = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+"""A fixed, reproducible search per property: the table must not depend on luck."""
+
+PropertyCheck = Callable[[Engine, Problem], None]
+
+ENGINE_PROPERTIES: dict[str, PropertyCheck] = {
+    "engines agree": lambda e, p: props.check_engines_agree(
+        {"loops": props.REFERENCE, e.name: e}, p
+    ),
+    "finite differences": lambda e, p: props.check_gradients_match_finite_differences(e, p),
+    "loss never negative": props.check_loss_is_never_negative,
+    "small step lowers loss": props.check_small_step_does_not_increase_loss,
+    "batch gradient is a sum": props.check_batch_gradient_is_sum_of_samples,
+    "zero steps change nothing": props.check_zero_steps_change_nothing,
+}
+
+
+def fails_somewhere(check: PropertyCheck, mutant: Engine) -> bool:
+    def broken(problem: Problem) -> bool:
+        try:
+            check(mutant, problem)
+        except AssertionError:
+            return True
+        return False
+
+    try:
+        find(props.problems_for([props.REFERENCE]), broken, settings=SEARCH)
+    except NoSuchExample:
+        return False
+    return True
+
+
+def caught_by_properties(mutant: Engine, fixtures: list[Fixture]) -> bool:
+    return any(fails_somewhere(check, mutant) for check in ENGINE_PROPERTIES.values())
+
+
+ALL_CHECKS: dict[str, ZooCheck] = {**CHECKS, "properties": caught_by_properties}
+
+
+def current_table() -> tuple[dict[str, dict[str, bool]], str]:
+    fixtures, _ = load_all([ROOT / "fixtures"])
+    results = zoo(fixtures, ALL_CHECKS)
+    return results, zoo_markdown(results)
+
+
+def test_no_bug_escapes_every_check_and_the_readme_shows_it() -> None:
+    results, table = current_table()
+    escaped = [bug for bug, row in results.items() if not any(row.values())]
+    assert not escaped, f"mutants that no check catches: {escaped}\n{table}"
+    text = README.read_text()
+    assert replace_between(text, "zoo", table) == text, (
+        f"the README's bug zoo table is out of date; run `python -m tests.test_zoo`:\n{table}"
+    )
+
+
+if __name__ == "__main__":
+    _, table = current_table()
+    README.write_text(replace_between(README.read_text(), "zoo", table))
+    print(table)
+    sys.exit(0)
