@@ -161,12 +161,16 @@ def report_date() -> str:
 
 
 def git_commit(paths: list[Path]) -> str | None:
-    """``git rev-parse HEAD`` where the fixtures are, ``(modified)`` if they differ; else None."""
+    """The last commit that changed the fixtures, ``(modified)`` if they differ; else None.
+
+    The fixtures' own commit, not HEAD: a report regenerated after an unrelated
+    commit stays byte-identical, so ``tox -e report`` leaves a clean tree clean.
+    """
     existing = [p.resolve() for p in paths if p.exists()]
     if not existing:
         return None
     folder = existing[0] if existing[0].is_dir() else existing[0].parent
-    head = _git(folder, "rev-parse", "HEAD")
+    head = _git(folder, "log", "-1", "--format=%H", "--", *(str(p) for p in existing))
     if head is None:
         return None
     changed = _git(folder, "status", "--porcelain", "--", *(str(p) for p in existing))
