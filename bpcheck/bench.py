@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from bpcheck.engine import Engine
 from bpcheck.problem import Layer, Problem
 from bpcheck.results import text_table
+from bpcheck.testing import mazur
 
 TARGETS = {
     ("mazur-10k", "loops"): 0.050,
@@ -36,20 +37,6 @@ TARGETS = {
     ("compile", "autodiff"): 1.0,
 }
 """Seconds; from issue #4 (a general engine may pay a little for generality)."""
-
-
-def mazur(steps: int) -> Problem:
-    return Problem(
-        layers=(
-            Layer(((0.15, 0.20), (0.25, 0.30)), "sigmoid", "shared", (0.35,), False),
-            Layer(((0.40, 0.45), (0.50, 0.55)), "sigmoid", "shared", (0.60,), False),
-        ),
-        inputs=((0.05, 0.10),),
-        targets=((0.01, 0.99),),
-        loss="half_sse",
-        learning_rate=0.5,
-        steps=steps,
-    )
 
 
 def mlp(steps: int, seed: int = 0) -> Problem:

@@ -16,8 +16,7 @@ from pathlib import Path
 from bpcheck import registry
 from bpcheck.checking import OK, FixtureResult, check_fixture
 from bpcheck.docs import updated_documents
-from bpcheck.engine import Engine
-from bpcheck.fixture import Fixture
+from bpcheck.inputs import engines_and_fixtures, load_fixtures, select_engines
 from bpcheck.loader import load_all
 from bpcheck.regen import regenerate
 from bpcheck.results import (
@@ -47,14 +46,9 @@ def _paths(values: Sequence[str]) -> list[Path]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    fixtures, errors = load_all(_paths(args.paths))
-    for error in errors:
-        print(error, file=sys.stderr)
-    if errors:
-        return EXIT_BAD_INPUT
-    if not fixtures:
-        print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    fixtures = load_fixtures(args.paths)
+    if isinstance(fixtures, int):
+        return fixtures
     print(f"{len(fixtures)} fixture(s) valid")
     return EXIT_OK
 
@@ -71,26 +65,8 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
         print(disagreement_table(result.disagreements, engines))
 
 
-def _load(args: argparse.Namespace) -> tuple[dict[str, Engine], list[Fixture]] | int:
-    """The engines asked for and the fixtures under the paths, or the exit status of bad input."""
-    try:
-        engines = registry.select(args.engine or ())
-    except KeyError as unknown:
-        print(f"--engine: {unknown.args[0]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    fixtures, errors = load_all(_paths(args.paths))
-    for error in errors:
-        print(error, file=sys.stderr)
-    if errors:
-        return EXIT_BAD_INPUT
-    if not fixtures:
-        print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return engines, fixtures
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = engines_and_fixtures(args.engine, args.paths)
     if isinstance(loaded, int):
         return loaded
     engines, fixtures = loaded
@@ -107,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_regen(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = engines_and_fixtures(args.engine, args.paths)
     if isinstance(loaded, int):
         return loaded
     engines, fixtures = loaded
@@ -146,11 +122,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from bpcheck.bench import figures_table, run_benchmarks
 
-    try:
-        engines = registry.select(args.engine or ())
-    except KeyError as unknown:
-        print(f"--engine: {unknown.args[0]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    engines = select_engines(args.engine)
+    if isinstance(engines, int):
+        return engines
     for name, engine in engines.items():
         status = engine.available()
         if not status.available:

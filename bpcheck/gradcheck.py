@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING, Any
 
 import mpmath
 
-from bpcheck import __version__, registry
+from bpcheck import __version__
 from bpcheck import quantities as q
 from bpcheck.checking import ERRORED, FAILED, OK, SKIPPED
 from bpcheck.engine import CannotRun, Engine, required_capabilities
 from bpcheck.fixture import Fixture
-from bpcheck.loader import load_all
+from bpcheck.inputs import engines_and_fixtures
 from bpcheck.problem import Layer, Problem, batch_of_step
 from bpcheck.results import text_table
 
@@ -1289,19 +1289,10 @@ def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    try:
-        engines = registry.select(args.engine or ())
-    except KeyError as unknown:
-        print(f"--engine: {unknown.args[0]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    fixtures, errors = load_all([Path(p) for p in args.paths])
-    for error in errors:
-        print(error, file=sys.stderr)
-    if errors:
-        return EXIT_BAD_INPUT
-    if not fixtures:
-        print(f"{' '.join(args.paths)}: $: expected at least one fixture file", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    loaded = engines_and_fixtures(args.engine, args.paths)
+    if isinstance(loaded, int):
+        return loaded
+    engines, fixtures = loaded
     entries: list[tuple[Fixture, GradcheckResult]] = []
     for fixture in fixtures:
         for result in gradcheck_fixture(fixture, engines, method=args.method):

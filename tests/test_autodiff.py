@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extr
 from bpcheck import quantities as q  # noqa: E402
 from bpcheck.engine import ALL_CAPABILITIES, Engine  # noqa: E402
 from bpcheck.problem import Layer, Problem, batch_of_step  # noqa: E402
+from bpcheck.testing import mazur  # noqa: E402
 from engines import autodiff  # noqa: E402
 from engines.autodiff import AutodiffEngine  # noqa: E402
 
@@ -25,22 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 # --- problems ------------------------------------------------------------------
-
-
-def mazur(steps: int = 1, order: str = "simultaneous") -> Problem:
-    """Matt Mazur's 'A Step by Step Backpropagation Example' (2-2-2, frozen shared biases)."""
-    return Problem(
-        layers=(
-            Layer(((0.15, 0.20), (0.25, 0.30)), "sigmoid", "shared", (0.35,), False),
-            Layer(((0.40, 0.45), (0.50, 0.55)), "sigmoid", "shared", (0.60,), False),
-        ),
-        inputs=((0.05, 0.10),),
-        targets=((0.01, 0.99),),
-        loss="half_sse",
-        learning_rate=0.5,
-        steps=steps,
-        update_order=order,
-    )
 
 
 def random_problem(

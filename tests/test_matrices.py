@@ -19,6 +19,7 @@ import pytest
 from bpcheck import quantities as q
 from bpcheck.engine import ALL_CAPABILITIES, Engine
 from bpcheck.problem import Layer, Problem, batch_of_step
+from bpcheck.testing import mazur
 from engines.matrices import MatricesEngine
 
 ENGINE = MatricesEngine()
@@ -26,22 +27,6 @@ ENGINE = MatricesEngine()
 # --------------------------------------------------------------------------
 # Problems
 # --------------------------------------------------------------------------
-
-
-def mazur(order: str = "simultaneous", steps: int = 1) -> Problem:
-    """Mazur's 2-2-2 example: shared biases 0.35 and 0.60 that are never trained."""
-    return Problem(
-        layers=(
-            Layer(((0.15, 0.20), (0.25, 0.30)), "sigmoid", "shared", (0.35,), False),
-            Layer(((0.40, 0.45), (0.50, 0.55)), "sigmoid", "shared", (0.60,), False),
-        ),
-        inputs=((0.05, 0.10),),
-        targets=((0.01, 0.99),),
-        loss="half_sse",
-        learning_rate=0.5,
-        steps=steps,
-        update_order=order,
-    )
 
 
 def random_problem(
@@ -175,8 +160,8 @@ def test_mazur_forward_and_first_gradient() -> None:
 
 def test_mazur_error_after_one_step_is_the_sequential_one() -> None:
     """The printed 0.291027924 is what the sequential order gives; simultaneous gives ...774."""
-    assert_printed(ENGINE.run(mazur("sequential"), {1})[1]["E"], "0.291027924")
-    assert_printed(ENGINE.run(mazur("simultaneous"), {1})[1]["E"], "0.291027774")
+    assert_printed(ENGINE.run(mazur(order="sequential"), {1})[1]["E"], "0.291027924")
+    assert_printed(ENGINE.run(mazur(order="simultaneous"), {1})[1]["E"], "0.291027774")
 
 
 def test_mazur_after_10000_steps() -> None:
@@ -187,7 +172,7 @@ def test_mazur_after_10000_steps() -> None:
     0.0000351085 is the simultaneous loss at step 9999, as if printed before the
     last update; near here E moves by ~6.7e-11 a step, so that match is weak.
     """
-    sequential = ENGINE.run(mazur("sequential", steps=10_000), {10_000})[10_000]
+    sequential = ENGINE.run(mazur(order="sequential", steps=10_000), {10_000})[10_000]
     assert_printed(sequential["out[2,1]@1"], "0.015912196")
     assert_printed(sequential["out[2,2]@1"], "0.984065734")
     assert_printed(sequential["E"], "0.0000350848")
@@ -377,8 +362,8 @@ def test_orders_agree_for_one_layer_of_weights() -> None:
 
 
 def test_orders_differ_for_two_layers_of_weights() -> None:
-    simultaneous = ENGINE.run(mazur("simultaneous"), {0, 1})
-    sequential = ENGINE.run(mazur("sequential"), {0, 1})
+    simultaneous = ENGINE.run(mazur(order="simultaneous"), {0, 1})
+    sequential = ENGINE.run(mazur(order="sequential"), {0, 1})
     assert simultaneous[0]["dE_dw[2,1,1]"] == sequential[0]["dE_dw[2,1,1]"]
     assert simultaneous[0]["dE_dw[1,1,1]"] != pytest.approx(sequential[0]["dE_dw[1,1,1]"])
     assert simultaneous[1]["w[1,1,1]"] != pytest.approx(sequential[1]["w[1,1,1]"])
@@ -391,7 +376,7 @@ def test_hidden_deltas_go_through_the_weights_of_the_order(order: str, weights_s
 
     The term partials follow the same weights: dE[k]/d out_h = dE[k]/d net_o w_oh summed over o.
     """
-    trace = ENGINE.run(mazur(order, steps=3), {0, 1})
+    trace = ENGINE.run(mazur(order=order, steps=3), {0, 1})
     step0, weights = trace[0], trace[weights_step]
     for h in (1, 2):
         total = sum(step0[f"delta[2,{k}]@1"] * weights[f"w[2,{k},{h}]"] for k in (1, 2))
@@ -403,7 +388,7 @@ def test_hidden_deltas_go_through_the_weights_of_the_order(order: str, weights_s
 
 def test_last_step_computes_gradients_but_does_not_update() -> None:
     """At step == steps nothing is applied, so even sequential deltas use the current weights."""
-    trace = ENGINE.run(mazur("sequential", steps=1), {1})[1]
+    trace = ENGINE.run(mazur(order="sequential", steps=1), {1})[1]
     total = sum(trace[f"delta[2,{k}]@1"] * trace[f"w[2,{k},1]"] for k in (1, 2))
     assert trace["dE_dout[1,1]@1"] == pytest.approx(total, rel=1e-12)
 
