@@ -21,7 +21,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bpcheck.engine import Engine
 from bpcheck.problem import Layer, Problem
@@ -170,7 +170,3 @@ def figures_table(figures: list[Figure]) -> str:
         )
     headers = ["case", "engine", "median", "target", "/target", "floor", "/floor", "note"]
     return text_table(headers, rows)
-
-
-def with_steps(problem: Problem, steps: int) -> Problem:
-    return replace(problem, steps=steps)

@@ -41,10 +41,6 @@ EXTRA_COMMANDS = (
 """Modules that add their own sub-commands through ``register(commands)``."""
 
 
-def _paths(values: Sequence[str]) -> list[Path]:
-    return [Path(v) for v in values]
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     fixtures = load_fixtures(args.paths)
     if isinstance(fixtures, int):

@@ -78,9 +78,15 @@ def claim_verdicts(fixture: Fixture, trace: Trace, shift: int) -> dict[str, str]
     return found
 
 
+SHIFTED = tuple(v for v in CATALOGUE if v.step_shift)
+"""Printing slips that read a claim at another step (the step before, say)."""
+
+
 def record_steps(fixture: Fixture) -> set[int]:
+    """The claims' steps, and the steps the shifted readings look at."""
     steps = {c.step for c in printed_claims(fixture)}
-    return steps | {s - 1 for s in steps if s > 0}
+    shifted = {s + v.step_shift for s in steps for v in SHIFTED}
+    return steps | {s for s in shifted if 0 <= s <= fixture.problem.steps}
 
 
 def computing_combinations(problem: Problem) -> list[tuple[Variant, ...]]:
@@ -137,7 +143,10 @@ def diagnose_fixture(fixture: Fixture, fast: Engine | None = None) -> list[Errat
     ]
     if not errata:
         return []
-    candidates = [Candidate(("one-step-early",), claim_verdicts(fixture, baseline_run.trace, -1))]
+    candidates = [
+        Candidate((v.name,), claim_verdicts(fixture, baseline_run.trace, v.step_shift))
+        for v in SHIFTED
+    ]
     for combo in computing_combinations(fixture.problem):
         trace = compute(combo, fixture.problem, record, fast)
         if trace is None:

@@ -141,8 +141,3 @@ def names_at_step(problem: Problem, step: int) -> list[str]:
     for index in batch_of_step(problem, step):
         names.extend(sample_names(problem, index + 1))
     return names
-
-
-def is_known(problem: Problem, name: str, step: int) -> bool:
-    """Whether ``name`` (normalised) exists for this problem at ``step``."""
-    return name in set(names_at_step(problem, step))

@@ -1,34 +1,30 @@
 """Engines that are wrong on purpose: a check no broken engine can fail is not a check.
 
 Each is the loops engine with one classic mistake planted, made from a fresh
-copy of its module so the real engine stays untouched.
+copy of its module (``bpcheck.variants.fresh_loops``) so the real engine stays
+untouched.  Bugs of bpcheck's catalogue are taken from it; the contract
+mistakes that are not bugs of backpropagation (float32, recording every step)
+are planted here.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from bpcheck.problem import Problem
 from bpcheck.quantities import Trace
+from bpcheck.variants import BY_NAME, fresh_loops
 
-LOOPS_SOURCE = Path(__file__).resolve().parent.parent / "engines" / "loops.py"
 
-
-def fresh_loops(name: str) -> ModuleType:
-    """A private copy of engines/loops.py whose functions can be replaced safely."""
-    spec = importlib.util.spec_from_file_location(f"broken_{name}", LOOPS_SOURCE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+def _from_catalogue(name: str) -> Callable[[Any], None]:
+    """A bug of bpcheck's catalogue (``bpcheck.variants``), planted the same way."""
+    plant = BY_NAME[name].plant
+    assert plant is not None, f"{name} is not planted in the engine"
+    return plant
 
 
 def to_float32(value: float) -> float:
@@ -42,26 +38,6 @@ def mutant(name: str, plant: Callable[[ModuleType], None]) -> Any:
     engine = module.LoopsEngine()
     engine.name = name
     return engine
-
-
-def _no_output_derivative(module: ModuleType) -> None:
-    """delta = dE/dout at the output layer: the activation's derivative forgotten there."""
-    original_back = module.back_through_activation
-    original_forward = module.forward
-    recent_outputs: list[list[float]] = []
-
-    def forward(problem: Problem, params: Any, x: list[float]) -> Any:
-        result = original_forward(problem, params, x)
-        recent_outputs[:] = [*recent_outputs[-20:], result.outs[-1]]
-        return result
-
-    def back(activation: str, outs: list[float], d_out: list[float]) -> list[float]:
-        if any(outs is output for output in recent_outputs):
-            return list(d_out)
-        return list(original_back(activation, outs, d_out))
-
-    module.forward = forward
-    module.back_through_activation = back
 
 
 def _float32(module: ModuleType) -> None:
@@ -81,16 +57,6 @@ def _sequential_always(module: ModuleType) -> None:
         return result
 
     module.LoopsEngine.run = run
-
-
-def _bias_gradient_dropped(module: ModuleType) -> None:
-    original = module.LoopsEngine._layer_gradients
-
-    def layer_gradients(self: Any, *args: Any) -> tuple[Any, list[float]]:
-        grad_w, grad_b = original(self, *args)
-        return grad_w, [0.0 for _ in grad_b]
-
-    module.LoopsEngine._layer_gradients = layer_gradients
 
 
 def _records_every_step(module: ModuleType) -> None:
@@ -119,10 +85,13 @@ def _drops_term_partials(module: ModuleType) -> None:
 
 
 BROKEN = {
-    "no-output-derivative": (_no_output_derivative, "check_gradients_match_finite_differences"),
+    "no-output-derivative": (
+        _from_catalogue("output-derivative-missing"),
+        "check_gradients_match_finite_differences",
+    ),
     "float32": (_float32, "check_float64"),
     "sequential-when-simultaneous": (_sequential_always, "check_update_rule"),
-    "bias-gradient-dropped": (_bias_gradient_dropped, "check_bias_gradients"),
+    "bias-gradient-dropped": (_from_catalogue("bias-gradient-dropped"), "check_bias_gradients"),
     "records-every-step": (_records_every_step, "check_records_only_requested_steps"),
     "frozen-bias-trained": (_frozen_bias_trained, "check_update_rule"),
     "drops-term-partials": (_drops_term_partials, "check_trace_has_every_name"),
