@@ -36,9 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bpcheck import gradcheck as gc
-from bpcheck.problem import Layer, Problem
-from bpcheck.results import text_table
+from bpcheck.checking.results import text_table
+from bpcheck.gradcheck import core as gc
+from bpcheck.model.problem import Layer, Problem
 
 SIZES = (784, 256, 256, 10)
 BATCH = 64
@@ -79,7 +79,7 @@ def mlp(seed: int = 0) -> Problem:
 
 def engine_gradient(problem: Problem, network: gc.Network) -> tuple[np.ndarray, str]:
     """dE/dθ from the matrices engine's full trace at step 0, laid out like ``network.theta``."""
-    from engines.matrices import MatricesEngine
+    from bpcheck.engines.matrices import MatricesEngine
 
     start = time.perf_counter()
     trace = MatricesEngine().run(problem, {0})[0]
@@ -372,7 +372,7 @@ def parameter_thresholds(method: str, rows: list[gc.Row], seed: int, g: np.ndarr
 
 def thresholds_table(count: int = 200) -> str:
     """Each method's detection threshold over the parameters of ``count`` random networks."""
-    from engines.loops import LoopsEngine
+    from bpcheck.engines.loops import LoopsEngine
 
     engine = LoopsEngine()
     found: dict[str, list[float]] = {m: [] for m in gc.METHODS}

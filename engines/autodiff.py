@@ -28,9 +28,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeAlias
 
-from bpcheck import quantities as q
-from bpcheck.engine import ALL_CAPABILITIES, Availability
-from bpcheck.problem import Problem, batch_of_step
+from bpcheck.model import quantities as q
+from bpcheck.model.engine import ALL_CAPABILITIES, Availability
+from bpcheck.model.problem import Problem, batch_of_step
 
 try:
     import jax
@@ -231,7 +231,7 @@ def batch_loss(shape: NetShape, params: Params, inputs: Array, targets: Array) -
 def batch_at(
     shape: NetShape, inputs: Array, targets: Array, step: Array | int
 ) -> tuple[Array, Array]:
-    """The samples update ``step`` uses (:func:`bpcheck.problem.batch_of_step`).
+    """The samples update ``step`` uses (:func:`bpcheck.model.problem.batch_of_step`).
 
     In ``per_sample`` mode the index is computed from the (possibly traced) step,
     so one compiled loop serves every step.
@@ -480,7 +480,7 @@ def compiled_for(shape: NetShape) -> Compiled:
 
 
 def named_values(problem: Problem, step: int, trace: StepTrace) -> dict[str, float]:
-    """The trace of ``step`` under the names of :func:`bpcheck.quantities.names_at_step`.
+    """The trace of ``step`` under the names of :func:`bpcheck.model.quantities.names_at_step`.
 
     ``trace`` holds NumPy arrays; ``tolist`` turns them into Python floats.
     """

@@ -12,9 +12,9 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bpcheck import quantities as q
-from bpcheck.engine import ALL_CAPABILITIES, Availability
-from bpcheck.problem import Layer, Problem, batch_of_step
+from bpcheck.model import quantities as q
+from bpcheck.model.engine import ALL_CAPABILITIES, Availability
+from bpcheck.model.problem import Layer, Problem, batch_of_step
 
 Vector = list[float]
 Matrix = list[list[float]]

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from bpcheck import quantities as q
-from bpcheck.engine import ALL_CAPABILITIES, Availability
-from bpcheck.problem import Layer, Problem, batch_of_step
-from bpcheck.quantities import Trace
+from bpcheck.model import quantities as q
+from bpcheck.model.engine import ALL_CAPABILITIES, Availability
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.quantities import Trace
 
 Array = npt.NDArray[np.float64]
 

@@ -1,7 +1,7 @@
 """Engines that are wrong on purpose: a check no broken engine can fail is not a check.
 
 Each is the loops engine with one classic mistake planted, made from a fresh
-copy of its module (``bpcheck.variants.fresh_loops``) so the real engine stays
+copy of its module (``bpcheck.diagnose.variants.fresh_loops``) so the real engine stays
 untouched.  Bugs of bpcheck's catalogue are taken from it; the contract
 mistakes that are not bugs of backpropagation (float32, recording every step)
 are planted here.
@@ -15,13 +15,13 @@ from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
-from bpcheck.problem import Problem
-from bpcheck.quantities import Trace
-from bpcheck.variants import BY_NAME, fresh_loops
+from bpcheck.diagnose.variants import BY_NAME, fresh_loops
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import Trace
 
 
 def _from_catalogue(name: str) -> Callable[[Any], None]:
-    """A bug of bpcheck's catalogue (``bpcheck.variants``), planted the same way."""
+    """A bug of bpcheck's catalogue (``bpcheck.diagnose.variants``), planted the same way."""
     plant = BY_NAME[name].plant
     assert plant is not None, f"{name} is not planted in the engine"
     return plant

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck import registry
-from bpcheck.checking import FAILED, check_fixture, disagreements
-from bpcheck.loader import load, load_all
-from bpcheck.results import disagreement_table
+from bpcheck.checking import registry
+from bpcheck.checking.check import FAILED, check_fixture, disagreements
+from bpcheck.checking.results import disagreement_table
+from bpcheck.io.loader import load, load_all
 from tests.broken_engines import broken_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def test_a_wrong_engine_is_a_disagreement_shown_as_a_table() -> None:
 
 
 def test_agreement_tolerance_widens_with_steps_but_not_beyond_1e_9() -> None:
-    from bpcheck.checking import agreement_tolerance
+    from bpcheck.checking.check import agreement_tolerance
 
     assert agreement_tolerance(0) == agreement_tolerance(1) == 1e-12
     assert agreement_tolerance(10_000) == 1e-9

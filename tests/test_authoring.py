@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.cli import main
+from bpcheck.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,8 @@ def walkthrough_commands() -> list[list[str]]:
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "fixtures" / "schema").mkdir(parents=True)
     shutil.copy(
-        ROOT / "bpcheck" / "schema" / "fixture-v1.schema.json", tmp_path / "fixtures" / "schema"
+        ROOT / "bpcheck" / "io" / "schema" / "fixture-v1.schema.json",
+        tmp_path / "fixtures" / "schema",
     )
     monkeypatch.chdir(tmp_path)
     return tmp_path

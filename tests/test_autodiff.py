@@ -14,12 +14,12 @@ jax = pytest.importorskip("jax", reason="jax not installed: the autodiff engine 
 
 import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extra)
 
-from bpcheck import quantities as q  # noqa: E402
-from bpcheck.engine import ALL_CAPABILITIES, Engine  # noqa: E402
-from bpcheck.problem import Layer, Problem, batch_of_step  # noqa: E402
-from bpcheck.testing import mazur  # noqa: E402
-from engines import autodiff  # noqa: E402
-from engines.autodiff import AutodiffEngine  # noqa: E402
+from bpcheck.engines import autodiff  # noqa: E402
+from bpcheck.engines.autodiff import AutodiffEngine  # noqa: E402
+from bpcheck.model import quantities as q  # noqa: E402
+from bpcheck.model.engine import ALL_CAPABILITIES, Engine  # noqa: E402
+from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
+from bpcheck.testing.conformance import mazur  # noqa: E402
 
 ENGINE = AutodiffEngine()
 REPO = Path(__file__).resolve().parents[1]
@@ -204,7 +204,7 @@ def test_engine_contract() -> None:
 def test_imports_and_reports_unavailable_without_jax() -> None:
     code = (
         "import sys; sys.modules['jax'] = None\n"
-        "from engines.autodiff import AutodiffEngine\n"
+        "from bpcheck.engines.autodiff import AutodiffEngine\n"
         "print(AutodiffEngine().available().reason)\n"
     )
     result = subprocess.run(

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bpcheck import registry
-from bpcheck.checking import check_fixture
-from bpcheck.compare import compare, load_results, moved
-from bpcheck.loader import load
-from bpcheck.results import results_json
+from bpcheck.checking import registry
+from bpcheck.checking.check import check_fixture
+from bpcheck.checking.results import results_json
+from bpcheck.io.loader import load
+from bpcheck.report.compare import compare, load_results, moved
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "babin" / "babin.json"
@@ -33,7 +33,7 @@ def run() -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """The compare command on its own parser (cli.py lists it among its EXTRA_COMMANDS)."""
-    from bpcheck import compare as module
+    from bpcheck.report import compare as module
 
     parser = argparse.ArgumentParser(prog="bpcheck")
     module.register(parser.add_subparsers(dest="command", required=True))

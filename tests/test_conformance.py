@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bpcheck import registry
-from bpcheck.engine import Engine
-from bpcheck.testing import failing_checks, parametrize_with_checks
+from bpcheck.checking import registry
+from bpcheck.model.engine import Engine
+from bpcheck.testing.conformance import failing_checks, parametrize_with_checks
 from tests.broken_engines import BROKEN, broken_engine
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.cli import main
-from bpcheck.diagnose import Erratum, diagnose_fixture
-from bpcheck.fixture import Fixture
-from bpcheck.loader import load, load_all
-from bpcheck.variants import BY_NAME, CATALOGUE, VariantEngine, digit_edits, typo_of
+from bpcheck.cli.main import main
+from bpcheck.diagnose.diagnosis import Erratum, diagnose_fixture
+from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, VariantEngine, digit_edits, typo_of
+from bpcheck.io.loader import load, load_all
+from bpcheck.model.fixture import Fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES, _ = load_all([ROOT / "fixtures"])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.cli import main
-from bpcheck.loader import fixture_paths
+from bpcheck.cli.main import main
+from bpcheck.io.loader import fixture_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 

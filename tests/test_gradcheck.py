@@ -15,15 +15,16 @@ import mpmath
 import numpy as np
 import pytest
 
-from bpcheck import cli, registry
-from bpcheck import gradcheck as gc
-from bpcheck.engine import Availability, CannotRun, Engine
-from bpcheck.loader import load
-from bpcheck.problem import Layer, Problem, batch_of_step
-from bpcheck.quantities import Trace
-from bpcheck.testing import mazur_like, varied_problems
-from engines.loops import LoopsEngine
-from engines.matrices import MatricesEngine
+from bpcheck.checking import registry
+from bpcheck.cli import main as cli
+from bpcheck.engines.loops import LoopsEngine
+from bpcheck.engines.matrices import MatricesEngine
+from bpcheck.gradcheck import core as gc
+from bpcheck.io.loader import load
+from bpcheck.model.engine import Availability, CannotRun, Engine
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.quantities import Trace
+from bpcheck.testing.conformance import mazur_like, varied_problems
 from tests.broken_engines import broken_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 
 ENGINES = Path(__file__).resolve().parent.parent / "engines"
 ENGINE_MODULES = sorted(p.stem for p in ENGINES.glob("*.py") if p.stem != "__init__")
-SHARED_DATA_MODULES = {"bpcheck.problem", "bpcheck.quantities", "bpcheck.engine"}
+SHARED_DATA_MODULES = {"bpcheck.model.problem", "bpcheck.model.quantities", "bpcheck.model.engine"}
 """What engines may import from bpcheck: the plain problem data, names and the contract."""
 
 

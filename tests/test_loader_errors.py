@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bpcheck.cli import main
+from bpcheck.cli.main import main
 
 VALID: dict[str, Any] = {
     "$schema": "../schema/fixture-v1.schema.json",
@@ -240,7 +240,7 @@ def test_unknown_engine_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_an_alias_takes_a_sample_suffix(tmp_path: Path) -> None:
-    from bpcheck.loader import load
+    from bpcheck.io.loader import load
 
     document = mutated(
         lambda d: (

@@ -16,11 +16,11 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from bpcheck import quantities as q
-from bpcheck.engine import ALL_CAPABILITIES, Engine
-from bpcheck.problem import Layer, Problem, batch_of_step
-from bpcheck.testing import mazur
-from engines.matrices import MatricesEngine
+from bpcheck.engines.matrices import MatricesEngine
+from bpcheck.model import quantities as q
+from bpcheck.model.engine import ALL_CAPABILITIES, Engine
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.testing.conformance import mazur
 
 ENGINE = MatricesEngine()
 

@@ -1,7 +1,7 @@
 """Property tests: Hypothesis hunts for disagreement (issue #7).
 
 Fixtures check the networks someone wrote down; these check the ones nobody
-did.  Hypothesis draws networks, data and settings (``bpcheck.strategies``), and
+did.  Hypothesis draws networks, data and settings (``bpcheck.testing.strategies``), and
 every engine must agree with every other, with finite differences and with the
 laws of backpropagation; the verdict rule and the loader have laws of their own.
 
@@ -14,7 +14,7 @@ fixture file (between :data:`FIXTURE_START` and :data:`FIXTURE_END`) whose claim
 pin what the property expected: paste it into ``tests/regressions/`` and it runs
 with the suite from then on.
 
-Two engine choices keep float64 honest (see ``bpcheck.strategies`` for the
+Two engine choices keep float64 honest (see ``bpcheck.testing.strategies`` for the
 ranges of the numbers):
 
 * training that leaves the honest range is not drawn (:func:`stays_honest`):
@@ -44,20 +44,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from bpcheck import gradcheck, registry, verdicts
-from bpcheck import quantities as q
-from bpcheck import strategies as bst
-from bpcheck.checking import (
+from bpcheck.checking import registry
+from bpcheck.checking.check import (
     AGREEMENT_ABS,
     FAILED,
     Disagreement,
     agreement_tolerance,
     check_fixture,
 )
-from bpcheck.engine import Engine, required_capabilities
-from bpcheck.fixture import Fixture
-from bpcheck.loader import FixtureError, load
-from bpcheck.problem import (
+from bpcheck.checking.results import disagreement_table
+from bpcheck.gradcheck import core as gradcheck
+from bpcheck.io.loader import FixtureError, load
+from bpcheck.model import quantities as q
+from bpcheck.model import verdicts
+from bpcheck.model.engine import Engine, required_capabilities
+from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import (
     ACTIVATIONS,
     BATCH_MODES,
     BIAS_KINDS,
@@ -65,9 +67,9 @@ from bpcheck.problem import (
     UPDATE_ORDERS,
     Problem,
 )
-from bpcheck.quantities import Trace
-from bpcheck.results import disagreement_table
-from bpcheck.testing import central_difference, parameter_names, with_parameter
+from bpcheck.model.quantities import Trace
+from bpcheck.testing import strategies as bst
+from bpcheck.testing.conformance import central_difference, parameter_names, with_parameter
 
 pytestmark = pytest.mark.property
 
@@ -118,7 +120,7 @@ def stays_honest(problem: Problem) -> bool:
     The numbers drawn start there; training can leave them (three updates at a
     learning rate near 1 can saturate a tanh or overflow ``exp``), and a run
     that does is outside what these properties are about: see the module
-    docstring of ``bpcheck.strategies``.
+    docstring of ``bpcheck.testing.strategies``.
     """
     try:
         trace = REFERENCE.run(problem, range(problem.steps + 1))
@@ -356,7 +358,7 @@ def fd_rows(
 
 
 def gradcheck_rows(engine: Engine, problem: Problem) -> list[tuple[str, float, float, float]]:
-    """Rows from bpcheck.gradcheck.check_gradients, when that module provides it."""
+    """Rows from bpcheck.gradcheck.core.check_gradients, when that module provides it."""
     result = gradcheck.check_gradients(engine, replace(problem, steps=0), method="auto", seed=0)
     if result.outcome not in ("ok", "failed", "skipped"):
         summary = f"{engine.name}: gradient check {result.outcome}: {result.reason}"
@@ -376,7 +378,7 @@ def check_gradients_match_finite_differences(
 ) -> None:
     """Every dE/dp agrees with a finite difference of the loss (relu kinks excepted).
 
-    ``auto``: with ``bpcheck.gradcheck.check_gradients`` (Richardson
+    ``auto``: with ``bpcheck.gradcheck.core.check_gradients`` (Richardson
     extrapolation, tolerances from a running error analysis) when that exists;
     ``central`` (and ``auto`` without it): a central difference of the engine's
     own loss, on the ``picks`` parameters (indices taken modulo their number).
@@ -803,7 +805,7 @@ def test_gradients_match_finite_differences(engine: Engine, data: st.DataObject)
 @settings(max_examples=examples(0.5))
 @given(data=st.data())
 def test_gradients_match_central_differences(engine: Engine, data: st.DataObject) -> None:
-    """The fallback used when bpcheck.gradcheck is absent, kept honest on its own."""
+    """The fallback used when bpcheck.gradcheck.core is absent, kept honest on its own."""
     problem = data.draw(problems_for([engine]), label="problem")
     picks = data.draw(st.lists(st.integers(0, 10**6), min_size=1, max_size=4), label="picks")
     check_gradients_match_finite_differences(engine, problem, picks, method="central")

@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from bpcheck import strategies as bst
-from bpcheck import verdicts
-from bpcheck.checking import OK, check_fixture
-from bpcheck.engine import Availability
-from bpcheck.fixture import Fixture
-from bpcheck.loader import FixtureError, build_problem, load, read_json
-from bpcheck.problem import Layer, Problem
-from bpcheck.quantities import Trace
+from bpcheck.checking.check import OK, check_fixture
+from bpcheck.io.loader import FixtureError, build_problem, load, read_json
+from bpcheck.model import verdicts
+from bpcheck.model.engine import Availability
+from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Layer, Problem
+from bpcheck.model.quantities import Trace
+from bpcheck.testing import strategies as bst
 from tests import test_properties as props
 from tests.broken_engines import broken_engine, mutant
 

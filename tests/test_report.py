@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from bpcheck import registry
-from bpcheck.checking import check_fixture
-from bpcheck.loader import load, load_all
-from bpcheck.progress import Progress, wanted
-from bpcheck.results import results_json
+from bpcheck.checking import registry
+from bpcheck.checking.check import check_fixture
+from bpcheck.checking.results import results_json
+from bpcheck.io.loader import load, load_all
+from bpcheck.report.progress import Progress, wanted
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "reports"
@@ -41,7 +41,7 @@ def extra() -> None:
 
 def main(argv: list[str]) -> int:
     """The report command on its own parser, so these tests do not depend on other commands."""
-    from bpcheck import report
+    from bpcheck.report import write as report
 
     parser = argparse.ArgumentParser(prog="bpcheck")
     report.register(parser.add_subparsers(dest="command", required=True))
@@ -65,7 +65,7 @@ def small_copy(folder: Path, edit: dict[str, Any] | None = None) -> Path:
 
 
 def committed_volatile() -> dict[str, Any] | None:
-    from bpcheck.report import volatile_values
+    from bpcheck.report.write import volatile_values
 
     path = COMMITTED / "report.json"
     return volatile_values(json.loads(path.read_text())) if path.exists() else None
@@ -74,7 +74,7 @@ def committed_volatile() -> dict[str, Any] | None:
 @pytest.fixture(scope="module")
 def full(extra: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of fixtures/ as `tox -e report` makes it, with the committed volatile metadata."""
-    from bpcheck.report import Request, generate
+    from bpcheck.report.write import Request, generate
 
     out = tmp_path_factory.mktemp("full")
     request = Request(
@@ -186,7 +186,7 @@ def same(committed: Path, fresh: Path) -> bool:
 def test_the_committed_reports_are_up_to_date(full: Path) -> None:
     """reports/ matches a fresh report, ignoring what changes between days and machines.
 
-    Ignored: the metadata in ``bpcheck.report.VOLATILE`` (date; Python, NumPy, JAX, pandas,
+    Ignored: the metadata in ``bpcheck.report.write.VOLATILE`` (date; Python, NumPy, JAX, pandas,
     matplotlib, tabulate versions; the fixtures' git commit) and the engines' versions (they
     name NumPy's and JAX's), which the fresh report takes over from the committed one; the
     PNG bytes of the loss curves (they depend on matplotlib and FreeType; their data are
@@ -399,7 +399,7 @@ def test_stale_files_of_an_earlier_report_are_removed(extra: None, tmp_path: Pat
 
 
 def test_loss_curve_png_is_reproducible(extra: None) -> None:
-    from bpcheck.report_curves import compute_curve, curve_steps, draw
+    from bpcheck.report.curves import compute_curve, curve_steps, draw
 
     fixture = load(ROOT / "fixtures" / "mazur" / "mazur-2015.json")
     curve = compute_curve(fixture, registry.select(["loops"]))

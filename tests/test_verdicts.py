@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bpcheck.verdicts import MATCH, MISMATCH, TRUNCATED, decimals, units_off, verdict
+from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, decimals, units_off, verdict
 
 
 @pytest.mark.parametrize(

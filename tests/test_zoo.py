@@ -12,12 +12,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from bpcheck.docs import replace_between
-from bpcheck.engine import Engine
-from bpcheck.fixture import Fixture
-from bpcheck.loader import load_all
-from bpcheck.problem import Problem
-from bpcheck.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
+from bpcheck.authoring.docs import replace_between
+from bpcheck.diagnose.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
+from bpcheck.io.loader import load_all
+from bpcheck.model.engine import Engine
+from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Problem
 from tests import test_properties as props
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,252 @@
+"""Running engines on a fixture and judging every claim.
+
+Outcomes are kept apart: a claim is ``ok`` (the verdict found is the one
+expected), ``failed`` (it is not), ``errored`` (the engine raised) or
+``skipped`` (the engine cannot do this problem, with its reason).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from bpcheck.model import verdicts
+from bpcheck.model.engine import CannotRun, Engine, required_capabilities
+from bpcheck.model.fixture import Claim, Fixture, Operand
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import Trace, split_sample
+
+OK, FAILED, ERRORED, SKIPPED = "ok", "failed", "errored", "skipped"
+
+AGREEMENT_REL = 1e-12
+"""Engines must agree to this relative difference on first-step quantities ..."""
+AGREEMENT_REL_LONG = 1e-9
+"""... widening in proportion to the step, up to this after a thousand steps or more."""
+AGREEMENT_ABS = 1e-15
+"""Absolute floor near zero, where a relative difference means nothing."""
+
+
+@dataclass
+class EngineRun:
+    """What one engine did with one fixture."""
+
+    engine: str
+    outcome: str
+    trace: Trace = field(default_factory=dict)
+    reason: str | None = None
+
+
+def run_engine(engine: Engine, fixture: Fixture) -> EngineRun:
+    """Run one engine on a fixture, recording the steps its claims refer to."""
+    return run_problem(engine, fixture.problem, fixture.recorded_steps())
+
+
+def run_problem(engine: Engine, problem: Problem, record: Collection[int]) -> EngineRun:
+    """Run one engine, turning unavailability and exceptions into outcomes, never raising."""
+    status = engine.available()
+    if not status.available:
+        return EngineRun(engine.name, SKIPPED, reason=status.reason or "unavailable")
+    missing = required_capabilities(problem) - engine.capabilities
+    if missing:
+        return EngineRun(engine.name, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
+    try:
+        trace = engine.run(problem, record)
+    except CannotRun as error:
+        return EngineRun(engine.name, SKIPPED, reason=str(error))
+    except Exception as error:  # an engine's bug is a result to report, not a crash
+        return EngineRun(engine.name, ERRORED, reason=f"{type(error).__name__}: {error}")
+    return EngineRun(engine.name, OK, trace=trace)
+
+
+def lookup(trace: Trace, canonical: str, step: int) -> float | None:
+    value = trace.get(step, {}).get(canonical)
+    return None if value is None else float(value)
+
+
+@dataclass
+class ClaimResult:
+    """One claim judged against every engine."""
+
+    claim: Claim
+    values: dict[str, float | None]
+    verdicts: dict[str, str | None]
+    outcomes: dict[str, str]
+    reference: float | None
+    verdict: str | None
+    outcome: str
+    message: str
+
+
+def relation_holds(claim: Claim, left: float, right: float) -> bool:
+    relation = claim.relation
+    assert relation is not None
+    if relation.op == "<":
+        return left < right
+    if relation.op == ">":
+        return left > right
+    tol = relation.tolerance
+    return math.isclose(left, right, rel_tol=tol, abs_tol=tol)
+
+
+def pin_holds(claim: Claim, value: float) -> bool:
+    assert claim.pinned is not None
+    tol = claim.pin_tolerance
+    return math.isclose(value, float(claim.pinned), rel_tol=tol, abs_tol=tol * 1e-3)
+
+
+def _operand_value(trace: Trace, operand: Operand) -> float | None:
+    return lookup(trace, operand.canonical, operand.step)
+
+
+def judge_with(claim: Claim, trace: Trace) -> tuple[float | None, str | None, str]:
+    """(value, verdict, problem) for one engine's trace; problem is "" when all is well.
+
+    The verdict is ``match``/``truncated``/``mismatch`` for a printed number,
+    ``holds``/``fails`` for a relation, and ``pinned``/``moved`` for a pin alone.
+    """
+    if claim.relation is not None:
+        left = _operand_value(trace, claim.relation.left)
+        right = _operand_value(trace, claim.relation.right)
+        if left is None or right is None:
+            return None, None, "a side of the relation is missing from the trace"
+        found = "holds" if relation_holds(claim, left, right) else "fails"
+        return left, found, ""
+    value = lookup(trace, claim.canonical, claim.step)
+    if value is None:
+        return None, None, f"{claim.canonical} at step {claim.step} is missing from the trace"
+    problem = ""
+    if claim.pinned is not None and not pin_holds(claim, value):
+        problem = f"pinned {claim.pinned}, found {value!r}: moved beyond {claim.pin_tolerance:g}"
+    if claim.printed is None:
+        return value, ("moved" if problem else "pinned"), problem
+    return value, verdicts.verdict(value, claim.printed), problem
+
+
+def judge(claim: Claim, runs: list[EngineRun]) -> ClaimResult:
+    values: dict[str, float | None] = {}
+    found: dict[str, str | None] = {}
+    outcomes: dict[str, str] = {}
+    messages: list[str] = []
+    expected = claim.expect or "pinned"
+    for run in runs:
+        if run.outcome != OK:
+            values[run.engine], found[run.engine], outcomes[run.engine] = None, None, run.outcome
+            continue
+        value, verdict, problem = judge_with(claim, run.trace)
+        values[run.engine], found[run.engine] = value, verdict
+        if verdict is None or problem:
+            outcomes[run.engine] = FAILED if verdict is not None else ERRORED
+            messages.append(f"{run.engine}: {problem}")
+        elif verdict != expected:
+            outcomes[run.engine] = FAILED
+            messages.append(f"{run.engine}: {describe(claim, value)}, expected {expected}")
+        else:
+            outcomes[run.engine] = OK
+    reference_engine = next((r.engine for r in runs if values.get(r.engine) is not None), None)
+    reference = values[reference_engine] if reference_engine else None
+    verdict = found[reference_engine] if reference_engine else None
+    if reference_engine and not messages:
+        messages.append(describe(claim, reference))
+    return ClaimResult(
+        claim=claim,
+        values=values,
+        verdicts=found,
+        outcomes=outcomes,
+        reference=reference,
+        verdict=verdict,
+        outcome=overall(list(outcomes.values())),
+        message="; ".join(messages),
+    )
+
+
+def overall(outcomes: list[str]) -> str:
+    """Worst first: a failure anywhere fails; all skipped is skipped; otherwise ok."""
+    for outcome in (FAILED, ERRORED):
+        if outcome in outcomes:
+            return outcome
+    if outcomes and all(o == SKIPPED for o in outcomes):
+        return SKIPPED
+    return OK
+
+
+def describe(claim: Claim, value: float | None) -> str:
+    """``w5 = 0.35891647971788465, printed 0.35891648: match`` (full precision for machines)."""
+    if value is None:
+        return f"{claim.quantity or claim.id}: no value"
+    if claim.relation is not None:
+        rel = claim.relation
+        return f"{rel.left.quantity}@{rel.left.step} {rel.op} {rel.right.quantity}@{rel.right.step}"
+    text = f"{claim.quantity} = {value:.17g}"
+    if claim.printed is not None:
+        text += f", printed {claim.printed}: {verdicts.verdict(value, claim.printed)}"
+    if claim.pinned is not None:
+        text += f", pinned {claim.pinned}"
+    return text
+
+
+# --- agreement between engines ----------------------------------------------------
+
+
+def agreement_tolerance(step: int) -> float:
+    """1e-12 for the first step, growing with the step count, capped at 1e-9."""
+    return min(AGREEMENT_REL_LONG, AGREEMENT_REL * max(1, step))
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    step: int
+    quantity: str
+    values: dict[str, float]
+    difference: float
+    tolerance: float
+
+
+def disagreements(runs: list[EngineRun]) -> list[Disagreement]:
+    """Every quantity where two engines that ran differ beyond the agreement tolerance."""
+    ran = [r for r in runs if r.outcome == OK]
+    if len(ran) < 2:
+        return []
+    found: list[Disagreement] = []
+    reference = ran[0]
+    for step, values in sorted(reference.trace.items()):
+        tol = agreement_tolerance(step)
+        for name in sorted(values, key=_name_order):
+            row = {r.engine: r.trace.get(step, {}).get(name, math.nan) for r in ran}
+            spread = max(row.values()) - min(row.values())
+            scale = max(abs(v) for v in row.values())
+            if not spread <= max(tol * scale, AGREEMENT_ABS):
+                found.append(Disagreement(step, name, row, spread, tol))
+        for other in ran[1:]:
+            for name in sorted(set(other.trace.get(step, {})) - set(values)):
+                row = {other.engine: other.trace[step][name]}
+                found.append(Disagreement(step, name, row, math.nan, tol))
+    return found
+
+
+def _name_order(name: str) -> tuple[str, int]:
+    base, sample = split_sample(name)
+    return base, sample or 0
+
+
+# --- a whole fixture ------------------------------------------------------------------
+
+
+@dataclass
+class FixtureResult:
+    fixture: Fixture
+    runs: list[EngineRun]
+    claims: list[ClaimResult]
+    disagreements: list[Disagreement]
+
+    @property
+    def outcome(self) -> str:
+        if self.disagreements:
+            return FAILED
+        return overall([c.outcome for c in self.claims] + [r.outcome for r in self.runs])
+
+
+def check_fixture(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult:
+    runs = [run_engine(engine, fixture) for engine in engines.values()]
+    claims = [judge(claim, runs) for claim in fixture.claims]
+    return FixtureResult(fixture, runs, claims, disagreements(runs))

@@ -1,0 +1,80 @@
+"""The engine contract: what bpcheck asks of every engine, ours or a user's."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bpcheck.model.problem import (
+    ACTIVATIONS,
+    BATCH_MODES,
+    BIAS_KINDS,
+    LOSSES,
+    UPDATE_ORDERS,
+    Problem,
+)
+from bpcheck.model.quantities import Trace
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether an engine can run here at all, and if not, why."""
+
+    available: bool
+    reason: str | None = None
+
+
+class CannotRun(Exception):
+    """Raised by an engine for a problem it does not support: a ``skipped`` outcome.
+
+    The message is the reason shown to the user.  Any other exception from an
+    engine is an ``errored`` outcome.
+    """
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """An independent implementation of forward pass, backpropagation and training.
+
+    ``run`` makes ``problem.steps`` updates and returns the full trace (every
+    name of :func:`bpcheck.model.quantities.names_at_step`) at each step in
+    ``record``, and nothing for the other steps, so that a long run keeps only
+    what a claim asks for.  Step ``k`` means: with the parameters after ``k``
+    updates; ``record`` may include ``problem.steps`` itself.
+    """
+
+    name: str
+    version: str
+    capabilities: frozenset[str]
+
+    def available(self) -> Availability: ...
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace: ...
+
+
+def required_capabilities(problem: Problem) -> frozenset[str]:
+    """The capability names a problem needs, e.g. ``activation:relu``, ``loss:mse``.
+
+    An engine whose ``capabilities`` lack one of them is ``skipped`` for the
+    problem, with the missing names as the reason.
+    """
+    needed = {
+        f"loss:{problem.loss}",
+        f"batch:{problem.batch}",
+        f"order:{problem.update_order}",
+    }
+    for layer in problem.layers:
+        needed.add(f"activation:{layer.activation}")
+        needed.add(f"bias:{layer.bias_kind}")
+    return frozenset(needed)
+
+
+ALL_CAPABILITIES = frozenset(
+    [f"activation:{name}" for name in ACTIVATIONS]
+    + [f"loss:{name}" for name in LOSSES]
+    + [f"bias:{name}" for name in BIAS_KINDS]
+    + [f"batch:{name}" for name in BATCH_MODES]
+    + [f"order:{name}" for name in UPDATE_ORDERS]
+)
+"""Everything the problem model can ask for; a complete engine declares all of it."""

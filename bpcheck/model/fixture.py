@@ -1,0 +1,72 @@
+"""A worked example as bpcheck holds it once loaded: the problem, aliases and claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bpcheck.model.problem import Problem
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One side of a relation: a quantity at a step."""
+
+    quantity: str
+    canonical: str
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class Relation:
+    left: Operand
+    op: str
+    right: Operand
+    tolerance: float = 1e-12
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number (or a relation) the document states, and the verdict we expect for it.
+
+    ``quantity`` is as written in the fixture (often an alias); ``canonical`` is
+    the canonical name it resolves to, with its sample (``out[1,1]@1``).
+    """
+
+    id: str
+    where: str
+    quantity: str = ""
+    canonical: str = ""
+    step: int = 0
+    printed: str | None = None
+    expect: str | None = None
+    note: str = ""
+    relation: Relation | None = None
+    pinned: str | None = None
+    pin_tolerance: float = 1e-12
+    diagnosis: str | None = None
+    """The accepted cause of a non-match: variant names joined by ' + '."""
+    index: int = 0
+    """Position in the fixture's ``claims`` array, for error locations."""
+
+
+@dataclass(frozen=True)
+class Fixture:
+    id: str
+    title: str
+    path: Path
+    source: dict[str, str]
+    problem: Problem
+    aliases: dict[str, str]
+    claims: tuple[Claim, ...]
+    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def recorded_steps(self) -> set[int]:
+        """The steps any claim refers to: all an engine needs to keep."""
+        steps: set[int] = set()
+        for claim in self.claims:
+            if claim.relation is not None:
+                steps.update((claim.relation.left.step, claim.relation.right.step))
+            else:
+                steps.add(claim.step)
+        return steps

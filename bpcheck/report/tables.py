@@ -1,0 +1,474 @@
+"""The report's tables, built with pandas from ``run --json`` results.
+
+Every table starts from the results dictionary (``bpcheck.checking.results.results_json``),
+whether the engines ran just now or the results were saved earlier, so a
+report from ``--from FILE`` is the same as one made directly.  Tables keep
+numbers as numbers (full precision for CSV and JSON); each column has a kind
+that says how Markdown and HTML show it.  Import this module only when the
+``report`` extra is installed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bpcheck.model.verdicts import units_off
+from bpcheck.report.curves import Curve
+
+TEXT, INT, VALUE, UNITS, RELERR, STATUS, EXACT = (
+    "text",
+    "int",
+    "value",
+    "units",
+    "relerr",
+    "status",
+    "exact",
+)
+"""Column kinds: how a column is shown (``value`` 12 significant digits, ``units`` +0.00,
+``relerr`` 1.2e-03, ``status`` a colour-coded verdict or outcome, ``exact`` a printed number
+kept as written).  CSV and JSON keep the numbers themselves."""
+
+NUMERIC_KINDS = frozenset({INT, VALUE, UNITS, RELERR, EXACT})
+
+STATUSES = frozenset(
+    {"match", "truncated", "mismatch", "holds", "fails", "pinned", "moved"}
+    | {"ok", "failed", "errored", "skipped", "pass", "fail"}
+)
+"""Status words that get a colour; anything else in a status column stays plain."""
+
+OUTCOMES = ("ok", "failed", "errored", "skipped")
+ERRATA_VERDICTS = ("truncated", "mismatch")
+VERDICT_ORDER = ("match", "truncated", "mismatch", "holds", "fails", "pinned", "moved")
+
+
+@dataclass
+class Table:
+    """A DataFrame and how to show it: a file name, a title and a kind per column."""
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    kinds: dict[str, str] = field(default_factory=dict)
+    classes: pd.DataFrame | None = None
+    """Optional CSS class per cell (same shape as ``frame``), for colours in HTML."""
+
+    def kind(self, column: str) -> str:
+        return self.kinds.get(column, TEXT)
+
+
+def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame with exactly these columns, also when there are no rows."""
+    return pd.DataFrame(rows, columns=columns)
+
+
+def engine_column(name: str, taken: Iterable[str]) -> str:
+    """An engine's column name; suffixed when an engine is called like a fixed column."""
+    return f"{name} (engine)" if name in set(taken) else name
+
+
+# --- run metadata and engines ----------------------------------------------------------
+
+
+def metadata_table(items: dict[str, str | None]) -> Table:
+    rows = [{"item": key, "value": "-" if value is None else value} for key, value in items.items()]
+    return Table("metadata", "Run", frame(rows, ["item", "value"]))
+
+
+def engines_table(results: dict[str, Any], engines: list[str]) -> Table:
+    rows = []
+    for name in engines:
+        engine = results["engines"][name]
+        rows.append(
+            {
+                "engine": name,
+                "version": engine.get("version") or "-",
+                "available": "yes" if engine["available"] else "no",
+                "reason": engine.get("reason") or "",
+            }
+        )
+    return Table("engines", "Engines", frame(rows, ["engine", "version", "available", "reason"]))
+
+
+# --- one table per fixture ---------------------------------------------------------------
+
+CLAIM_COLUMNS = ["claim", "quantity", "canonical", "step", "printed"]
+CLAIM_TAIL = ["reference", "units off", "verdict", "expected", "outcome", "note"]
+
+
+def relation_text(claim: dict[str, Any]) -> str:
+    rel = claim["relation"]
+    left, right = rel["left"], rel["right"]
+    return f"{left['quantity']}@{left['step']} {rel['op']} {right['quantity']}@{right['step']}"
+
+
+def claim_units_off(claim: dict[str, Any]) -> float:
+    """Reference minus printed in units of the printed last place; NaN when not applicable."""
+    value, printed = claim["value"], claim["printed"]
+    if value is None or printed is None or "relation" in claim:
+        return math.nan
+    return units_off(float(value), printed)
+
+
+def claim_row(claim: dict[str, Any], engines: dict[str, str]) -> dict[str, Any]:
+    is_relation = "relation" in claim
+    row: dict[str, Any] = {
+        "claim": claim["id"],
+        "quantity": "(relation)" if is_relation else (claim["alias"] or claim["quantity"]),
+        "canonical": relation_text(claim) if is_relation else claim["quantity"],
+        "step": claim["step"],
+        "printed": claim["printed"] or "",
+    }
+    for name, column in engines.items():
+        row[column] = _float(claim["values"].get(name))
+    row.update(
+        {
+            "reference": _float(claim["value"]),
+            "units off": claim_units_off(claim),
+            "verdict": claim["verdict"] or "",
+            "expected": claim["expected"] or "pinned",
+            "outcome": claim["outcome"],
+            "note": claim["note"],
+        }
+    )
+    return row
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def fixture_table(fixture: dict[str, Any], engines: list[str], failures_only: bool) -> Table:
+    """Every claim of one fixture (or only those not ok): printed, each engine, verdicts."""
+    columns = {name: engine_column(name, CLAIM_COLUMNS + CLAIM_TAIL) for name in engines}
+    claims = [c for c in fixture["claims"] if not failures_only or c["outcome"] != "ok"]
+    rows = [claim_row(c, columns) for c in claims]
+    kinds = {"step": INT, "printed": EXACT, "reference": VALUE, "units off": UNITS}
+    kinds |= {"verdict": STATUS, "expected": STATUS, "outcome": STATUS}
+    kinds |= dict.fromkeys(columns.values(), VALUE)
+    table = frame(rows, CLAIM_COLUMNS + list(columns.values()) + CLAIM_TAIL)
+    return Table(f"fixture-{fixture['id']}", fixture["title"], table, kinds)
+
+
+def disagreements_table(fixture: dict[str, Any], engines: list[str]) -> Table | None:
+    """Quantities on which the engines disagree beyond tolerance; None when they all agree."""
+    found = fixture.get("disagreements") or []
+    if not found:
+        return None
+    columns = {name: engine_column(name, ["quantity", "step", "tolerance"]) for name in engines}
+    rows = []
+    for item in found:
+        row: dict[str, Any] = {"quantity": item.get("quantity", ""), "step": item.get("step", 0)}
+        for name, column in columns.items():
+            row[column] = _float(item.get("values", {}).get(name))
+        row["tolerance"] = _float(item.get("tolerance"))
+        rows.append(row)
+    kinds = {"step": INT, "tolerance": RELERR} | dict.fromkeys(columns.values(), VALUE)
+    headers = ["quantity", "step", *columns.values(), "tolerance"]
+    title = f"{fixture['id']}: engines disagree"
+    return Table(f"disagreements-{fixture['id']}", title, frame(rows, headers), kinds)
+
+
+# --- summary: fixture x engine, documents, errata -------------------------------------------
+
+
+def engine_counts(fixture: dict[str, Any], engine: str) -> dict[str, int]:
+    """How many of the fixture's claims ended ok/failed/errored/skipped for one engine."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for claim in fixture["claims"]:
+        outcome = claim["outcomes"].get(engine, "skipped")
+        counts[outcome if outcome in counts else "errored"] += 1
+    return counts
+
+
+def summary_table(results: dict[str, Any], engines: list[str]) -> Table:
+    """Long form, one row per fixture and engine (CSV and JSON; the matrix is its view)."""
+    rows = []
+    for fixture in results["fixtures"]:
+        for engine in engines:
+            run = fixture["runs"].get(engine, {"outcome": "skipped", "reason": "not run"})
+            rows.append(
+                {
+                    "fixture": fixture["id"],
+                    "engine": engine,
+                    "run": run["outcome"],
+                    "claims": len(fixture["claims"]),
+                    **engine_counts(fixture, engine),
+                    "reason": run.get("reason") or "",
+                }
+            )
+    headers = ["fixture", "engine", "run", "claims", *OUTCOMES, "reason"]
+    kinds = {"run": STATUS, "claims": INT} | dict.fromkeys(OUTCOMES, INT)
+    return Table("summary", "Summary: fixture by engine", frame(rows, headers), kinds)
+
+
+def count_text(row: pd.Series) -> str:
+    """``27 ok`` or ``25 ok, 2 failed``: the non-zero counts, ok first."""
+    parts = [f"{int(row[o])} {o}" for o in OUTCOMES if row[o]]
+    return ", ".join(parts) if parts else "no claims"
+
+
+def worst(row: pd.Series) -> str:
+    for outcome in ("failed", "errored", "skipped"):
+        if row[outcome]:
+            return outcome
+    return "ok"
+
+
+def matrix_table(summary: Table, results: dict[str, Any], engines: list[str]) -> Table:
+    """Fixture by engine, each cell the claim counts by outcome, coloured by the worst."""
+    long = summary.frame
+    if long.empty:
+        return Table("matrix", "Summary: fixture by engine", frame([], ["fixture"]))
+    long = long.assign(cell=long.apply(count_text, axis=1), worst=long.apply(worst, axis=1))
+    order = [f["id"] for f in results["fixtures"]]
+    columns = {
+        name: engine_column(name, ["fixture", "claims", "fixture outcome"]) for name in engines
+    }
+    cells = long.pivot(index="fixture", columns="engine", values="cell").reindex(order)
+    colours = long.pivot(index="fixture", columns="engine", values="worst").reindex(order)
+    cells = cells[engines].rename(columns=columns)
+    colours = ("s-" + colours[engines]).rename(columns=columns)
+    outcome = {f["id"]: f["outcome"] for f in results["fixtures"]}
+    claims = {f["id"]: len(f["claims"]) for f in results["fixtures"]}
+    table = cells.reset_index()
+    table.insert(1, "claims", table["fixture"].map(claims))
+    table["fixture outcome"] = table["fixture"].map(outcome)
+    classes = colours.reset_index(drop=True)
+    classes.insert(0, "fixture", "")
+    classes.insert(1, "claims", "")
+    classes["fixture outcome"] = "s-" + table["fixture outcome"]
+    kinds = {"claims": INT, "fixture outcome": STATUS}
+    return Table("matrix", "Summary: fixture by engine", table, kinds, classes)
+
+
+def document_table(results: dict[str, Any]) -> Table:
+    """Per document: fixtures, claims, and how many claims got each verdict."""
+    rows = [
+        {
+            "document": f["source"]["document"],
+            "fixture": f["id"],
+            "verdict": c["verdict"] or "no verdict",
+            "not as expected": c["outcome"] != "ok",
+        }
+        for f in results["fixtures"]
+        for c in f["claims"]
+    ]
+    claims = frame(rows, ["document", "fixture", "verdict", "not as expected"])
+    found = set(claims["verdict"])
+    verdicts = [v for v in (*VERDICT_ORDER, "no verdict") if v in found or v in ERRATA_VERDICTS]
+    verdicts += sorted(found - set(verdicts))
+    grouped = claims.groupby("document", sort=True)
+    counts = pd.crosstab(claims["document"], claims["verdict"]).reindex(
+        columns=verdicts, fill_value=0
+    )
+    table = pd.DataFrame(
+        {
+            "fixtures": grouped["fixture"].nunique(),
+            "claims": grouped.size(),
+        }
+    ).join(counts)
+    table["not as expected"] = grouped["not as expected"].sum().astype(int)
+    table = table.reset_index()
+    headers = ["document", "fixtures", "claims", *verdicts, "not as expected"]
+    table = table.reindex(columns=headers)
+    kinds = dict.fromkeys(headers[1:], INT)
+    return Table("documents", "Verdicts per document", table, kinds)
+
+
+def errata_table(results: dict[str, Any]) -> Table:
+    """Every printed number the document got wrong: expected or found truncated or mismatch."""
+    rows = []
+    for fixture in results["fixtures"]:
+        for claim in fixture["claims"]:
+            if not ({claim["expected"], claim["verdict"]} & set(ERRATA_VERDICTS)):
+                continue
+            rows.append(
+                {
+                    "document": fixture["source"]["document"],
+                    "fixture": fixture["id"],
+                    "claim": claim["id"],
+                    "where": claim["where"],
+                    "quantity": claim["alias"] or claim["quantity"],
+                    "step": claim["step"],
+                    "printed": claim["printed"] or "",
+                    "true value": _float(claim["value"]),
+                    "units off": claim_units_off(claim),
+                    "verdict": claim["verdict"] or "",
+                    "expected": claim["expected"] or "",
+                    "diagnosis": claim.get("diagnosis") or "",
+                    "note": claim["note"],
+                }
+            )
+    headers = ["document", "fixture", "claim", "where", "quantity", "step", "printed"]
+    headers += ["true value", "units off", "verdict", "expected", "diagnosis", "note"]
+    table = frame(rows, headers)
+    table = table.sort_values("document", kind="stable").reset_index(drop=True)
+    kinds = {"step": INT, "printed": EXACT, "true value": VALUE, "units off": UNITS}
+    kinds |= {"verdict": STATUS, "expected": STATUS}
+    return Table("errata", "Errata found in the documents", table, kinds)
+
+
+# --- gradient checks ------------------------------------------------------------------------
+
+
+def worst_parameter(entry: dict[str, Any]) -> str:
+    """The parameter with the largest relative error of one gradient check, if any."""
+    rows = [r for r in entry.get("rows") or [] if r.get("rel_error") is not None]
+    if not rows:
+        return ""
+    return str(max(rows, key=lambda r: _nan_low(r["rel_error"]))["parameter"])
+
+
+def _nan_low(value: float) -> float:
+    return -math.inf if math.isnan(value) else value
+
+
+def gradcheck_tables(data: dict[str, Any]) -> tuple[Table, Table]:
+    """Per fixture and engine (worst relative error, method, outcome), and every row."""
+    summary, detail = [], []
+    for entry in data["gradcheck"]:
+        summary.append(
+            {
+                "fixture": entry["fixture"],
+                "engine": entry["engine"],
+                "step": entry.get("step", 0),
+                "method": entry.get("method") or "",
+                "worst relative error": _float(entry.get("worst_relative_error")),
+                "worst parameter": worst_parameter(entry),
+                "outcome": entry["outcome"],
+                "reason": entry.get("reason") or "",
+            }
+        )
+        for row in entry.get("rows") or []:
+            detail.append(
+                {
+                    "fixture": entry["fixture"],
+                    "engine": entry["engine"],
+                    "step": entry.get("step", 0),
+                    "parameter": row["parameter"],
+                    **{column: _float(row.get(key)) for key, column in GRADCHECK_NUMBERS.items()},
+                    "status": row.get("status") or "",
+                }
+            )
+    headers = ["fixture", "engine", "step", "method", "worst relative error"]
+    headers += ["worst parameter", "outcome", "reason"]
+    kinds = {"step": INT, "worst relative error": RELERR, "outcome": STATUS}
+    first = Table("gradcheck", "Gradient checks", frame(summary, headers), kinds)
+    numbers = list(GRADCHECK_NUMBERS.values())
+    detail_headers = ["fixture", "engine", "step", "parameter", *numbers, "status"]
+    detail_kinds = {"step": INT, "status": STATUS, "engine value": VALUE, "reference": VALUE}
+    detail_kinds |= dict.fromkeys(numbers[2:], RELERR)
+    title = "Gradient checks: every parameter"
+    second = Table("gradcheck-rows", title, frame(detail, detail_headers), detail_kinds)
+    return first, second
+
+
+GRADCHECK_NUMBERS = {
+    "engine": "engine value",
+    "reference": "reference",
+    "abs_error": "abs error",
+    "rel_error": "rel error",
+    "tolerance": "tolerance",
+}
+"""The numeric fields of a gradient-check row and their columns (``engine``: its gradient)."""
+
+
+# --- the whole report -----------------------------------------------------------------------
+
+
+@dataclass
+class FixtureSection:
+    """One fixture's part of the report: where it comes from, its claims, any disagreement."""
+
+    id: str
+    title: str
+    document: str
+    where: str
+    path: str
+    outcome: str
+    total: int
+    claims: Table
+    disagreements: Table | None
+
+
+@dataclass
+class Report:
+    """Every table of a report; the renderers choose how to show them."""
+
+    metadata: Table
+    engines: Table
+    summary: Table
+    matrix: Table
+    documents: Table
+    errata: Table
+    fixtures: list[FixtureSection]
+    curves: list[Curve]
+    curve_tables: list[Table]
+    gradcheck: tuple[Table, Table] | None
+    failures_only: bool
+
+    def tables(self) -> list[Table]:
+        """Every table with data of its own (the matrix is a view of the summary): CSV, JSON."""
+        found = [self.metadata, self.engines, self.summary, self.documents, self.errata]
+        if self.gradcheck is not None:
+            found.extend(self.gradcheck)
+        for section in self.fixtures:
+            found.append(section.claims)
+            if section.disagreements is not None:
+                found.append(section.disagreements)
+        return found + self.curve_tables
+
+
+def curve_table(curve: Curve) -> Table:
+    rows = [{"step": s, "E": e} for s, e in zip(curve.steps, curve.losses, strict=True)]
+    title = f"{curve.fixture}: loss E by step ({curve.engine})"
+    return Table(
+        f"loss-{curve.fixture}", title, frame(rows, ["step", "E"]), {"step": INT, "E": VALUE}
+    )
+
+
+def fixture_section(
+    fixture: dict[str, Any], engines: list[str], failures_only: bool
+) -> FixtureSection:
+    source = fixture["source"]
+    return FixtureSection(
+        id=fixture["id"],
+        title=fixture["title"],
+        document=source["document"],
+        where=source.get("where") or "",
+        path=fixture["path"],
+        outcome=fixture["outcome"],
+        total=len(fixture["claims"]),
+        claims=fixture_table(fixture, engines, failures_only),
+        disagreements=disagreements_table(fixture, engines),
+    )
+
+
+def build_report(
+    results: dict[str, Any],
+    engines: list[str],
+    metadata: dict[str, str | None],
+    curves: list[Curve],
+    gradcheck: dict[str, Any] | None = None,
+    failures_only: bool = False,
+) -> Report:
+    """All tables of a report from ``run --json`` results (``engines``: the columns to show)."""
+    summary = summary_table(results, engines)
+    return Report(
+        metadata=metadata_table(metadata),
+        engines=engines_table(results, engines),
+        summary=summary,
+        matrix=matrix_table(summary, results, engines),
+        documents=document_table(results),
+        errata=errata_table(results),
+        fixtures=[fixture_section(f, engines, failures_only) for f in results["fixtures"]],
+        curves=curves,
+        curve_tables=[curve_table(c) for c in curves if c.steps],
+        gradcheck=None if gradcheck is None else gradcheck_tables(gradcheck),
+        failures_only=failures_only,
+    )
