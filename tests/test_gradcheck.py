@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bpcheck.checking import registry
-from bpcheck.cli import main as cli
+from bpcheck.cli import main as cli_main
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.gradcheck import core as gc
@@ -392,7 +392,7 @@ def test_cli_quiet_run_writes_json_and_exits_0(
 ) -> None:
     out = tmp_path / "gradcheck.json"
     paths = [str(ROOT / "fixtures" / "hmkcode"), str(ROOT / "fixtures" / "mazur")]
-    code = cli.main(["gradcheck", *paths, "--engine", "loops", "--quiet", "--json", str(out)])
+    code = cli_main(["gradcheck", *paths, "--engine", "loops", "--quiet", "--json", str(out)])
     printed = capsys.readouterr().out.splitlines()
     assert code == 0, printed
     assert printed[0].startswith("hmkcode-2018  loops  step 0  richardson  ok")
@@ -426,7 +426,7 @@ def test_cli_prints_the_table_and_exits_1_on_a_wrong_gradient(
 ) -> None:
     engines: dict[str, Any] = {"planted": PlantedEngine("w[2,1,1]")}
     monkeypatch.setattr(registry, "all_engines", lambda: engines)
-    code = cli.main(["gradcheck", str(ROOT / "fixtures" / "babin" / "babin.json")])
+    code = cli_main(["gradcheck", str(ROOT / "fixtures" / "babin" / "babin.json")])
     printed = capsys.readouterr().out
     assert code == 1, printed
     lines = printed.splitlines()
@@ -441,8 +441,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    assert cli.main(["gradcheck", str(broken)]) == 2
+    assert cli_main(["gradcheck", str(broken)]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
-    assert cli.main(["gradcheck", str(MAZUR), "--engine", "nosuch"]) == 2
+    assert cli_main(["gradcheck", str(MAZUR), "--engine", "nosuch"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("--engine: unknown engine 'nosuch'") and "\n" not in err

@@ -15,13 +15,17 @@ from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 
 ENTRY_POINT_GROUP = "bpcheck.engines"
+"""The one registry: bpcheck's own engines and a user's are all entry points of this group."""
 
-BUILTIN = {
-    "loops": "bpcheck.engines.loops:LoopsEngine",
-    "matrices": "bpcheck.engines.matrices:MatricesEngine",
-    "autodiff": "bpcheck.engines.autodiff:AutodiffEngine",
-}
-"""Our engines, in the order reports show them; the first available is the reference."""
+REFERENCE = "loops"
+"""The reference engine: the one whose values docs, diagnose and the bug zoo quote as "the
+true value" when a single engine must be asked.  It is the plainest code (scalar Python,
+one weight at a time, as the tutorials write it); agreement with the others is checked
+separately, so choosing it makes no number more trusted than the agreement makes it."""
+
+DISPLAY_ORDER = (REFERENCE, "matrices", "autodiff")
+"""Only the order in which tables show engines: from the plainest to the most abstract.
+Engines not named here follow in the order of their names."""
 
 
 class UnloadableEngine:
@@ -52,20 +56,36 @@ def load_engine(name: str, target: str) -> Engine:
     return engine
 
 
+def _targets() -> dict[str, str]:
+    """Every registered engine name and its ``module:Class``, in display order."""
+    targets = {point.name: point.value for point in entry_points(group=ENTRY_POINT_GROUP)}
+
+    def rank(name: str) -> tuple[int, str]:
+        order = DISPLAY_ORDER.index(name) if name in DISPLAY_ORDER else len(DISPLAY_ORDER)
+        return order, name
+
+    return {name: targets[name] for name in sorted(targets, key=rank)}
+
+
 def all_engines() -> dict[str, Engine]:
-    """Built-in engines first, then third-party ones from entry points."""
-    targets = dict(BUILTIN)
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        targets.setdefault(point.name, point.value)
-    return {name: load_engine(name, target) for name, target in targets.items()}
+    """Every registered engine, ours first."""
+    return {name: load_engine(name, target) for name, target in _targets().items()}
 
 
 def select(names: Collection[str] = ()) -> dict[str, Engine]:
-    """The engines named (all when none are), or ``KeyError`` naming the unknown one."""
-    engines = all_engines()
+    """The engines named (all when none are), or ``KeyError`` naming the unknown one.
+
+    Only the engines named are imported and instantiated.
+    """
+    targets = _targets()
     if not names:
-        return engines
-    unknown = [n for n in names if n not in engines]
+        return all_engines()
+    unknown = [n for n in names if n not in targets]
     if unknown:
-        raise KeyError(f"unknown engine {unknown[0]!r}; expected one of {', '.join(engines)}")
-    return {name: engines[name] for name in names}
+        raise KeyError(f"unknown engine {unknown[0]!r}; expected one of {', '.join(targets)}")
+    return {name: load_engine(name, targets[name]) for name in names}
+
+
+def reference_engine() -> Engine:
+    """The reference engine (see :data:`REFERENCE`)."""
+    return select([REFERENCE])[REFERENCE]

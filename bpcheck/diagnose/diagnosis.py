@@ -132,7 +132,7 @@ def fast_engine() -> Engine:
 def diagnose_fixture(fixture: Fixture, fast: Engine | None = None) -> list[Erratum]:
     fast = fast or fast_engine()
     record = record_steps(fixture)
-    baseline_run = run_problem(registry.select(["loops"])["loops"], fixture.problem, record)
+    baseline_run = run_problem(registry.reference_engine(), fixture.problem, record)
     if baseline_run.outcome != OK:
         return []
     baseline = claim_verdicts(fixture, baseline_run.trace, 0)

@@ -40,7 +40,7 @@ def caught_by_fixtures(mutant: Engine, fixtures: list[Fixture]) -> bool:
 
 def caught_by_agreement(mutant: Engine, fixtures: list[Fixture]) -> bool:
     """The mutant and the loops engine disagree on some quantity of a bundled fixture."""
-    loops = registry.select(["loops"])["loops"]
+    loops = registry.reference_engine()
     for fixture in fixtures:
         if check_fixture(fixture, {"loops": loops, mutant.name: mutant}).disagreements:
             return True

@@ -1289,10 +1289,7 @@ def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    loaded = engines_and_fixtures(args.engine, args.paths)
-    if isinstance(loaded, int):
-        return loaded
-    engines, fixtures = loaded
+    engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     entries: list[tuple[Fixture, GradcheckResult]] = []
     for fixture in fixtures:
         for result in gradcheck_fixture(fixture, engines, method=args.method):

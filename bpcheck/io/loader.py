@@ -12,7 +12,6 @@ import difflib
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from bpcheck.errors import BadInput, InputError
 from bpcheck.model import quantities as q
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
 from bpcheck.model.problem import Layer, Problem
@@ -28,23 +28,11 @@ from bpcheck.model.verdicts import is_decimal_number
 SCHEMA_NAME = "fixture-v1.schema.json"
 
 
-@dataclass(frozen=True)
-class InputError:
-    """One thing wrong with one input file."""
-
-    path: str
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.location}: {self.message}"
-
-
-class FixtureError(Exception):
+class FixtureError(BadInput):
     """A fixture (or several) could not be loaded; ``errors`` says why, one line each."""
 
     def __init__(self, errors: list[InputError]) -> None:
-        super().__init__("\n".join(str(e) for e in errors))
+        super().__init__(errors)
         self.errors = errors
 
 

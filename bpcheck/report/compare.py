@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema
 
 from bpcheck.checking.results import text_table
-from bpcheck.io.loader import InputError
+from bpcheck.errors import InputError
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -1,0 +1,56 @@
+"""What every sub-command's parser has: a description, its defaults, its exit codes, an example."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from bpcheck.errors import ExitCode
+
+Handler = Callable[[argparse.Namespace], ExitCode]
+
+EXIT_CODES = {
+    ExitCode.OK: "all is well",
+    ExitCode.FAILED: "a claim, an engine or a check failed",
+    ExitCode.BAD_INPUT: "bad input (one line per problem: FILE: LOCATION: what was expected)",
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option; description and epilog kept as written."""
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    example: str,
+    handler: Handler,
+    exit_codes: dict[ExitCode, str] | None = None,
+) -> argparse.ArgumentParser:
+    """A sub-command parser whose ``--help`` says what it does, how it ends and how to call it."""
+    codes = {**EXIT_CODES, **(exit_codes or {})}
+    epilog = "exit status:\n" + "\n".join(f"  {int(code)}  {text}" for code, text in codes.items())
+    epilog += "\n\nexample:\n  " + example
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=_Formatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
+
+
+def add_engines(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine", action="append", help="only this engine (repeatable; default: all)"
+    )

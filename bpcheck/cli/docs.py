@@ -1,0 +1,42 @@
+"""``bpcheck docs``: regenerate the coverage table and the errata list from the fixtures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bpcheck.authoring.docs import updated_documents
+from bpcheck.checking import registry
+from bpcheck.cli.command import add_command
+from bpcheck.cli.inputs import load_fixtures
+from bpcheck.errors import ExitCode
+
+
+def cmd_docs(args: argparse.Namespace) -> ExitCode:
+    fixtures = load_fixtures([str(Path(args.root) / "fixtures")])
+    reference = registry.reference_engine()
+    stale = []
+    for path, (old, new) in updated_documents(Path(args.root), fixtures, reference).items():
+        if old != new:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new, "utf-8")
+    verb = "out of date" if args.check else "rewritten"
+    for path in stale:
+        print(f"{path}: {verb}")
+    return ExitCode.FAILED if args.check and stale else ExitCode.OK
+
+
+def register(commands: object) -> None:
+    parser = add_command(
+        commands,
+        "docs",
+        summary="regenerate the coverage table and the errata list from the fixtures",
+        description="Rewrite the generated sections of README.md and fixtures/README.md "
+        "(coverage table, errata list) from the fixtures and the reference engine.",
+        example="bpcheck docs --check",
+        handler=cmd_docs,
+        exit_codes={ExitCode.FAILED: "with --check: a generated section is out of date"},
+    )
+    parser.add_argument("--root", default=".", help="the project folder")
+    parser.add_argument("--check", action="store_true", help="only report what is out of date")

@@ -1,0 +1,5 @@
+"""``bpcheck new`` (moving here from bpcheck.authoring.create)."""
+
+from bpcheck.authoring.create import register
+
+__all__ = ["register"]

@@ -1,0 +1,5 @@
+"""``bpcheck report`` (moving here from bpcheck.report.write)."""
+
+from bpcheck.report.write import register
+
+__all__ = ["register"]
