@@ -18,8 +18,8 @@ from bpcheck.engines import autodiff  # noqa: E402
 from bpcheck.engines.autodiff import AutodiffEngine  # noqa: E402
 from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine  # noqa: E402
+from bpcheck.model.examples import mazur  # noqa: E402
 from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
-from bpcheck.testing.conformance import mazur  # noqa: E402
 
 ENGINE = AutodiffEngine()
 REPO = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ import pytest
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine
+from bpcheck.model.examples import mazur
 from bpcheck.model.problem import Layer, Problem, batch_of_step
-from bpcheck.testing.conformance import mazur
 
 ENGINE = MatricesEngine()
 

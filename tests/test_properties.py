@@ -68,6 +68,7 @@ from bpcheck.model.problem import (
     Problem,
 )
 from bpcheck.model.quantities import Trace
+from bpcheck.testing import fixture_strategies as bfs
 from bpcheck.testing import strategies as bst
 from bpcheck.testing.conformance import central_difference, parameter_names, with_parameter
 
@@ -189,7 +190,7 @@ def with_hidden_layer(arch: bst.Architecture) -> bst.Architecture:
 
 
 def fixture_block(problem: Problem, note: str, claims: Sequence[dict[str, Any]] = ()) -> str:
-    text = bst.problem_as_fixture(problem, note, claims)
+    text = bfs.problem_as_fixture(problem, note, claims)
     return f"{FIXTURE_START}\n{text}{FIXTURE_END}"
 
 
@@ -211,7 +212,7 @@ def relative_tolerance(absolute: float, value: float) -> float:
 def pins(rows: Sequence[tuple[int, str, float, float]], limit: int = 12) -> list[dict[str, Any]]:
     """Claims pinning (step, quantity, expected value, absolute tolerance) rows."""
     return [
-        bst.pinned_claim(f"pin-{n}", name, step, value, relative_tolerance(tol, value))
+        bfs.pinned_claim(f"pin-{n}", name, step, value, relative_tolerance(tol, value))
         for n, (step, name, value, tol) in enumerate(rows[:limit], start=1)
     ]
 
@@ -760,7 +761,7 @@ def check_fixture_survives_save_and_load(
 
 def check_problem_survives_fixture(loader: Loader, problem: Problem) -> None:
     """problem_as_fixture -> load gives back exactly the problem."""
-    text = bst.problem_as_fixture(problem, "round trip")
+    text = bfs.problem_as_fixture(problem, "round trip")
     loaded = loaded_from_text(loader, text)
     assert isinstance(loaded, Fixture), f"problem_as_fixture made an invalid fixture:\n{loaded}"
     assert loaded.problem == problem, (
@@ -890,31 +891,31 @@ def test_verdict_is_total(value: float, printed: str) -> None:
     check_verdict_is_total(verdicts.verdict, value, printed)
 
 
-SCHEMA_PROBLEM = bst.schema_generation_problem()
+SCHEMA_PROBLEM = bfs.schema_generation_problem()
 
 
 @pytest.mark.skipif(SCHEMA_PROBLEM is not None, reason=str(SCHEMA_PROBLEM))
 @settings(max_examples=examples(0.1))  # about a second per document: the schema is intricate
 @given(data=st.data())
 def test_the_loader_raises_only_fixture_error_on_schema_documents(data: st.DataObject) -> None:
-    document = data.draw(bst.schema_documents(), label="document")
+    document = data.draw(bfs.schema_documents(), label="document")
     check_loader_raises_only_fixture_error(load, save(document))
 
 
 @settings(max_examples=examples(2))
-@given(document=bst.mutated_documents())
+@given(document=bfs.mutated_documents())
 def test_the_loader_raises_only_fixture_error_on_broken_documents(document: Any) -> None:
     check_loader_raises_only_fixture_error(load, save(document))
 
 
 @settings(max_examples=examples(2))
-@given(text=bst.mutated_texts())
+@given(text=bfs.mutated_texts())
 def test_the_loader_raises_only_fixture_error_on_broken_json(text: str) -> None:
     check_loader_raises_only_fixture_error(load, text)
 
 
 @settings(max_examples=examples())
-@given(document=bst.fixture_documents())
+@given(document=bfs.fixture_documents())
 def test_a_fixture_survives_save_and_load(document: dict[str, Any]) -> None:
     check_fixture_survives_save_and_load(load, save, document)
 

@@ -32,6 +32,7 @@ from bpcheck.model.engine import Availability
 from bpcheck.model.fixture import Fixture
 from bpcheck.model.problem import Layer, Problem
 from bpcheck.model.quantities import Trace
+from bpcheck.testing import fixture_strategies as bfs
 from bpcheck.testing import strategies as bst
 from tests import test_properties as props
 from tests.broken_engines import broken_engine, mutant
@@ -335,7 +336,7 @@ def plain_json_load(path: Path) -> Fixture:
 
 def test_the_loader_law_catches_a_loader_without_the_schema_first() -> None:
     _, message = counterexample(
-        bst.mutated_documents(),
+        bfs.mutated_documents(),
         lambda d: props.check_loader_raises_only_fixture_error(careless_load, props.save(d)),
     )
     assert "--- file ---" in message
@@ -343,7 +344,7 @@ def test_the_loader_law_catches_a_loader_without_the_schema_first() -> None:
 
 def test_the_loader_law_catches_a_json_error_let_out() -> None:
     _, message = counterexample(
-        bst.mutated_texts(),
+        bfs.mutated_texts(),
         lambda text: props.check_loader_raises_only_fixture_error(plain_json_load, text),
     )
     assert "raised JSONDecodeError" in message
@@ -366,7 +367,7 @@ def save_with_12_digits(document: Any) -> str:
 
 def test_the_round_trip_law_catches_a_lossy_save() -> None:
     _, message = counterexample(
-        bst.fixture_documents(),
+        bfs.fixture_documents(),
         lambda d: props.check_fixture_survives_save_and_load(load, save_with_12_digits, d),
     )
     assert "differs from the saved one" in message
@@ -395,5 +396,5 @@ def test_a_fixture_error_is_not_a_failure_of_the_loader_law() -> None:
 def test_pins_round_trip_through_the_fixture() -> None:
     """A pin holds its value to the last bit: %.17g reads back as the same float."""
     value = math.pi / 3
-    claim = bst.pinned_claim("pin", "E", 0, value, 1e-12)
+    claim = bfs.pinned_claim("pin", "E", 0, value, 1e-12)
     assert float(claim["pinned"]) == value

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from bpcheck.checking.results import text_table
 from bpcheck.model.engine import Engine
+from bpcheck.model.examples import mazur
 from bpcheck.model.problem import Layer, Problem
-from bpcheck.testing.conformance import mazur
 
 TARGETS = {
     ("mazur-10k", "loops"): 0.050,

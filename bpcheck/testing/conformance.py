@@ -4,7 +4,7 @@ In the manner of scikit-learn's estimator checks, each check is a function
 ``check_xxx(engine)`` that raises ``AssertionError`` with a precise message.
 A user testing their own engine writes::
 
-    from bpcheck.testing.conformance import parametrize_with_checks
+    from bpcheck.testing import parametrize_with_checks
 
     @parametrize_with_checks([MyEngine()])
     def test_my_engine(engine, check):
@@ -25,6 +25,7 @@ from typing import Any
 
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, required_capabilities
+from bpcheck.model.examples import mazur_like
 from bpcheck.model.problem import Layer, Problem
 
 Check = Callable[[Engine], None]
@@ -36,38 +37,6 @@ FD_TOLERANCE = 1e-6
 
 
 # --- problems the checks use ------------------------------------------------------------
-
-
-def mazur(steps: int = 1, order: str = "simultaneous") -> Problem:
-    """Mazur's worked example as the text teaches it: 2-2-2 sigmoid, frozen shared biases."""
-    return Problem(
-        layers=(
-            Layer(((0.15, 0.20), (0.25, 0.30)), "sigmoid", "shared", (0.35,), False),
-            Layer(((0.40, 0.45), (0.50, 0.55)), "sigmoid", "shared", (0.60,), False),
-        ),
-        inputs=((0.05, 0.10),),
-        targets=((0.01, 0.99),),
-        loss="half_sse",
-        learning_rate=0.5,
-        steps=steps,
-        update_order=order,
-    )
-
-
-def mazur_like(**changes: Any) -> Problem:
-    """The 2-2-2 sigmoid network of the tutorials, with per-neuron trainable biases."""
-    problem = Problem(
-        layers=(
-            Layer(((0.15, 0.20), (0.25, 0.30)), "sigmoid", "per_neuron", (0.35, 0.30), True),
-            Layer(((0.40, 0.45), (0.50, 0.55)), "sigmoid", "per_neuron", (0.60, 0.65), True),
-        ),
-        inputs=((0.05, 0.10),),
-        targets=((0.01, 0.99),),
-        loss="half_sse",
-        learning_rate=0.5,
-        steps=1,
-    )
-    return replace(problem, **changes)
 
 
 def varied_problems() -> Iterator[tuple[str, Problem]]:
