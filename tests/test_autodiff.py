@@ -14,8 +14,8 @@ jax = pytest.importorskip("jax", reason="jax not installed: the autodiff engine 
 
 import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extra)
 
-from bpcheck.engines import autodiff  # noqa: E402
 from bpcheck.engines.autodiff import AutodiffEngine  # noqa: E402
+from bpcheck.engines.autodiff import network as autodiff  # noqa: E402
 from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine  # noqa: E402
 from bpcheck.model.examples import mazur  # noqa: E402

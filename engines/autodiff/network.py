@@ -1,36 +1,15 @@
-"""The autodiff engine: write the forward pass and the loss once, let JAX differentiate.
-
-The loops and matrices engines write backpropagation by hand, the way tutorials
-do.  This engine writes no derivative at all: every gradient, delta, activation
-slope and per-term partial below comes from ``jax.grad``, ``jax.vjp``,
-``jax.jacrev`` or ``jax.jacfwd`` applied to the forward pass and the loss.  A
-mistake in a hand-written derivative elsewhere therefore cannot be repeated
-here, which is what makes this engine a useful, independent witness.
-
-The layout follows JAX's ``examples/mnist_classifier_fromscratch.py``: small pure
-functions over a tuple of ``(weights, bias)`` pairs.  Everything that fixes array
-shapes or control flow (layer sizes, activations, loss, batch mode, update
-order) is gathered in a hashable :class:`NetShape`; the compiled functions are
-cached per shape, and parameter values, data, learning rate and step counts are
-runtime arguments, so a second problem of the same shape reuses the compiled
-code.
-
-JAX is optional: this module imports without it and :meth:`AutodiffEngine.available`
-then says how to install it.
-"""
+"""The autodiff engine's network: forward pass and loss (the only maths written), compiled."""
 
 from __future__ import annotations
 
 import functools
 import struct
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeAlias
 
-from bpcheck.model import quantities as q
-from bpcheck.model.engine import ALL_CAPABILITIES, Availability
-from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.model.problem import Problem
 
 try:
     import jax
@@ -474,94 +453,3 @@ def compiled_for(shape: NetShape) -> Compiled:
         return trace_step(shape, *args)
 
     return Compiled(jax.jit(train_compiled), jax.jit(trace_compiled))
-
-
-# --- naming: arrays to canonical quantity names --------------------------------
-
-
-def named_values(problem: Problem, step: int, trace: StepTrace) -> dict[str, float]:
-    """The trace of ``step`` under the names of :func:`bpcheck.model.quantities.names_at_step`.
-
-    ``trace`` holds NumPy arrays; ``tolist`` turns them into Python floats.
-    """
-    values: dict[str, float] = {q.LOSS: float(trace.loss)}
-    for number, layer in enumerate(problem.layers, start=1):
-        (weights, bias), (grad_w, grad_b) = trace.params[number - 1], trace.grads[number - 1]
-        rows = zip(weights.tolist(), grad_w.tolist(), strict=True)
-        for j, (row, grad_row) in enumerate(rows, start=1):
-            for i, (w, g) in enumerate(zip(row, grad_row, strict=True), start=1):
-                values[q.weight(number, j, i)] = w
-                values[q.weight_grad(number, j, i)] = g
-        if layer.bias_kind == "shared":
-            values[q.bias(number, None)] = float(bias[0])
-            values[q.bias_grad(number, None)] = float(grad_b[0])
-        elif layer.bias_kind == "per_neuron":
-            pairs = zip(bias.tolist(), grad_b.tolist(), strict=True)
-            for j, (b, g) in enumerate(pairs, start=1):
-                values[q.bias(number, j)] = b
-                values[q.bias_grad(number, j)] = g
-    back = trace.backward
-    for position, index in enumerate(batch_of_step(problem, step)):
-        sample = index + 1
-        for i, x in enumerate(trace.inputs[position].tolist(), start=1):
-            values[q.neuron("out", 0, i, sample)] = x
-        for number in range(1, len(problem.layers) + 1):
-            per_neuron = {
-                "net": trace.nets,
-                "out": trace.outs,
-                "dout_dnet": trace.slopes,
-                "dE_dout": back.d_out,
-                "delta": back.delta,
-            }
-            for kind, arrays in per_neuron.items():
-                for j, value in enumerate(arrays[number - 1][position].tolist(), start=1):
-                    values[q.neuron(kind, number, j, sample)] = value
-            for wrt, arrays in (("out", back.term_d_out), ("net", back.term_d_net)):
-                for k, row in enumerate(arrays[number - 1][position].tolist(), start=1):
-                    for j, value in enumerate(row, start=1):
-                        values[q.term_partial(k, wrt, number, j, sample)] = value
-        for k, value in enumerate(trace.terms[position].tolist(), start=1):
-            values[q.term(k, sample)] = value
-    return values
-
-
-# --- the engine -----------------------------------------------------------------
-
-
-class AutodiffEngine:
-    """Forward pass and loss written once; JAX supplies every derivative."""
-
-    name = "autodiff"
-    version = f"{ENGINE_VERSION} (jax {jax.__version__})" if HAVE_JAX else ENGINE_VERSION
-    capabilities = ALL_CAPABILITIES
-
-    def available(self) -> Availability:
-        if not HAVE_JAX:
-            return Availability(False, "jax is not installed (pip install 'bpcheck[jax]')")
-        return Availability(True)
-
-    def run(self, problem: Problem, record: Collection[int]) -> q.Trace:
-        """Train for ``problem.steps`` updates, tracing each recorded step on the way.
-
-        Training runs in compiled segments between the recorded steps; the trace
-        of a step is taken before its update.  At ``problem.steps`` no update
-        follows, so the trace there is taken with a learning rate of 0.
-        """
-        enable_float64()
-        compiled = compiled_for(shape_of(problem))
-        params, inputs, targets = device_arrays(problem)
-        lr = float(problem.learning_rate)
-        trace: q.Trace = {}
-        done = 0
-        for step in sorted({s for s in record if 0 <= s <= problem.steps}):
-            if step > done:
-                params = compiled.train(params, inputs, targets, lr, done, step)
-                done = step
-            rate = lr if step < problem.steps else 0.0
-            arrays = jax.device_get(compiled.trace(params, inputs, targets, rate, step))
-            trace[step] = named_values(problem, step, arrays)
-        if done < problem.steps:
-            params = compiled.train(params, inputs, targets, lr, done, problem.steps)
-        for leaf in jax.tree.leaves(params):
-            leaf.block_until_ready()  # so errors surface here and timings are honest
-        return trace
