@@ -37,7 +37,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpcheck.checking.results import text_table
-from bpcheck.gradcheck import core as gc
+from bpcheck.gradcheck.check import METHODS, check_gradients
+from bpcheck.gradcheck.differences import DIRECTIONS, check_directional, unit_directions
+from bpcheck.gradcheck.error_model import rounding
+from bpcheck.gradcheck.network import Network
+from bpcheck.gradcheck.result import Row
 from bpcheck.model.problem import Layer, Problem
 
 SIZES = (784, 256, 256, 10)
@@ -77,7 +81,7 @@ def mlp(seed: int = 0) -> Problem:
 # --- the gradient under test: the matrices engine -----------------------------------------
 
 
-def engine_gradient(problem: Problem, network: gc.Network) -> tuple[np.ndarray, str]:
+def engine_gradient(problem: Problem, network: Network) -> tuple[np.ndarray, str]:
     """dE/dθ from the matrices engine's full trace at step 0, laid out like ``network.theta``."""
     from bpcheck.engines.matrices import MatricesEngine
 
@@ -94,13 +98,13 @@ Checker = Callable[[np.ndarray], tuple[bool, str]]
 """gradient -> (flagged, what it measured, if it says)."""
 
 
-def bpcheck_checker(network: gc.Network) -> Checker:
-    bounds = gc.rounding(network, network.theta)
+def bpcheck_checker(network: Network) -> Checker:
+    bounds = rounding(network, network.theta)
 
     def check(gradient: np.ndarray) -> tuple[bool, str]:
         """Flagged or not; the worst error relative to the largest projection, and to its
         tolerance."""
-        rows = gc.check_directional(network, gradient, seed=0, bounds=bounds)
+        rows = check_directional(network, gradient, seed=0, bounds=bounds)
         scale = max(abs(r.reference) for r in rows)
         rel = max(r.abs_error for r in rows) / scale
         ratio = max(r.abs_error / r.tolerance for r in rows)
@@ -109,7 +113,7 @@ def bpcheck_checker(network: gc.Network) -> Checker:
     return check
 
 
-def jax_checker(network: gc.Network) -> Checker | str:
+def jax_checker(network: Network) -> Checker | str:
     try:
         import jax
         import jax.numpy as jnp
@@ -151,7 +155,7 @@ def jax_checker(network: gc.Network) -> Checker | str:
     return check
 
 
-def torch_checker(network: gc.Network) -> Checker | str:
+def torch_checker(network: Network) -> Checker | str:
     try:
         import torch
     except ImportError:
@@ -241,15 +245,15 @@ def bpcheck_row(problem: Problem, gradient: np.ndarray, largest: int, typical: i
     """bpcheck's figures; its time includes building the arrays and the rounding bounds."""
 
     def whole_check() -> tuple[bool, str]:
-        network = gc.Network(problem, range(problem.n_samples))
+        network = Network(problem, range(problem.n_samples))
         return bpcheck_checker(network)(gradient)
 
     first, median = seconds(whole_check)
-    check = bpcheck_checker(gc.Network(problem, range(problem.n_samples)))
+    check = bpcheck_checker(Network(problem, range(problem.n_samples)))
     flagged, rel = check(gradient)
     planted_flag, planted_rel = check(planted(gradient, largest, 1e-6))
     return [
-        f"bpcheck directional ({gc.DIRECTIONS} unit directions, 2 Richardson levels)",
+        f"bpcheck directional ({DIRECTIONS} unit directions, 2 Richardson levels)",
         f"{first:.3f}",
         f"{median:.3f}",
         verdict(flagged, rel),
@@ -291,7 +295,7 @@ HEADERS = [
 
 def big_network_table() -> str:
     problem = mlp()
-    network = gc.Network(problem, range(problem.n_samples))
+    network = Network(problem, range(problem.n_samples))
     gradient, source = engine_gradient(problem, network)
     weights = np.concatenate(
         [np.arange(b.offset, b.offset + b.count) for b in network.blocks if b.kind == "w"]
@@ -354,7 +358,7 @@ def small_problem(seed: int) -> Problem:
     return Problem(tuple(layers), inputs, targets, loss, 0.5, 0)
 
 
-def parameter_thresholds(method: str, rows: list[gc.Row], seed: int, g: np.ndarray) -> np.ndarray:
+def parameter_thresholds(method: str, rows: list[Row], seed: int, g: np.ndarray) -> np.ndarray:
     """Per parameter k, the relative error of g[k] that the check is sure to catch.
 
     A per-parameter row catches ``x·|g_k|`` once it exceeds ``tolerance + |error|``;
@@ -365,7 +369,7 @@ def parameter_thresholds(method: str, rows: list[gc.Row], seed: int, g: np.ndarr
         if method != "directional":
             quotient: np.ndarray = slack / np.abs(g)
             return quotient
-        directions = gc.unit_directions(g.size, gc.DIRECTIONS, seed)
+        directions = unit_directions(g.size, DIRECTIONS, seed)
         result: np.ndarray = np.min(slack[:, None] / np.abs(directions * g), axis=0)
     return result
 
@@ -375,14 +379,14 @@ def thresholds_table(count: int = 200) -> str:
     from bpcheck.engines.loops import LoopsEngine
 
     engine = LoopsEngine()
-    found: dict[str, list[float]] = {m: [] for m in gc.METHODS}
-    spent = dict.fromkeys(gc.METHODS, 0.0)
+    found: dict[str, list[float]] = {m: [] for m in METHODS}
+    spent = dict.fromkeys(METHODS, 0.0)
     for seed in range(count):
         problem = small_problem(seed)
         results = {}
-        for method in gc.METHODS:
+        for method in METHODS:
             start = time.perf_counter()
-            results[method] = gc.check_gradients(engine, problem, method=method, seed=seed)
+            results[method] = check_gradients(engine, problem, method=method, seed=seed)
             spent[method] += time.perf_counter() - start
         g = np.array([r.engine_value for r in results["richardson"].rows])
         kinks = np.array([r.status == "kink" for r in results["richardson"].rows])
@@ -413,7 +417,7 @@ def main() -> None:
     print(
         "\nDetection thresholds on 200 random small networks: the relative error of one"
         "\nparameter's gradient that is sure to fail the check (parameters with |g| above"
-        f"\n1e-3 of their network's largest; directional: the best of {gc.DIRECTIONS} directions)"
+        f"\n1e-3 of their network's largest; directional: the best of {DIRECTIONS} directions)"
     )
     print(thresholds_table())
 

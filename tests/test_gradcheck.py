@@ -19,7 +19,12 @@ from bpcheck.checking import registry
 from bpcheck.cli import main as cli_main
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
-from bpcheck.gradcheck import core as gc
+from bpcheck.gradcheck.check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients, resolve_method
+from bpcheck.gradcheck.differences import DIRECTIONS, richardson_table, unit_directions
+from bpcheck.gradcheck.error_model import rounding
+from bpcheck.gradcheck.fixture_check import fixture_decimals, gradcheck_fixture, trained_problem
+from bpcheck.gradcheck.mpmath_reference import MP_DIGITS, MpNetwork
+from bpcheck.gradcheck.network import Network
 from bpcheck.io.loader import load
 from bpcheck.model.engine import Availability, CannotRun, Engine
 from bpcheck.model.problem import Layer, Problem, batch_of_step
@@ -81,7 +86,7 @@ def deep_problem() -> Problem:
 
 def gradient_names(problem: Problem) -> list[str]:
     """Trainable parameters whose gradient is not 0 (a relative error of 0 is no error)."""
-    network = gc.Network(problem, batch_of_step(problem, 0))
+    network = Network(problem, batch_of_step(problem, 0))
     values = LoopsEngine().run(replace(problem, steps=0), {0})[0]
     return [n for n in network.names() if values["dE_d" + n] != 0.0]
 
@@ -103,7 +108,7 @@ PLANTED_CASES = [
 def test_a_planted_1e_6_error_is_caught(
     label: str, problem: Problem, name: str, method: str
 ) -> None:
-    result = gc.check_gradients(PlantedEngine(name), problem, method=method)
+    result = check_gradients(PlantedEngine(name), problem, method=method)
     failing = [r.parameter for r in result.rows if r.status == "fail"]
     assert result.outcome == "failed" and failing == [name], (failing, result.rows)
 
@@ -119,13 +124,13 @@ def test_planted_cases_cover_every_layer_and_bias_kind() -> None:
 )
 def test_each_method_catches_errors_above_its_threshold(method: str, error: float) -> None:
     """Central (no extrapolation) and directional are coarser, but still far from 1e-2 guesses."""
-    result = gc.check_gradients(PlantedEngine("w[2,1,1]", error), mazur_like(), method=method)
+    result = check_gradients(PlantedEngine("w[2,1,1]", error), mazur_like(), method=method)
     assert result.outcome == "failed", result.rows
 
 
 @pytest.mark.parametrize("name", ["no-output-derivative", "bias-gradient-dropped"])
 def test_classic_backprop_bugs_fail_the_check(name: str) -> None:
-    result = gc.check_gradients(broken_engine(name), mazur_like())
+    result = check_gradients(broken_engine(name), mazur_like())
     assert result.outcome == "failed"
 
 
@@ -185,12 +190,12 @@ def test_the_sweep_covers_every_activation_loss_and_bias_kind() -> None:
     assert {p.loss for p in SWEEP} == {"half_sse", "sse", "mse", "bce", "softmax_ce"}
 
 
-@pytest.mark.parametrize("method", gc.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("engine", [LoopsEngine(), MatricesEngine()], ids=["loops", "matrices"])
 def test_no_false_alarm_on_random_networks(engine: Engine, method: str) -> None:
     checked = 0
     for seed, problem in enumerate(SWEEP):
-        result = gc.check_gradients(engine, problem, method=method, seed=seed)
+        result = check_gradients(engine, problem, method=method, seed=seed)
         assert result.outcome == "ok", (seed, [r for r in result.rows if r.status == "fail"])
         checked += sum(r.status == "pass" for r in result.rows)
     assert checked >= 150
@@ -208,7 +213,7 @@ def test_richardson_table_bounds_its_own_error() -> None:
             steps = [h * 2.0**k for k in range(count)]
             differences = [(math.exp(x + s) - math.exp(x - s)) / (2 * s) for s in steps]
             noises = [2 * 2.0**-52 * math.exp(x) / (2 * s) for s in steps]
-            estimate = gc.richardson_table(differences, noises, levels)
+            estimate = richardson_table(differences, noises, levels)
             error = abs(estimate.value - math.exp(x))
             assert error <= estimate.truncation + estimate.rounding, (levels, h, estimate)
 
@@ -217,7 +222,7 @@ def test_richardson_is_tighter_than_central_and_mpmath_tighter_still() -> None:
     engine = LoopsEngine()
     worst = {}
     for method in ("central", "richardson", "mpmath"):
-        rows = gc.check_gradients(engine, mazur_like(), method=method).rows
+        rows = check_gradients(engine, mazur_like(), method=method).rows
         worst[method] = max(r.tolerance / abs(r.engine_value) for r in rows)
     assert worst["mpmath"] < 1e-13 < worst["richardson"] < 1e-7 < worst["central"] < 1e-5
 
@@ -226,10 +231,10 @@ def test_richardson_is_tighter_than_central_and_mpmath_tighter_still() -> None:
 def test_the_loss_rounding_bound_covers_the_float64_loss(seed: int) -> None:
     """|fl(E) - E| <= the running error bound, E evaluated at 40 digits."""
     problem = SWEEP[seed]
-    network = gc.Network(problem, batch_of_step(problem, 0))
-    bounds = gc.rounding(network, network.theta)
-    exact = gc.MpNetwork(problem, network.batch, network.names(), {})
-    with mpmath.mp.workdps(gc.MP_DIGITS):
+    network = Network(problem, batch_of_step(problem, 0))
+    bounds = rounding(network, network.theta)
+    exact = MpNetwork(problem, network.batch, network.names(), {})
+    with mpmath.mp.workdps(MP_DIGITS):
         reference = exact.loss()
         error = abs(mpmath.mpf(network.loss(network.theta)) - reference)
     assert error <= bounds.loss
@@ -238,7 +243,7 @@ def test_the_loss_rounding_bound_covers_the_float64_loss(seed: int) -> None:
 def test_a_quadratic_loss_has_no_truncation_error() -> None:
     """Identity layers and half_sse: E is quadratic in each weight, so only rounding remains."""
     problem = dict(varied_problems())["identity-frozen-shared-bias"]
-    result = gc.check_gradients(LoopsEngine(), problem, method="central")
+    result = check_gradients(LoopsEngine(), problem, method="central")
     assert result.outcome == "ok"
     assert all(r.tolerance < 1e-9 * abs(r.engine_value) for r in result.rows)
 
@@ -260,13 +265,13 @@ def relu_at_zero() -> Problem:
     )
 
 
-@pytest.mark.parametrize("method", gc.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 def test_a_relu_at_zero_is_a_kink_with_one_sided_derivatives(method: str) -> None:
-    result = gc.check_gradients(MatricesEngine(), relu_at_zero(), method=method)
+    result = check_gradients(MatricesEngine(), relu_at_zero(), method=method)
     assert result.outcome == "ok"
     kinks = {r.parameter: r for r in result.rows if r.status == "kink"}
     if method == "directional":
-        assert len(kinks) == len(result.rows) == gc.DIRECTIONS
+        assert len(kinks) == len(result.rows) == DIRECTIONS
         return
     assert set(kinks) == {"w[1,1,1]", "w[1,1,2]", "b[1,1]"}
     # E = 1/2 (1 - 2 relu(n1) - out2)^2; right of the kink dE/dn1 = -2 (1 - out2) = -1.3.
@@ -285,7 +290,7 @@ def test_a_relu_net_within_rounding_of_zero_is_a_kink() -> None:
         steps=0,
     )
     decimals = {"w[1,1,1]": "0.1", "w[1,1,2]": "-0.03", "out[0,1]@1": "0.3"}
-    result = gc.check_gradients(LoopsEngine(), problem, method="mpmath", decimals=decimals)
+    result = check_gradients(LoopsEngine(), problem, method="mpmath", decimals=decimals)
     assert [r.status for r in result.rows] == ["kink", "kink", "pass"]
     left, right = result.rows[0].one_sided or (math.nan, math.nan)
     assert abs(left) < 1e-15 and right == pytest.approx(-0.6)
@@ -305,7 +310,7 @@ def test_a_relu_net_within_rounding_of_zero_is_a_kink() -> None:
 def test_engine_trouble_is_an_outcome_not_a_crash(
     engine: Engine, outcome: str, reason: str
 ) -> None:
-    result = gc.check_gradients(engine, mazur_like())
+    result = check_gradients(engine, mazur_like())
     assert (result.outcome, result.reason, result.rows) == (outcome, reason, [])
     assert not result.passed and result.worst_relative_error == 0.0
 
@@ -313,29 +318,29 @@ def test_engine_trouble_is_an_outcome_not_a_crash(
 def test_a_missing_capability_is_skipped() -> None:
     engine = LoopsEngine()
     engine.capabilities = frozenset()
-    result = gc.check_gradients(engine, mazur_like())
+    result = check_gradients(engine, mazur_like())
     assert result.outcome == "skipped" and "activation:sigmoid" in (result.reason or "")
 
 
 def test_auto_picks_richardson_for_small_and_directional_for_large_networks() -> None:
-    assert gc.check_gradients(LoopsEngine(), mazur_like()).method == "richardson"
-    assert gc.resolve_method("auto", gc.AUTO_DIRECTIONAL_ABOVE + 1) == "directional"
+    assert check_gradients(LoopsEngine(), mazur_like()).method == "richardson"
+    assert resolve_method("auto", AUTO_DIRECTIONAL_ABOVE + 1) == "directional"
     with pytest.raises(ValueError, match="unknown method"):
-        gc.resolve_method("secant", 3)
+        resolve_method("secant", 3)
 
 
 def test_directional_checks_use_seeded_unit_directions() -> None:
-    directions = gc.unit_directions(50, 4, seed=7)
+    directions = unit_directions(50, 4, seed=7)
     assert np.allclose(np.linalg.norm(directions, axis=1), 1.0)
-    assert np.array_equal(directions, gc.unit_directions(50, 4, seed=7))
-    assert not np.array_equal(directions, gc.unit_directions(50, 4, seed=8))
+    assert np.array_equal(directions, unit_directions(50, 4, seed=7))
+    assert not np.array_equal(directions, unit_directions(50, 4, seed=8))
 
 
 # --- fixtures: decimals, trained parameters --------------------------------------------------
 
 
 def test_fixture_decimals_are_the_exact_numbers_of_the_file() -> None:
-    decimals = gc.fixture_decimals(load(MAZUR))
+    decimals = fixture_decimals(load(MAZUR))
     assert decimals["w[1,1,1]"] == Decimal("0.15")
     assert decimals["out[0,1]@1"] == Decimal("0.05")
     assert decimals["target[2]@1"] == Decimal("0.99")
@@ -345,15 +350,15 @@ def test_fixture_decimals_are_the_exact_numbers_of_the_file() -> None:
 def test_the_mpmath_reference_uses_the_decimals_given() -> None:
     problem = mazur_like()
     exact = {"w[1,1,1]": "0.15", "out[0,1]@1": "0.05", "target[1]@1": "0.01"}
-    assert gc.check_gradients(LoopsEngine(), problem, method="mpmath", decimals=exact).passed
+    assert check_gradients(LoopsEngine(), problem, method="mpmath", decimals=exact).passed
     moved = {**exact, "w[1,1,1]": "0.1500001"}
-    result = gc.check_gradients(LoopsEngine(), problem, method="mpmath", decimals=moved)
+    result = check_gradients(LoopsEngine(), problem, method="mpmath", decimals=moved)
     assert result.outcome == "failed"
 
 
 def test_a_multi_step_fixture_is_checked_at_step_0_and_after_training() -> None:
     fixture = load(MAZUR)
-    results = gc.gradcheck_fixture(fixture, {"loops": LoopsEngine()})
+    results = gradcheck_fixture(fixture, {"loops": LoopsEngine()})
     assert [(r.engine, r.step, r.outcome) for r in results] == [
         ("loops", 0, "ok"),
         ("loops", 10_000, "ok"),
@@ -364,7 +369,7 @@ def test_a_multi_step_fixture_is_checked_at_step_0_and_after_training() -> None:
 
 def test_a_one_step_fixture_is_checked_at_step_0_only() -> None:
     fixture = load(ROOT / "fixtures" / "rules-003" / "rules-003-sequential.json")
-    results = gc.gradcheck_fixture(fixture, {"loops": LoopsEngine()}, method="mpmath")
+    results = gradcheck_fixture(fixture, {"loops": LoopsEngine()}, method="mpmath")
     assert [(r.step, r.method, r.outcome) for r in results] == [(0, "mpmath", "ok")]
 
 
@@ -376,11 +381,11 @@ def test_per_sample_training_is_checked_on_the_batch_of_the_last_step() -> None:
         steps=3,
     )
     values = LoopsEngine().run(problem, {3})[3]
-    trained = gc.trained_problem(problem, values)
+    trained = trained_problem(problem, values)
     assert trained.inputs == ((0.9, -0.3),) and trained.steps == 0
     assert trained.layers[0].weights[0][0] == values["w[1,1,1]"]
     fixture = replace(load(MAZUR), problem=problem)
-    results = gc.gradcheck_fixture(fixture, {"loops": LoopsEngine()}, method="mpmath")
+    results = gradcheck_fixture(fixture, {"loops": LoopsEngine()}, method="mpmath")
     assert [(r.step, r.outcome) for r in results] == [(0, "ok"), (3, "ok")]
 
 

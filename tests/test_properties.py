@@ -53,7 +53,7 @@ from bpcheck.checking.check import (
     check_fixture,
 )
 from bpcheck.checking.results import disagreement_table
-from bpcheck.gradcheck import core as gradcheck
+from bpcheck.gradcheck import check as gradcheck
 from bpcheck.io.loader import FixtureError, load
 from bpcheck.model import quantities as q
 from bpcheck.model import verdicts
@@ -359,7 +359,7 @@ def fd_rows(
 
 
 def gradcheck_rows(engine: Engine, problem: Problem) -> list[tuple[str, float, float, float]]:
-    """Rows from bpcheck.gradcheck.core.check_gradients, when that module provides it."""
+    """Rows from bpcheck.gradcheck.check.check_gradients, when that module provides it."""
     result = gradcheck.check_gradients(engine, replace(problem, steps=0), method="auto", seed=0)
     if result.outcome not in ("ok", "failed", "skipped"):
         summary = f"{engine.name}: gradient check {result.outcome}: {result.reason}"
@@ -379,7 +379,7 @@ def check_gradients_match_finite_differences(
 ) -> None:
     """Every dE/dp agrees with a finite difference of the loss (relu kinks excepted).
 
-    ``auto``: with ``bpcheck.gradcheck.core.check_gradients`` (Richardson
+    ``auto``: with ``bpcheck.gradcheck.check.check_gradients`` (Richardson
     extrapolation, tolerances from a running error analysis) when that exists;
     ``central`` (and ``auto`` without it): a central difference of the engine's
     own loss, on the ``picks`` parameters (indices taken modulo their number).
@@ -806,7 +806,7 @@ def test_gradients_match_finite_differences(engine: Engine, data: st.DataObject)
 @settings(max_examples=examples(0.5))
 @given(data=st.data())
 def test_gradients_match_central_differences(engine: Engine, data: st.DataObject) -> None:
-    """The fallback used when bpcheck.gradcheck.core is absent, kept honest on its own."""
+    """The fallback used when bpcheck.gradcheck.check is absent, kept honest on its own."""
     problem = data.draw(problems_for([engine]), label="problem")
     picks = data.draw(st.lists(st.integers(0, 10**6), min_size=1, max_size=4), label="picks")
     check_gradients_match_finite_differences(engine, problem, picks, method="central")

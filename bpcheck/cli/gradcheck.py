@@ -1,5 +1,149 @@
-"""``bpcheck gradcheck`` (moving here from bpcheck.gradcheck.core)."""
+"""``bpcheck gradcheck``: every engine's gradient against finite differences of the loss."""
 
-from bpcheck.gradcheck.core import register
+from __future__ import annotations
 
-__all__ = ["register"]
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bpcheck import __version__
+from bpcheck.checking.results import text_table
+from bpcheck.cli.command import add_command, add_engines, add_paths
+from bpcheck.cli.inputs import engines_and_fixtures
+from bpcheck.errors import BadInput, ExitCode
+from bpcheck.gradcheck import (
+    AUTO_DIRECTIONAL_ABOVE,
+    METHODS,
+    GradcheckResult,
+    Outcome,
+    Row,
+    Status,
+    gradcheck_fixture,
+)
+from bpcheck.model.fixture import Fixture
+
+ROW_HEADERS = ["parameter", "engine", "reference", "abs error", "rel error", "tolerance", "status"]
+
+
+def row_cells(row: Row) -> list[str]:
+    status = str(row.status)
+    if row.one_sided is not None:
+        status += f" (left {row.one_sided[0]:.10g}, right {row.one_sided[1]:.10g})"
+    return [
+        row.parameter,
+        f"{row.engine_value:.15g}",
+        f"{row.reference:.15g}",
+        f"{row.abs_error:.2e}",
+        f"{row.rel_error:.2e}",
+        f"{row.tolerance:.2e}",
+        status,
+    ]
+
+
+def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
+    """``mazur-2015  loops  step 0  richardson  ok  8 checked, worst rel error 1.2e-13``."""
+    head = f"{fixture.id}  {result.engine}  step {result.step}  {result.method}  {result.outcome}"
+    if result.reason:
+        return f"{head}  {result.reason}"
+    counts = {s: sum(r.status == s for r in result.rows) for s in Status}
+    detail = f"{len(result.rows)} checked, worst rel error {result.worst_relative_error:.1e}"
+    extra = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != Status.PASS)
+    return f"{head}  {detail}" + (f" ({extra})" if extra else "")
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: those become null."""
+    return value if math.isfinite(value) else None
+
+
+def results_json(entries: list[tuple[Fixture, GradcheckResult]]) -> dict[str, Any]:
+    """The ``gradcheck --json`` document (floats at full precision)."""
+    return {
+        "bpcheck": __version__,
+        "gradcheck": [
+            {
+                "fixture": fixture.id,
+                "path": str(fixture.path),
+                "engine": result.engine,
+                "step": result.step,
+                "method": result.method,
+                "outcome": result.outcome,
+                "reason": result.reason,
+                "worst_relative_error": _finite(result.worst_relative_error),
+                "rows": [_row_json(row) for row in result.rows],
+            }
+            for fixture, result in entries
+        ],
+    }
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    return {
+        "parameter": row.parameter,
+        "engine": _finite(row.engine_value),
+        "reference": _finite(row.reference),
+        "abs_error": _finite(row.abs_error),
+        "rel_error": _finite(row.rel_error),
+        "tolerance": _finite(row.tolerance),
+        "status": row.status,
+        "one_sided": None if row.one_sided is None else [_finite(v) for v in row.one_sided],
+    }
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
+    engines, fixtures = engines_and_fixtures(args.engine, args.paths)
+    entries: list[tuple[Fixture, GradcheckResult]] = []
+    for fixture in fixtures:
+        for result in gradcheck_fixture(fixture, engines, method=args.method):
+            entries.append((fixture, result))
+            print(summary_line(fixture, result))
+            if not args.quiet and result.rows:
+                print(text_table(ROW_HEADERS, [row_cells(r) for r in result.rows]) + "\n")
+    if args.json:
+        document = json.dumps(results_json(entries), indent=1) + "\n"
+        try:
+            Path(args.json).write_text(document, "utf-8")
+        except OSError as error:
+            raise BadInput(
+                [f"--json: cannot write {args.json}: {error.strerror or error}"]
+            ) from None
+    outcomes = [result.outcome for _, result in entries]
+    counts = ", ".join(f"{outcomes.count(o)} {o}" for o in Outcome)
+    print(f"\n{len(fixtures)} fixture(s), {len(entries)} gradient check(s): {counts}")
+    failed = Outcome.FAILED in outcomes or Outcome.ERRORED in outcomes
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def register(commands: object) -> None:
+    parser = add_command(
+        commands,
+        "gradcheck",
+        summary="check every engine's gradients against finite differences of the loss",
+        description="Differentiate each fixture's loss numerically, with a forward pass of\n"
+        "bpcheck's own, and compare every engine's dE/dθ with it: at step 0 and, for\n"
+        "multi-step fixtures, at the parameters each engine trained.  Tolerances come\n"
+        "from an error model of the method and of float64 rounding; a relu unit at 0 is\n"
+        "a kink, shown with its one-sided derivatives and neither passed nor failed.",
+        example="bpcheck gradcheck fixtures/ --engine loops --method mpmath --json out/gc.json",
+        handler=cmd_gradcheck,
+        exit_codes={
+            ExitCode.OK: "every gradient agreed (or its check was skipped)",
+            ExitCode.FAILED: "a gradient differed beyond its tolerance, or an engine errored",
+            ExitCode.BAD_INPUT: "bad input (one line per problem: FILE: LOCATION: what was "
+            "expected), or the --json file cannot be written",
+        },
+    )
+    add_paths(parser)
+    add_engines(parser)
+    parser.add_argument(
+        "--method",
+        choices=("auto", *METHODS),
+        default="auto",
+        help=f"auto: richardson, or directional above {AUTO_DIRECTIONAL_ABOVE} parameters",
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--quiet", action="store_true", help="one summary line per fixture, engine and step"
+    )

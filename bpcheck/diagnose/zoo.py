@@ -53,7 +53,7 @@ def caught_by_conformance(mutant: Engine, fixtures: list[Fixture]) -> bool:
 
 def caught_by_gradcheck(mutant: Engine, fixtures: list[Fixture]) -> bool:
     """Finite differences disagree with the mutant's gradient on some bundled fixture."""
-    from bpcheck.gradcheck.core import gradcheck_fixture
+    from bpcheck.gradcheck import gradcheck_fixture
 
     for fixture in fixtures:
         for result in gradcheck_fixture(fixture, {mutant.name: mutant}):

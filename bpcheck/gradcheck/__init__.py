@@ -1,1 +1,31 @@
-"""TODO."""
+"""Gradient checks: finite differences of the loss, an opinion no engine wrote.
+
+Engines can agree and all be wrong in the same way.  This package differentiates
+the loss numerically and compares every engine's dE/dθ with it:
+
+* :mod:`.network`: bpcheck's own float64 forward pass and loss;
+* :mod:`.error_model`: running error analysis, the rounding part of every tolerance;
+* :mod:`.differences`: the ``central``, ``richardson`` and ``directional`` methods;
+* :mod:`.mpmath_reference`: the ``mpmath`` method, the loss at 40 digits;
+* :mod:`.check`: one engine on one problem; :mod:`.fixture_check`: on a fixture;
+* :mod:`.result`: rows and results.
+
+It may import ``bpcheck.model``, ``bpcheck.io`` and ``bpcheck.checking``, never an
+engine module (the reference forward pass must stay bpcheck's own, so that a
+mistake the engines share cannot hide) and never argparse or ``bpcheck.cli``.
+"""
+
+from bpcheck.gradcheck.check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients
+from bpcheck.gradcheck.fixture_check import gradcheck_fixture
+from bpcheck.gradcheck.result import GradcheckResult, Outcome, Row, Status
+
+__all__ = [
+    "AUTO_DIRECTIONAL_ABOVE",
+    "METHODS",
+    "GradcheckResult",
+    "Outcome",
+    "Row",
+    "Status",
+    "check_gradients",
+    "gradcheck_fixture",
+]

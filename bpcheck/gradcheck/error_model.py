@@ -1,0 +1,316 @@
+"""How much float64 may round: a running error analysis of the forward and backward pass.
+
+A finite difference divides the loss's rounding by its step, and an engine's
+gradient carries rounding of its own; a check must allow both and no more.
+Every tolerance therefore comes from bounds evaluated on the numbers at hand,
+never from a constant tuned until tests pass:
+
+* **rounding** of the loss is bounded by a running error analysis of the
+  forward pass (``|fl(E) - E| ≤ δ``, computed alongside ``E``: the worst case,
+  or for wide layers the probabilistic bound ``λ·u·sqrt(Σ (∂E/∂y · y)²)`` over
+  the rounding events ``y``), and enters a difference quotient as
+  ``Σ|cₖ| δ / hₖ`` for its stencil weights ``cₖ``;
+* **the engine's own float64 rounding** in dE/dθ is bounded by the same running
+  error analysis carried through back-propagation (``ε_g``): an engine is not
+  failed for being float64.
+
+(Truncation, the third term, belongs to each difference method: see
+:mod:`bpcheck.gradcheck.differences`.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bpcheck.gradcheck.network import Network, activate, loss_terms, t_log
+from bpcheck.model.problem import Layer
+
+if TYPE_CHECKING:
+    from bpcheck.gradcheck.network import Array
+
+with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_MISSING
+    import numpy as np
+
+UNIT_ROUNDOFF = 2.0**-53
+"""u: float64 rounds every operation to within a relative u."""
+
+UNDERFLOW = 2.0**-1074
+"""The spacing of subnormal numbers: what underflow may lose, per operation."""
+
+PROBABILISTIC_LAMBDA = 6.0
+"""λ of the probabilistic bounds (Higham & Mary 2019): exceeded with probability 2e^(-λ²/2)."""
+
+SAFETY = 2.0
+"""Factor on the running error bounds, for the second-order terms a first-order analysis drops."""
+
+
+def gamma(n: int) -> float:
+    """Rounding bound of an n-term sum, relative to the sum of magnitudes."""
+    return min(float(n), PROBABILISTIC_LAMBDA * math.sqrt(n)) * UNIT_ROUNDOFF
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """Bounds on float64 rounding at one point, from a running error analysis.
+
+    ``loss``: on ``|fl(E) - E|`` for one evaluation of the loss (this module's
+    or an engine's); ``gradient``: on an engine's rounding in each dE/dθ,
+    including the representation of decimal data in binary; ``relu_nets`` and
+    ``relu_errors``: every relu unit's net input and the bound on its rounding.
+    """
+
+    loss: float
+    gradient: Array
+    relu_nets: Array
+    relu_errors: Array
+
+
+@dataclass(frozen=True)
+class _LossSlopes:
+    """One loss's derivative by each output, with what its rounding analysis needs.
+
+    ``sensitivity`` is ``Σ|parts of dl/do|`` (no cancellation), ``parts`` is
+    ``Σ|parts of l|``, ``data`` the rounding of ``l`` from ``o``'s last rounding
+    and the subtractions inside ``l``, in units of u, and ``slope_error(e_o)``
+    bounds the rounding of ``dl/do`` given a bound ``e_o`` on ``o``'s.  Terms
+    are written relative to ``o`` where ``t/o`` may be huge (saturated softmax),
+    so that nothing overflows that the loss itself does not.
+    """
+
+    slope: Array
+    sensitivity: Array
+    parts: Array
+    data: Array
+    slope_error: Callable[[Array], Array]
+
+
+def _loss_slopes(loss: str, o: Array, t: Array, count: int) -> _LossSlopes:
+    u = UNIT_ROUNDOFF
+    if loss in ("half_sse", "sse", "mse"):
+        k = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / count}[loss]
+        slope = k * (o - t)
+        magnitude = np.abs(o) + np.abs(t)
+        parts = np.abs(loss_terms(loss, o, t, count))
+
+        def squared(e_o: Array) -> Array:
+            result: Array = k * (e_o + u * magnitude) + u * np.abs(slope)
+            return result
+
+        return _LossSlopes(slope, np.abs(slope), parts, np.abs(slope) * magnitude, squared)
+    safe_o = np.where(t != 0.0, o, 1.0)
+    first = np.where(t != 0.0, t / safe_o, 0.0)
+    if loss == "softmax_ce":
+
+        def cross_entropy(e_o: Array) -> Array:
+            result: Array = np.abs(first) * (e_o / np.abs(safe_o) + 2 * u)
+            return result
+
+        return _LossSlopes(-first, np.abs(first), np.abs(t_log(t, o)), np.abs(t), cross_entropy)
+    if loss == "bce":
+        r = 1.0 - t
+        safe_q = np.where(r != 0.0, 1.0 - o, 1.0)
+        first_q = np.where(r != 0.0, r / safe_q, 0.0)
+        slope = first_q - first
+        parts = np.abs(t_log(t, o)) + np.abs(t_log(r, 1.0 - o))
+
+        def binary(e_o: Array) -> Array:
+            result: Array = (
+                np.abs(first) * (e_o / np.abs(safe_o) + 2 * u)
+                + np.abs(first_q) * (e_o / np.abs(safe_q) + 3 * u)
+                + u * np.abs(slope)
+            )
+            return result
+
+        sensitivity = np.abs(first) + np.abs(first_q)
+        return _LossSlopes(slope, sensitivity, parts, np.abs(t) + np.abs(r), binary)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def _activation_errors(
+    name: str, net: Array, out: Array, e_net: Array
+) -> tuple[Array, Array, Array]:
+    """``(e_out, slope, e_slope)``: the output's error bound and d out/d net with its bound.
+
+    For softmax the slope is unused (its Jacobian is applied in the backward
+    pass); elementwise slopes are the ones an engine computes, from out or net.
+    """
+    u = UNIT_ROUNDOFF
+    if name in ("identity", "relu"):
+        slope = np.ones_like(net) if name == "identity" else (net > 0.0).astype(np.float64)
+        return e_net, slope, np.zeros_like(net)
+    if name == "sigmoid":
+        slope = out * (1.0 - out)
+        e_out = slope * e_net + 4 * u * out
+        return e_out, slope, np.abs(1.0 - 2.0 * out) * e_out + 4 * u * slope
+    if name == "tanh":
+        slope = 1.0 - out * out
+        e_out = slope * e_net + 4 * u * np.abs(out)
+        return e_out, slope, 2.0 * np.abs(out) * e_out + 4 * u * slope
+    if name == "softmax":
+        shifted = e_net + u * np.abs(net - net.max(axis=-1, keepdims=True))
+        spread = (out * shifted).sum(axis=-1, keepdims=True)
+        e_out = out * (shifted + spread) + (net.shape[-1] + 4) * u * out
+        return e_out, np.zeros_like(net), np.zeros_like(net)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+@dataclass
+class _Pass:
+    """One layer's forward values and error bounds, kept for the backward pass."""
+
+    below: Array
+    e_below: Array
+    weights: Array
+    net: Array
+    magnitude: Array
+    e_net: Array
+    out: Array
+    e_out: Array
+    slope: Array
+    e_slope: Array
+
+
+def rounding(network: Network, theta: Array, *, gradients: bool = True) -> Rounding:
+    """Bound float64 rounding of the loss and (unless ``gradients`` is False) every dE/dθ.
+
+    Each quantity carries a first-order bound ``e`` on its absolute error:
+    ``e(Σ wᵢaᵢ + b) ≤ Σ|wᵢ|e(aᵢ) + gamma(n+2)(Σ|wᵢaᵢ| + |b|)`` (the +2 covers the
+    bias and the binary representation of decimal data), ``e(f(z)) ≤ |f'|e(z) +
+    4u|f|`` for a library function, and products and sums likewise.  The
+    backward pass is carried through with the same rules, so ``gradient`` bounds
+    what any engine's float64 back-propagation may round, whatever its order.
+    Underflow adds at most UNDERFLOW per operation.
+    """
+    u = UNIT_ROUNDOFF
+    problem = network.problem
+    passes: list[_Pass] = []
+    out = network.inputs
+    e_out = u * np.abs(out)
+    with np.errstate(all="ignore"):
+        for layer, (w, b) in zip(problem.layers, network.unpack(theta), strict=True):
+            net = out @ w.T + b
+            magnitude = np.abs(out) @ np.abs(w).T + np.abs(b)
+            e_net = e_out @ np.abs(w).T + gamma(layer.fan_in + 2) * magnitude
+            new_out = activate(layer.activation, net)
+            e_new, slope, e_slope = _activation_errors(layer.activation, net, new_out, e_net)
+            passes.append(
+                _Pass(out, e_out, w, net, magnitude, e_net, new_out, e_new, slope, e_slope)
+            )
+            out, e_out = new_out, e_new
+        loss_bound, gradient = _backward_bounds(network, passes, gradients)
+    relu = [p for p, layer in zip(passes, problem.layers) if layer.activation == "relu"]
+    nets = np.concatenate([p.net.ravel() for p in relu]) if relu else np.zeros(0)
+    errors = np.concatenate([p.e_net.ravel() for p in relu]) if relu else np.zeros(0)
+    floor = UNDERFLOW * network.operations
+    return Rounding(
+        SAFETY * loss_bound + floor, SAFETY * gradient + floor, nets, SAFETY * errors + floor
+    )
+
+
+def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> tuple[float, Array]:
+    """The loss's rounding bound, and each gradient's, from the output layer down.
+
+    The loss's bound is the smaller of the worst case (errors adding up) and
+    the probabilistic one that wide layers need: rounding errors ``r`` taken as
+    independent and mean-zero, ``|Σ cᵧrᵧ| ≤ λ·u·sqrt(Σ (cᵧ y)²)`` except with
+    probability ``2 exp(-λ²/2)`` (Hoeffding), over every rounding event ``y``
+    with its sensitivity ``cᵧ = ∂E/∂y`` (see :func:`_layer_variance`).
+    """
+    u = UNIT_ROUNDOFF
+    top = passes[-1]
+    o, e_o, t = top.out, top.e_out, network.targets
+    slopes = _loss_slopes(network.problem.loss, o, t, network.count)
+    slope, parts = slopes.slope, slopes.parts
+    worst_case = float(
+        (slopes.sensitivity * e_o + u * slopes.data + 4 * u * parts).sum()
+        + gamma(parts.size) * parts.sum()
+    )
+    loss_events = (4 * parts) ** 2 + slopes.data**2
+    variance = float(loss_events.sum() + parts.size * parts.sum() ** 2)
+    d_out = slope
+    e_slope = slopes.slope_error(e_o)
+    if network.problem.layers[-1].activation == "softmax":
+        delta, e_delta = _softmax_delta_bounds(o, e_o, slope, e_slope)
+    else:
+        delta = slope * top.slope
+        e_delta = np.abs(top.slope) * e_slope + np.abs(slope) * top.e_slope + u * np.abs(delta)
+    grads: list[tuple[Array, Array]] = []
+    for index in range(len(passes) - 1, -1, -1):
+        p = passes[index]
+        variance += _layer_variance(network.problem.layers[index], p, delta, d_out)
+        if gradients:
+            grads.append(_parameter_bounds(p, delta, e_delta))
+        if index:
+            below = passes[index - 1]
+            d_out = delta @ p.weights
+            new_delta = d_out * below.slope
+            if gradients:
+                e_d = e_delta @ np.abs(p.weights) + gamma(p.weights.shape[0] + 1) * (
+                    np.abs(delta) @ np.abs(p.weights)
+                )
+                e_delta = (
+                    np.abs(below.slope) * e_d
+                    + np.abs(d_out) * below.e_slope
+                    + u * np.abs(new_delta)
+                )
+            delta = new_delta
+    noise = PROBABILISTIC_LAMBDA * u * math.sqrt(variance)
+    if not gradients:
+        return min(worst_case, noise), np.zeros(0)
+    return min(worst_case, noise), _flatten_bounds(network, grads[::-1])
+
+
+def _parameter_bounds(p: _Pass, delta: Array, e_delta: Array) -> tuple[Array, Array]:
+    """Bounds on dE/dW = Σₛ δ aᵀ and the per-neuron dE/db = Σₛ δ of one layer."""
+    samples = delta.shape[0]
+    e_w = e_delta.T @ np.abs(p.below) + np.abs(delta).T @ p.e_below
+    e_w += gamma(samples + 1) * (np.abs(delta).T @ np.abs(p.below))
+    e_b = e_delta.sum(axis=0) + gamma(samples + 1) * np.abs(delta).sum(axis=0)
+    return e_w, e_b
+
+
+def _layer_variance(layer: Layer, p: _Pass, delta: Array, d_out: Array) -> float:
+    """One layer's share of ``Σ (∂E/∂y · y)²`` over its rounding events y (in units of u²).
+
+    A net input of n terms has 2n roundings, each at most ``M = Σ|wᵢaᵢ| + |b|``
+    and each felt with ``δ = ∂E/∂net``; an activation rounds its output by a
+    few u, felt with ``∂E/∂out``; softmax also rounds ``z - max z``.
+    """
+    variance = float(((layer.fan_in + 2) * (delta * p.magnitude) ** 2).sum())
+    rounding_of_out = {"sigmoid": 4.0, "tanh": 4.0, "softmax": layer.size + 4.0}
+    factor = rounding_of_out.get(layer.activation, 0.0)
+    variance += float(((factor * p.out * d_out) ** 2).sum())
+    if layer.activation == "softmax":
+        shift = np.abs(p.net - p.net.max(axis=-1, keepdims=True))
+        variance += float(((shift * delta) ** 2).sum())
+    return variance
+
+
+def _softmax_delta_bounds(o: Array, e_o: Array, g: Array, e_g: Array) -> tuple[Array, Array]:
+    """``δ = o ⊙ (g - Σ o g)`` (softmax's Jacobian applied to dE/d out), with its bound."""
+    u = UNIT_ROUNDOFF
+    s = (o * g).sum(axis=-1, keepdims=True)
+    e_s = (np.abs(o) * e_g + np.abs(g) * e_o).sum(axis=-1, keepdims=True)
+    e_s += gamma(o.shape[-1]) * np.abs(o * g).sum(axis=-1, keepdims=True)
+    r = g - s
+    e_r = e_g + e_s + u * np.abs(r)
+    delta = o * r
+    return delta, np.abs(o) * e_r + e_o * np.abs(r) + u * np.abs(delta)
+
+
+def _flatten_bounds(network: Network, grads: list[tuple[Array, Array]]) -> Array:
+    """Per-layer bounds on (dE/dW, per-neuron dE/db) laid out like ``theta``."""
+    flat = np.zeros(network.size)
+    for block in network.blocks:
+        e_w, e_b = grads[block.layer]
+        if block.kind == "w":
+            flat[block.offset : block.offset + block.count] = e_w.ravel()
+        elif network.problem.layers[block.layer].bias_kind == "shared":
+            flat[block.offset] = (1.0 + gamma(e_b.size)) * e_b.sum()
+        else:
+            flat[block.offset : block.offset + block.count] = e_b
+    return flat

@@ -1,0 +1,135 @@
+"""A fixture's gradients: every engine at step 0 and, after training, at the last step.
+
+The fixture adds two things to a plain problem: the exact decimals its file
+wrote (for the ``mpmath`` reference), and a training run whose end point is
+worth checking too, at the parameters each engine reached itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from bpcheck.gradcheck.check import check_gradients, parameter_count, resolve_method, why_skipped
+from bpcheck.gradcheck.network import bias_name
+from bpcheck.gradcheck.result import GradcheckResult, Outcome
+from bpcheck.model import quantities as q
+from bpcheck.model.engine import CannotRun, Engine
+from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Problem, batch_of_step
+
+
+def fixture_decimals(fixture: Fixture) -> dict[str, Decimal]:
+    """The fixture's numbers as the exact decimals written in its file.
+
+    The file is read again with ``parse_float=Decimal`` (the loader's floats are
+    already rounded to binary).  An entry whose decimal no longer rounds to the
+    loaded float (the file changed since) is left out: the float is used.
+    """
+    try:
+        raw = json.loads(fixture.path.read_text("utf-8"), parse_float=Decimal)["problem"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    problem = fixture.problem
+    found: dict[str, Decimal] = {}
+
+    def put(name: str, written: Any, loaded: float) -> None:
+        if isinstance(written, Decimal | int) and float(written) == loaded:
+            found[name] = Decimal(written)
+
+    for s, (row, targets) in enumerate(zip(raw.get("inputs", []), raw.get("targets", [])), 1):
+        for i, x in enumerate(row):
+            put(q.neuron("out", 0, i + 1, s), x, problem.inputs[s - 1][i])
+        for k, t in enumerate(targets):
+            put(f"target[{k + 1}]@{s}", t, problem.targets[s - 1][k])
+    for n, (spec, layer) in enumerate(zip(raw.get("layers", []), problem.layers), start=1):
+        for j, row in enumerate(spec.get("weights", [])):
+            for i, w in enumerate(row):
+                put(q.weight(n, j + 1, i + 1), w, layer.weights[j][i])
+        for j, b in enumerate(spec.get("bias", {}).get("values", [])):
+            put(bias_name(layer, n, j), b, layer.bias[j])
+    return found
+
+
+def with_parameters(problem: Problem, values: Mapping[str, float]) -> Problem:
+    """A copy of ``problem`` whose weights and biases are read from ``values`` by name."""
+    layers = []
+    for n, layer in enumerate(problem.layers, start=1):
+        weights = tuple(
+            tuple(float(values[q.weight(n, j + 1, i + 1)]) for i in range(layer.fan_in))
+            for j in range(layer.size)
+        )
+        bias = tuple(float(values[bias_name(layer, n, j)]) for j in range(len(layer.bias)))
+        layers.append(replace(layer, weights=weights, bias=bias))
+    return replace(problem, layers=tuple(layers))
+
+
+def trained_problem(problem: Problem, trace_step: Mapping[str, float]) -> Problem:
+    """The problem at step ``problem.steps``, as a problem of its own at step 0.
+
+    Parameters come from the engine's trace; with per-sample updates the batch
+    of step ``steps`` is one sample, which becomes the only one so that step 0
+    uses it.
+    """
+    trained = replace(with_parameters(problem, trace_step), steps=0)
+    if problem.batch == "per_sample":
+        (sample,) = batch_of_step(problem, problem.steps)
+        trained = replace(
+            trained, inputs=(problem.inputs[sample],), targets=(problem.targets[sample],)
+        )
+    return trained
+
+
+def _data_decimals(problem: Problem, decimals: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Only the inputs and targets of ``decimals``, renumbered like :func:`trained_problem`."""
+    keep = {k: v for k, v in decimals.items() if k.startswith(("out[0,", "target["))}
+    if problem.batch != "per_sample":
+        return keep
+    (sample,) = batch_of_step(problem, problem.steps)
+    suffix = f"@{sample + 1}"
+    return {k.replace(suffix, "@1"): v for k, v in keep.items() if k.endswith(suffix)}
+
+
+def gradcheck_fixture(
+    fixture: Fixture, engines: dict[str, Engine], *, method: str = "auto"
+) -> list[GradcheckResult]:
+    """Every engine's gradient at step 0 and, for multi-step fixtures, at step ``steps``.
+
+    At step ``steps`` each engine is checked at the parameters it trained
+    itself (read from its trace), so that a long run's end point is checked too.
+    A fixture is multi-step when it makes more than one update.
+    """
+    problem = fixture.problem
+    decimals = fixture_decimals(fixture)
+    results = []
+    for engine in engines.values():
+        results.append(check_gradients(engine, problem, method=method, decimals=decimals))
+        if problem.steps > 1:
+            results.append(_check_trained(engine, problem, method, decimals))
+    return results
+
+
+def _check_trained(
+    engine: Engine, problem: Problem, method: str, decimals: Mapping[str, Decimal]
+) -> GradcheckResult:
+    steps = problem.steps
+    chosen = resolve_method(method, parameter_count(problem))
+    reason = why_skipped(engine, problem)
+    if reason is not None:
+        return GradcheckResult(engine.name, steps, chosen, [], Outcome.SKIPPED, reason)
+    try:
+        values = engine.run(problem, {steps})[steps]
+        trained = trained_problem(problem, values)
+    except CannotRun as error:
+        return GradcheckResult(engine.name, steps, chosen, [], Outcome.SKIPPED, str(error))
+    except KeyError as error:
+        why = f"the trace at step {steps} lacks {error.args[0]}"
+        return GradcheckResult(engine.name, steps, chosen, [], Outcome.ERRORED, why)
+    except Exception as error:  # an engine's bug is a result to report, not a crash
+        why = f"{type(error).__name__}: {error}"
+        return GradcheckResult(engine.name, steps, chosen, [], Outcome.ERRORED, why)
+    data = _data_decimals(problem, decimals)
+    return replace(check_gradients(engine, trained, method=method, decimals=data), step=steps)

@@ -1,0 +1,220 @@
+"""The ``mpmath`` reference: the loss at 40 digits, from the decimals the fixture wrote.
+
+A separate, small implementation of the forward pass in mpmath, so that
+float64 results are checked against a value float64 rounding never touched;
+the tolerance is then the engine's own rounding alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import mpmath
+
+from bpcheck.gradcheck.differences import EPSILON, power_of_two_step
+from bpcheck.gradcheck.error_model import Rounding
+from bpcheck.gradcheck.network import Network, bias_name
+from bpcheck.gradcheck.result import Row, make_row
+from bpcheck.model import quantities as q
+from bpcheck.model.problem import Layer, Problem
+
+with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_MISSING
+    import numpy as np
+
+if TYPE_CHECKING:
+    from bpcheck.gradcheck.network import Array
+
+MP_DIGITS = 40
+"""Working precision of the mpmath reference (decimal digits)."""
+
+MP_REFERENCE_ERROR = 1e-30
+"""Relative error allowed to the mpmath reference: mp.diff works to about MP_DIGITS digits ...
+
+... of the loss, too: its difference quotient rounds by about 10^-MP_DIGITS·|E|, which
+matters only for a derivative 10^30 times smaller than E (a saturated unit)."""
+
+Decimals = Mapping[str, Decimal | str | float | int]
+"""Exact values by name, read as decimal text (``str(value)``): parameters (``w[1,1,1]``,
+``b[2]``, ``b[2,1]``), inputs (``out[0,i]@s``) and targets (``target[k]@s``), ``s`` the
+1-based sample of the problem.  Anything not named is taken at its float's exact value."""
+
+
+class MpNetwork:
+    """The same network at MP_DIGITS digits in mpmath, from exact decimals where known.
+
+    A separate small implementation: float64 results are checked against a value
+    that float64 rounding never touched.
+    """
+
+    def __init__(
+        self, problem: Problem, batch: Sequence[int], names: list[str], decimals: Decimals
+    ) -> None:
+        mp = mpmath.mp
+        self.problem = problem
+        self.count = problem.n_outputs * len(batch)
+
+        def exact(name: str, value: float) -> Any:
+            given = decimals.get(name)
+            return mp.mpf(str(given)) if given is not None else mp.mpf(value)
+
+        with mp.workdps(MP_DIGITS):
+            self.inputs = [
+                [
+                    exact(q.neuron("out", 0, i + 1, s + 1), x)
+                    for i, x in enumerate(problem.inputs[s])
+                ]
+                for s in batch
+            ]
+            self.targets = [
+                [exact(f"target[{k + 1}]@{s + 1}", t) for k, t in enumerate(problem.targets[s])]
+                for s in batch
+            ]
+            self.weights = [
+                [
+                    [exact(q.weight(n, j + 1, i + 1), w) for i, w in enumerate(row)]
+                    for j, row in enumerate(layer.weights)
+                ]
+                for n, layer in enumerate(problem.layers, start=1)
+            ]
+            self.biases = [
+                [exact(bias_name(layer, n, j), b) for j, b in enumerate(layer.bias)]
+                for n, layer in enumerate(problem.layers, start=1)
+            ]
+        self.slots = [self._slot(name) for name in names]
+
+    def _slot(self, name: str) -> tuple[list[Any], int]:
+        """The list and position holding parameter ``name``."""
+        indices = [int(p) - 1 for p in name[name.index("[") + 1 : -1].split(",")]
+        if name.startswith("w"):
+            return self.weights[indices[0]][indices[1]], indices[2]
+        return self.biases[indices[0]], indices[1] if len(indices) > 1 else 0
+
+    def value(self, index: int) -> Any:
+        holder, position = self.slots[index]
+        return holder[position]
+
+    def loss_with(self, index: int, value: Any) -> Any:
+        """The loss with parameter ``index`` set to ``value`` (the others as they are)."""
+        holder, position = self.slots[index]
+        kept = holder[position]
+        holder[position] = value
+        try:
+            return self.loss()
+        finally:
+            holder[position] = kept
+
+    def loss(self) -> Any:
+        mp = mpmath.mp
+        total = mp.mpf(0)
+        for x, t in zip(self.inputs, self.targets, strict=True):
+            out = x
+            for layer, weights, bias in zip(
+                self.problem.layers, self.weights, self.biases, strict=True
+            ):
+                added = _mp_bias(layer, bias)
+                nets = [
+                    mp.fsum(w * a for w, a in zip(row, out)) + added[j]
+                    for j, row in enumerate(weights)
+                ]
+                out = _mp_activate(layer.activation, nets)
+            total += mp.fsum(
+                _mp_term(self.problem.loss, tk, ok, self.count) for tk, ok in zip(t, out)
+            )
+        return total
+
+
+def _mp_bias(layer: Layer, bias: list[Any]) -> list[Any]:
+    if layer.bias_kind == "none":
+        return [0] * layer.size
+    if layer.bias_kind == "shared":
+        return [bias[0]] * layer.size
+    return bias
+
+
+def _mp_activate(name: str, nets: list[Any]) -> list[Any]:
+    mp = mpmath.mp
+    if name == "identity":
+        return nets
+    if name == "sigmoid":
+        return [1 / (1 + mp.exp(-z)) for z in nets]
+    if name == "tanh":
+        return [mp.tanh(z) for z in nets]
+    if name == "relu":
+        return [z if z > 0 else mp.mpf(0) for z in nets]
+    if name == "softmax":
+        exps = [mp.exp(z) for z in nets]
+        total = mp.fsum(exps)
+        return [e / total for e in exps]
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def _mp_t_log(t: Any, o: Any) -> Any:
+    return 0 if t == 0 else t * mpmath.mp.log(o)
+
+
+def _mp_term(loss: str, t: Any, o: Any, count: int) -> Any:
+    if loss == "half_sse":
+        return (t - o) ** 2 / 2
+    if loss == "sse":
+        return (t - o) ** 2
+    if loss == "mse":
+        return (t - o) ** 2 / count
+    if loss == "bce":
+        return -(_mp_t_log(t, o) + _mp_t_log(1 - t, 1 - o))
+    if loss == "softmax_ce":
+        return -_mp_t_log(t, o)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def mpmath_rows(
+    network: Network, gradient: Array, bounds: Rounding, decimals: Decimals | None
+) -> list[Row]:
+    """dE/dθ by mpmath.diff at MP_DIGITS digits: the tolerance is the engine's rounding alone.
+
+    A relu unit whose net input is within its float64 rounding bound of 0 (so
+    an engine may put it on either side) and moves with the parameter makes
+    that parameter a kink, with mpmath's one-sided derivatives.
+    """
+    mp = mpmath.mp
+    names = network.names()
+    reference = MpNetwork(network.problem, network.batch, names, decimals or {})
+    theta = network.theta
+    base_nets = bounds.relu_nets
+    rows = []
+    with mp.workdps(MP_DIGITS):
+        noise = float(abs(reference.loss())) * 10.0**-MP_DIGITS
+        for index, name in enumerate(names):
+            x = reference.value(index)
+
+            def f(value: Any, index: int = index) -> Any:
+                return reference.loss_with(index, value)
+
+            value = float(mp.diff(f, x))
+            one_sided = None
+            if _near_kink(network, theta, index, base_nets, bounds.relu_errors):
+                one_sided = _mp_one_sided(f, x)
+            tolerance = float(bounds.gradient[index]) + MP_REFERENCE_ERROR * abs(value) + noise
+            rows.append(make_row(name, float(gradient[index]), value, tolerance, one_sided))
+    return rows
+
+
+def _mp_one_sided(f: Callable[[Any], Any], x: Any) -> tuple[float, float]:
+    """Left and right derivatives, with a step (2^-(prec/2)) far above the representation
+    error of the decimals in binary (2^-prec), which may move the kink off ``x`` by that much."""
+    mp = mpmath.mp
+    h = mp.ldexp(1, -mp.prec // 2) * max(1, abs(x))
+    return float(mp.diff(f, x, direction=-1, h=h)), float(mp.diff(f, x, direction=1, h=h))
+
+
+def _near_kink(network: Network, theta: Array, index: int, nets: Array, errors: Array) -> bool:
+    """A relu net input within rounding of 0 that the parameter moves."""
+    if nets.size == 0 or not np.any(np.abs(nets) <= errors):
+        return False
+    h = power_of_two_step(EPSILON ** (1.0 / 3.0) * max(1.0, abs(float(theta[index]))))
+    point = theta.copy()
+    point[index] += h
+    moved = network.evaluate(point)[1] != nets
+    return bool(np.any(moved & (np.abs(nets) <= errors)))

@@ -1,0 +1,186 @@
+"""The problem's forward pass and loss in float64, written here and nowhere else.
+
+A gradient check needs the loss as a function of the parameters.  This is
+bpcheck's own, a few lines of NumPy, and deliberately not any engine's: an
+engine's mistake must not reappear in the reference it is checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bpcheck.model import quantities as q
+from bpcheck.model.problem import Layer, Problem
+
+try:
+    import numpy as np
+except ImportError:  # NumPy is an extra: the CLI must start without it
+    NUMPY_MISSING: str | None = "gradient checks need NumPy: pip install 'bpcheck[numpy]'"
+else:
+    NUMPY_MISSING = None
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    Array = npt.NDArray[np.float64]
+
+
+def bias_name(layer: Layer, number: int, j: int) -> str:
+    """The canonical name of bias ``j`` (0-based) of layer ``number`` (1-based)."""
+    return q.bias(number, None if layer.bias_kind == "shared" else j + 1)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where one layer's weights or trainable biases sit in the flat parameter vector."""
+
+    layer: int
+    kind: str
+    offset: int
+    shape: tuple[int, int]
+
+    @property
+    def count(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+
+class Network:
+    """A problem's forward pass and loss over one batch, written here, in float64.
+
+    The trainable parameters (weights, then the layer's trainable bias, layer by
+    layer, weights row by row) form one flat vector ``theta``, so that a finite
+    difference can move one parameter or a direction of all of them.
+    """
+
+    def __init__(self, problem: Problem, batch: Sequence[int]) -> None:
+        self.problem = problem
+        self.batch = tuple(batch)
+        self.inputs = np.array([problem.inputs[s] for s in batch], dtype=np.float64)
+        self.targets = np.array([problem.targets[s] for s in batch], dtype=np.float64)
+        self.count = problem.n_outputs * len(batch)
+        self.operations = len(batch) * sum(
+            layer.size * (layer.fan_in + 4) for layer in problem.layers
+        )
+        self.blocks: list[Block] = []
+        self.frozen_bias: list[Array] = []
+        values: list[Array] = []
+        offset = 0
+        for index, layer in enumerate(problem.layers):
+            weights = np.array(layer.weights, dtype=np.float64).reshape(layer.size, layer.fan_in)
+            self.blocks.append(Block(index, "w", offset, weights.shape))
+            values.append(weights.ravel())
+            offset += weights.size
+            bias = np.array(layer.bias, dtype=np.float64)
+            if layer.bias_kind != "none" and layer.bias_trainable:
+                self.blocks.append(Block(index, "b", offset, (1, bias.size)))
+                values.append(bias)
+                offset += bias.size
+            self.frozen_bias.append(bias)
+        self.theta: Array = np.concatenate(values) if values else np.zeros(0)
+
+    @property
+    def size(self) -> int:
+        return int(self.theta.size)
+
+    def name(self, index: int) -> str:
+        """The canonical name of entry ``index`` of ``theta``."""
+        for block in self.blocks:
+            if block.offset <= index < block.offset + block.count:
+                local = index - block.offset
+                if block.kind == "w":
+                    j, i = divmod(local, block.shape[1])
+                    return q.weight(block.layer + 1, j + 1, i + 1)
+                return bias_name(self.problem.layers[block.layer], block.layer + 1, local)
+        raise IndexError(index)
+
+    def names(self) -> list[str]:
+        return [self.name(index) for index in range(self.size)]
+
+    def unpack(self, theta: Array) -> list[tuple[Array, Array]]:
+        """(weights, bias added to each neuron) per layer; views into ``theta``."""
+        weights: list[Array] = []
+        biases = list(self.frozen_bias)
+        for block in self.blocks:
+            values = theta[block.offset : block.offset + block.count]
+            if block.kind == "w":
+                weights.append(values.reshape(block.shape))
+            else:
+                biases[block.layer] = values
+        result = []
+        for layer, w, b in zip(self.problem.layers, weights, biases, strict=True):
+            added = (
+                np.zeros(layer.size)
+                if layer.bias_kind == "none"
+                else np.broadcast_to(b, (layer.size,))
+            )
+            result.append((w, added))
+        return result
+
+    def forward(self, theta: Array) -> tuple[list[Array], list[Array]]:
+        """Net inputs and outputs of every layer (``outs[0]`` is the input batch)."""
+        nets: list[Array] = [self.inputs]
+        outs: list[Array] = [self.inputs]
+        with np.errstate(all="ignore"):
+            for layer, (w, b) in zip(self.problem.layers, self.unpack(theta), strict=True):
+                net = outs[-1] @ w.T + b
+                nets.append(net)
+                outs.append(activate(layer.activation, net))
+        return nets, outs
+
+    def evaluate(self, theta: Array) -> tuple[float, Array]:
+        """The loss, and the net inputs of every relu unit (to see kinks)."""
+        nets, outs = self.forward(theta)
+        with np.errstate(all="ignore"):
+            loss = float(loss_terms(self.problem.loss, outs[-1], self.targets, self.count).sum())
+        relu = [
+            n.ravel()
+            for n, layer in zip(nets[1:], self.problem.layers)
+            if layer.activation == "relu"
+        ]
+        return loss, (np.concatenate(relu) if relu else np.zeros(0))
+
+    def loss(self, theta: Array) -> float:
+        return self.evaluate(theta)[0]
+
+
+def activate(name: str, net: Array) -> Array:
+    """The activations of the problem model, written for this module alone."""
+    if name == "identity":
+        return net
+    if name == "sigmoid":
+        result: Array = 1.0 / (1.0 + np.exp(-net))
+        return result
+    if name == "tanh":
+        return np.tanh(net)
+    if name == "relu":
+        return np.where(net > 0.0, net, 0.0)
+    if name == "softmax":
+        exps = np.exp(net - net.max(axis=-1, keepdims=True))
+        result = exps / exps.sum(axis=-1, keepdims=True)
+        return result
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def t_log(t: Array, o: Array) -> Array:
+    """``t log o`` with the limit ``0 log 0 = 0``."""
+    result: Array = np.where(t != 0.0, t * np.log(np.where(t != 0.0, o, 1.0)), 0.0)
+    return result
+
+
+def loss_terms(loss: str, out: Array, target: Array, count: int) -> Array:
+    """Each output's term of the loss, ``(samples, outputs)``; ``count`` divides mse."""
+    if loss == "half_sse":
+        result: Array = 0.5 * (target - out) ** 2
+    elif loss == "sse":
+        result = (target - out) ** 2
+    elif loss == "mse":
+        result = (target - out) ** 2 / count
+    elif loss == "bce":
+        result = -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
+    elif loss == "softmax_ce":
+        result = -t_log(target, out)
+    else:
+        raise ValueError(f"unknown loss {loss!r}")
+    return result
