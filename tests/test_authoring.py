@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bpcheck.authoring.new import new_fixture
 from bpcheck.cli.main import main
+from bpcheck.errors import BadInput
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,6 +104,42 @@ def test_claim_rejects_an_unknown_quantity(
     assert (workspace / "fixtures/c.json").read_text() == before
 
 
+def test_claim_names_a_malformed_assignment(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--sizes", "1,1", "--inputs", "1", "--targets", "1", "--weights", "0.5", "--no-ask"]
+    assert main(["new", "fixtures/m.json", *args]) == 0
+    capsys.readouterr()
+    assert main(["claim", "fixtures/m.json", "w1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fixtures/m.json: NAME=PRINTED: expected a name, '='"), err
+    assert err.endswith("found 'w1'") and "\n" not in err
+
+
+def test_new_rejects_steps_that_are_not_a_whole_number(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--sizes", "1,1", "--inputs", "1", "--targets", "1", "--weights", "0.5", "--no-ask"]
+    assert main(["new", "fixtures/s.json", *args, "--steps", "two"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "fixtures/s.json: --steps: expected a whole number, found 'two'"
+    assert not (workspace / "fixtures/s.json").exists()
+
+
+def test_a_fixture_document_is_built_without_the_command_line(workspace: Path) -> None:
+    answers = {"sizes": "2,1", "inputs": "0.05,0.1", "targets": "0.01", "weights": "0.15,0.2"}
+    document = new_fixture(workspace / "fixtures" / "d.json", answers, steps="2")
+    assert document["problem"]["layers"] == [{"activation": "sigmoid", "weights": [[0.15, 0.2]]}]
+    assert document["problem"]["steps"] == 2
+    assert document["$schema"] == "schema/fixture-v1.schema.json"
+    with pytest.raises(BadInput) as raised:
+        new_fixture(workspace / "fixtures" / "d.json", {**answers, "loss": "hinge"})
+    assert raised.value.lines == [
+        f"{workspace / 'fixtures' / 'd.json'}: --loss: unknown 'hinge'; "
+        "expected one of half_sse, sse, mse, bce, softmax_ce"
+    ]
+
+
 def test_explain_mazur_follows_the_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", str(ROOT / "fixtures/mazur/mazur-2015.json")]) == 0
     out = capsys.readouterr().out
@@ -135,12 +173,15 @@ def test_explain_html_escapes_fixture_text(
 ) -> None:
     document = json.loads((ROOT / "fixtures/hmkcode/hmkcode-2018.json").read_text())
     document["title"] = "<script>alert(1)</script>"
+    document["claims"][0]["where"] = "<img src=x onerror=alert(2)>"
     document["$schema"] = str(ROOT / "fixtures/schema/fixture-v1.schema.json")
     path = tmp_path / "x.json"
     path.write_text(json.dumps(document))
     assert main(["explain", str(path), "--format", "html"]) == 0
     out = capsys.readouterr().out
-    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "<img" not in out and "&lt;img src=x onerror=alert(2)&gt;" in out
+    assert out.count("<li>") == out.count("</li>") > 0, "the template's own markup is kept"
 
 
 def test_explain_rejects_a_step_beyond_training(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,5 +1,65 @@
-"""``bpcheck claim`` (registered by bpcheck.cli.new until authoring moves here)."""
+"""``bpcheck claim``: add printed numbers to a fixture as claims, with the verdicts found."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bpcheck.authoring.claim import add_claims
+from bpcheck.authoring.fixture_file import write_fixture
+from bpcheck.checking import registry
+from bpcheck.cli.command import add_command
+from bpcheck.errors import ExitCode
+
+DESCRIPTION = """\
+Add each NAME=PRINTED to the fixture as a claim (the number kept as printed),
+run every engine and store the verdict found: match, truncated or mismatch.  A
+claim that is not a match gets a note asking for its cause.  The file is left
+as it was when a claim is wrong or cannot be computed."""
+
+
+def cmd_claim(args: argparse.Namespace) -> ExitCode:
+    path = Path(args.fixture)
+    claimed = add_claims(
+        path, args.assignments, registry.all_engines(), where=args.where, step=args.step
+    )
+    for new in claimed.claims:
+        result = new.result
+        if not new.computed:
+            print(
+                f"{path}: {new.stored['id']}: no engine could compute it ({result.message})",
+                file=sys.stderr,
+            )
+            return ExitCode.FAILED
+        value = f"{result.reference:.17g}"
+        print(
+            f"{new.stored['quantity']} = {value}, printed {new.stored['printed']}: {result.verdict}"
+        )
+    write_fixture(path, claimed.document)
+    if claimed.disagreements:
+        print(f"{path}: engines disagree on {claimed.disagreements} quantities", file=sys.stderr)
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 def register(commands: object) -> None:
-    """Nothing yet: ``bpcheck.authoring.create.register`` adds both new and claim."""
+    parser = add_command(
+        commands,
+        "claim",
+        summary="add printed numbers as claims, with the verdicts found",
+        description=DESCRIPTION,
+        example="bpcheck claim fixtures/my-notes/tanh-121.json out_o1=-0.0361 E_total=0.0278 "
+        '--where "forward pass"',
+        handler=cmd_claim,
+        exit_codes={
+            ExitCode.FAILED: "a new claim could not be computed (nothing is written), "
+            "or the engines disagree (the claims are written)"
+        },
+    )
+    parser.add_argument("fixture", help="the fixture file")
+    parser.add_argument("assignments", nargs="+", metavar="NAME=PRINTED", help="e.g. w5=0.35891648")
+    parser.add_argument(
+        "--where", default="", help="where the numbers are printed (default: %(default)r)"
+    )
+    parser.add_argument("--step", type=int, default=0, help="after this many updates")

@@ -1,5 +1,70 @@
-"""``bpcheck new`` (moving here from bpcheck.authoring.create)."""
+"""``bpcheck new``: write a fixture from a short description of the network."""
 
-from bpcheck.authoring.create import register
+from __future__ import annotations
 
-__all__ = ["register"]
+import argparse
+import sys
+from pathlib import Path
+
+from bpcheck.authoring.fixture_file import write_fixture
+from bpcheck.authoring.new import DEFAULTS, QUESTIONS, new_fixture, option
+from bpcheck.cli.command import add_command
+from bpcheck.errors import ExitCode
+
+DESCRIPTION = """\
+Write a new fixture file from the network as a tutorial states it: layer sizes,
+activations, loss, inputs, targets and the weights w1, w2, ... in the tutorial's
+order.  The file gets the aliases a tutorial would use (w1, b1, out_h1, E_total,
+...) and no claims: add them with `bpcheck claim`.  What is not given is asked
+for at a terminal; an existing file is never overwritten."""
+
+NOT_GIVEN = argparse.SUPPRESS
+"""The default of an option whose absence matters: the attribute is missing unless given,
+so a prompt can tell what to ask (and ``--help`` shows no ``(default: None)``)."""
+
+
+def cmd_new(args: argparse.Namespace) -> ExitCode:
+    path = Path(args.path)
+    ask = getattr(args, "ask", None)
+    prompt = ask or (ask is None and sys.stdin.isatty())
+    document = new_fixture(
+        path,
+        {key: getattr(args, key, None) for key in QUESTIONS},
+        steps=args.steps,
+        fixture_id=getattr(args, "id", None),
+        title=getattr(args, "title", None),
+        ask=input if prompt else None,
+    )
+    write_fixture(path, document)
+    names = ", ".join(k for k in document["aliases"] if k.startswith(("w", "b")))
+    print(f"{path}: written with aliases {names} (and i/h/o, net_/out_/delta_, E_o, E_total)")
+    return ExitCode.OK
+
+
+def register(commands: object) -> None:
+    parser = add_command(
+        commands,
+        "new",
+        summary="create a fixture from a short description",
+        description=DESCRIPTION,
+        example="bpcheck new fixtures/my-notes/tanh-121.json --sizes 1,2,1 --activations tanh "
+        "--inputs 0.5 --targets 0.2 --weights 0.3,-0.4,0.6,0.8",
+        handler=cmd_new,
+        exit_codes={
+            ExitCode.OK: "the fixture was written",
+            ExitCode.FAILED: "not returned by this command",
+        },
+    )
+    parser.add_argument("path", help="the fixture file to create (refuses to overwrite)")
+    parser.add_argument("--id", default=NOT_GIVEN, help="slug id (default: the file name)")
+    parser.add_argument("--title", default=NOT_GIVEN, help="title (default: the id)")
+    parser.add_argument("--steps", default="1", help="training steps")
+    for key, question in QUESTIONS.items():
+        default = f" (default: {DEFAULTS[key]})" if DEFAULTS.get(key) else ""
+        parser.add_argument(option(key), dest=key, default=NOT_GIVEN, help=question + default)
+    parser.add_argument(
+        "--ask",
+        action=argparse.BooleanOptionalAction,
+        default=NOT_GIVEN,
+        help="prompt for missing answers (default: when standard input is a terminal)",
+    )

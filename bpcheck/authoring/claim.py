@@ -1,0 +1,134 @@
+"""Printed numbers added to a fixture as claims, each with the verdict the engines find.
+
+``bpcheck claim`` runs the engines at once, so an author sees which of their
+numbers are wrong while the document is still open beside them.  A claim whose
+number is not a ``match`` gets a note asking for its cause: the author checks the
+document and writes down why it differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bpcheck.authoring.fixture_file import write_fixture
+from bpcheck.checking.check import ClaimResult, check_fixture
+from bpcheck.errors import BadInput, InputError
+from bpcheck.io.loader import FixtureError, load
+from bpcheck.model.engine import Engine
+from bpcheck.model.fixture import Fixture
+
+
+@dataclass
+class NewClaim:
+    """One claim added, as stored in the file, and how the engines judged it."""
+
+    stored: dict[str, Any]
+    result: ClaimResult
+
+    @property
+    def computed(self) -> bool:
+        return self.result.verdict is not None
+
+
+@dataclass
+class Claimed:
+    """The fixture document with the new claims in it, and what the engines said."""
+
+    document: dict[str, Any]
+    claims: list[NewClaim] = field(default_factory=list)
+    disagreements: int = 0
+
+
+def parse_assignment(path: Path, text: str) -> tuple[str, str]:
+    """``"w5=0.35891648"`` -> ("w5", "0.35891648"): the name and the number as printed."""
+    name, sep, printed = text.partition("=")
+    if not sep or not name.strip() or not printed.strip():
+        expected = (
+            f"expected a name, '=' and the number printed (e.g. w5=0.35891648), found {text!r}"
+        )
+        raise BadInput([InputError(str(path), "NAME=PRINTED", expected)])
+    return name.strip(), printed.strip()
+
+
+def unique_id(wanted: str, taken: set[str], step: int) -> str:
+    """A claim id from the name, ``-after-STEP`` for later steps, numbered when taken."""
+    base = wanted if step == 0 else f"{wanted}-after-{step}"
+    base = "".join(ch if ch.isalnum() or ch in "_.'-" else "-" for ch in base)
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def add_claims(
+    path: Path,
+    assignments: Sequence[str],
+    engines: dict[str, Engine],
+    *,
+    where: str = "",
+    step: int = 0,
+) -> Claimed:
+    """Judge each ``NAME=PRINTED`` of ``step`` as a new claim of the fixture at ``path``.
+
+    The file is not written: the caller writes ``document`` (with
+    :func:`~bpcheck.authoring.fixture_file.write_fixture`) once it has seen that
+    every new claim could be computed.  Raises BadInput when the fixture, an
+    assignment or a new claim is wrong.
+    """
+    load(path)
+    document = json.loads(path.read_text("utf-8"))
+    pairs = [parse_assignment(path, a) for a in assignments]
+    taken = {c["id"] for c in document["claims"]}
+    new_claims: list[dict[str, Any]] = []
+    for name, printed in pairs:
+        claim_id = unique_id(name, taken, step)
+        taken.add(claim_id)
+        new_claims.append(
+            {
+                "id": claim_id,
+                "quantity": name,
+                "step": step,
+                "printed": printed,
+                "where": where,
+                "expect": "match",
+            }
+        )
+    trial = dict(document, claims=[*document["claims"], *new_claims])
+    results = check_fixture(load_trial(path, trial), engines)
+    found = {r.claim.id: r for r in results.claims}
+    claimed = Claimed(trial, disagreements=len(results.disagreements))
+    for claim in new_claims:
+        result = found[claim["id"]]
+        if result.verdict is not None:
+            record_verdict(claim, result)
+        claimed.claims.append(NewClaim(claim, result))
+    return claimed
+
+
+def load_trial(path: Path, document: dict[str, Any]) -> Fixture:
+    """The fixture ``document`` would be, checked by the loader beside ``path`` (so its
+    ``$schema`` resolves); its problems are reported against ``path``."""
+    scratch = path.with_name(f".{path.name}.claim-trial")
+    write_fixture(scratch, document)
+    try:
+        return load(scratch)
+    except FixtureError as error:
+        raise BadInput(
+            [InputError(str(path), line.location, line.message) for line in error.errors]
+        ) from None
+    finally:
+        scratch.unlink()
+
+
+def record_verdict(claim: dict[str, Any], result: ClaimResult) -> None:
+    """Store the verdict found; anything but a match asks the author for its cause."""
+    claim["expect"] = result.verdict
+    if result.verdict != "match":
+        claim["note"] = (
+            f"bpcheck claim found {result.reference!r}: investigate (typo? truncation? "
+            "another reading?) and replace this note with the cause."
+        )

@@ -1,0 +1,31 @@
+"""Writing a fixture file the way people read one: indented, each row of numbers on one line.
+
+``json.dumps(indent=2)`` puts every number of a weight matrix on its own line;
+an author comparing the file with a tutorial wants ``[0.15, 0.2]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+NUMBER_LIST = re.compile(r"(?<![\w\]])\[\s*(-?[0-9.eE+-]+(?:,\s*-?[0-9.eE+-]+)*)\s*\]")
+NUMBER_ROWS = re.compile(r"(?<![\w\]])\[\s*(\[[^\[\]]*\](?:,\s*\[[^\[\]]*\])*)\s*\]")
+
+
+def dumps_fixture(document: dict[str, Any]) -> str:
+    """Indented JSON with each row of numbers, and each small matrix, on one line."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    text = NUMBER_LIST.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text)
+    text = NUMBER_ROWS.sub(
+        lambda m: "[" + ", ".join(re.split(r"(?<=\]),\s*", m.group(1))) + "]", text
+    )
+    return text + "\n"
+
+
+def write_fixture(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to ``path`` (its folder created if need be)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_fixture(document), "utf-8")
