@@ -1,390 +1,38 @@
 """``bpcheck explain``: a fixture read back as the worked example it encodes.
 
-Every line is a formula, the formula with the numbers put in, and the result,
-in the order a tutorial presents them: forward pass, loss, output layer, hidden
-layers, updates, the loss after the update.  The numbers come from the
-reference engine's trace (the first available engine); only the shape of each
-formula is written here.  A printed claim on the same quantity and step is
-shown beside the computed value with its verdict.
+The sections come from :mod:`bpcheck.authoring.worked_example`, computed by the
+first engine that can run the fixture.  Markdown is written here (its line
+breaks are two trailing spaces, clearer in code than in a template); HTML comes
+from ``templates/explain.html`` with autoescaping on, so a fixture's text can
+never become markup.
 """
 
 from __future__ import annotations
 
-import argparse
-import html
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import functools
 
-from bpcheck.checking import registry
+import jinja2
+
+from bpcheck.authoring.worked_example import Explainer, Section, num
 from bpcheck.checking.check import OK, run_problem
-from bpcheck.io.loader import FixtureError, load
-from bpcheck.model import quantities as q
+from bpcheck.errors import BadInput, InputError
+from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
-from bpcheck.model.problem import batch_of_step
-from bpcheck.model.verdicts import verdict
 
-ACTIVATION_FORMULAS = {
-    "identity": ("{net}", "1"),
-    "sigmoid": ("1 / (1 + e^-{net})", "{out} (1 - {out})"),
-    "tanh": ("tanh({net})", "1 - {out}^2"),
-    "relu": ("max(0, {net})", "1 if {net} > 0 else 0"),
-    "softmax": ("e^{net} / sum e^net", "{out} (1 - {out})"),
-}
-"""(out from net, d out / d net) for each activation, as tutorials write them."""
-
-TERM_FORMULAS = {
-    "half_sse": ("1/2 ({t} - {o})^2", "-({t} - {o})"),
-    "sse": ("({t} - {o})^2", "-2 ({t} - {o})"),
-    "mse": ("({t} - {o})^2 / {n}", "-2 ({t} - {o}) / {n}"),
-    "bce": ("-({t} log {o} + (1 - {t}) log(1 - {o}))", "-{t} / {o} + (1 - {t}) / (1 - {o})"),
-    "softmax_ce": ("-{t} log {o}", "-{t} / {o}"),
-}
-"""(loss term, d term / d out) for each loss."""
+FORMATS = ("md", "html")
 
 
-def num(value: float) -> str:
-    """Numbers as a reader checks them by hand: 10 significant digits."""
-    return f"{value:.10g}"
+def explain(
+    fixture: Fixture, step: int, engines: dict[str, Engine], output_format: str = "md"
+) -> str:
+    """The worked example of ``step`` as Markdown (``md``) or HTML (``html``).
 
-
-@dataclass
-class Line:
-    """``name = formula = numbers = value``, and the claims printed for it."""
-
-    name: str
-    formula: str
-    numbers: str
-    value: float
-    step: int
-    claims: list[Claim] = field(default_factory=list)
-
-
-@dataclass
-class Section:
-    title: str
-    lines: list[Line] = field(default_factory=list)
-
-
-class Explainer:
-    """Builds the sections of one step from a trace and the fixture's aliases."""
-
-    def __init__(self, fixture: Fixture, trace: dict[int, dict[str, float]], step: int) -> None:
-        self.fixture = fixture
-        self.problem = fixture.problem
-        self.trace = trace
-        self.step = step
-        self.values = trace[step]
-        self.names = self._display_names()
-
-    def _display_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for alias, target in self.fixture.aliases.items():
-            names.setdefault(q.normalize(target), alias)
-            names.setdefault(target, alias)
-        return names
-
-    def label(self, canonical: str) -> str:
-        """The document's name for a quantity: its alias, one built from aliases, or canonical."""
-        base, sample = q.split_sample(canonical)
-        single = self.problem.n_samples == 1
-        suffix = "" if sample is None or single else f"@{sample}"
-        for name in (canonical, base):
-            if name in self.names:
-                return self.names[name] + ("" if name == canonical else suffix)
-        return self.derived(base, sample) + suffix
-
-    def derived(self, base: str, sample: int | None) -> str:
-        """``dE/dout_o1``, ``dout_o1/dnet_o1``, ``dE_o1/dout_h1``, ``dE/dw5`` from the aliases."""
-        kind, _, rest = base.partition("[")
-        inside = "[" + rest
-
-        def named(prefix: str, position: str = inside) -> str:
-            wanted = f"{prefix}{position}" + ("" if sample is None else f"@{sample}")
-            return self.names.get(
-                wanted, self.names.get(f"{prefix}{position}", f"{prefix}{position}")
-            )
-
-        if kind in ("dE_dout", "delta"):
-            return f"dE/d{named('out' if kind == 'dE_dout' else 'net')}"
-        if kind == "dout_dnet":
-            return f"d{named('out')}/d{named('net')}"
-        if kind in ("dE_dw", "dE_db"):
-            return f"dE/d{named(kind[-1])}"
-        if kind.startswith("dE[") and "_d" in base:
-            term, _, wrt = base.partition("_d")
-            what, _, position = wrt.partition("[")
-            return f"d{named(term[1:], '')}/d{named(what, '[' + position)}"
-        return base
-
-    def line(self, canonical: str, formula: str, numbers: str, step: int | None = None) -> Line:
-        at = self.step if step is None else step
-        value = self.trace[at][canonical]
-        claims = self.claims_for(canonical, at)
-        return Line(self.label(canonical), formula, numbers, value, at, claims)
-
-    def claims_for(self, canonical: str, step: int) -> list[Claim]:
-        return [
-            c
-            for c in self.fixture.claims
-            if c.canonical == canonical and c.step == step and c.printed is not None
-        ]
-
-    def v(self, canonical: str) -> str:
-        return num(self.values[canonical])
-
-    # --- the sections ------------------------------------------------------------------
-
-    def sections(self) -> Iterator[Section]:
-        """Forward, loss, then each layer from the top: its deltas, gradients and updates."""
-        batch = [s + 1 for s in batch_of_step(self.problem, self.step)]
-        for s in batch:
-            yield self.forward(s, len(batch) > 1)
-        yield self.loss(batch)
-        output = len(self.problem.layers)
-        for number in range(output, 0, -1):
-            title = "output layer" if number == output else f"hidden layer {number}"
-            section = Section(f"Backward pass: {title}")
-            for s in batch:
-                for j in range(1, self.problem.layers[number - 1].size + 1):
-                    section.lines.extend(self.neuron_backward(number, j, s, number == output))
-            section.lines.extend(self.layer_gradients(number, batch))
-            section.lines.extend(self.layer_updates(number))
-            yield section
-        if self.step < self.problem.steps and self.step + 1 in self.trace:
-            after = self.step + 1
-            yield Section(
-                f"After the update (step {after})",
-                [self.line(q.LOSS, "the loss with the new parameters", "", after)],
-            )
-
-    def forward(self, s: int, several: bool) -> Section:
-        section = Section("Forward pass" + (f", sample {s}" if several else ""))
-        for number, layer in enumerate(self.problem.layers, start=1):
-            for j in range(1, layer.size + 1):
-                net = q.neuron("net", number, j, s)
-                terms = [
-                    (
-                        self.label(q.weight(number, j, i)),
-                        self.label(q.neuron("out", number - 1, i, s)),
-                    )
-                    for i in range(1, layer.fan_in + 1)
-                ]
-                values = [
-                    (self.v(q.weight(number, j, i)), self.v(q.neuron("out", number - 1, i, s)))
-                    for i in range(1, layer.fan_in + 1)
-                ]
-                formula = " + ".join(f"{w} * {o}" for w, o in terms)
-                numbers = " + ".join(f"{w} * {o}" for w, o in values)
-                bias = self.bias_name(number, j)
-                if bias is not None:
-                    formula += f" + {self.label(bias)}"
-                    numbers += f" + {self.v(bias)}"
-                section.lines.append(self.line(net, formula, numbers))
-                out = q.neuron("out", number, j, s)
-                shape = ACTIVATION_FORMULAS[layer.activation][0]
-                section.lines.append(
-                    self.line(out, shape.format(net=self.label(net)), shape.format(net=self.v(net)))
-                )
-        return section
-
-    def bias_name(self, layer: int, j: int) -> str | None:
-        kind = self.problem.layers[layer - 1].bias_kind
-        if kind == "none":
-            return None
-        return q.bias(layer, None if kind == "shared" else j)
-
-    def loss(self, batch: list[int]) -> Section:
-        section = Section(f"Loss ({self.problem.loss})")
-        term_shape = TERM_FORMULAS[self.problem.loss][0]
-        n = self.problem.n_outputs * len(batch)
-        output = len(self.problem.layers)
-        terms = []
-        for s in batch:
-            for k in range(1, self.problem.n_outputs + 1):
-                o = q.neuron("out", output, k, s)
-                t = num(self.problem.targets[s - 1][k - 1])
-                formula = term_shape.format(t=f"t{k}", o=self.label(o), n=n)
-                numbers = term_shape.format(t=t, o=self.v(o), n=n)
-                section.lines.append(self.line(q.term(k, s), formula, numbers))
-                terms.append(q.term(k, s))
-        formula = " + ".join(self.label(name) for name in terms)
-        section.lines.append(self.line(q.LOSS, formula, " + ".join(self.v(t) for t in terms)))
-        return section
-
-    def neuron_backward(self, number: int, j: int, s: int, is_output: bool) -> list[Line]:
-        layer = self.problem.layers[number - 1]
-        out, net = q.neuron("out", number, j, s), q.neuron("net", number, j, s)
-        d_out, slope = q.neuron("dE_dout", number, j, s), q.neuron("dout_dnet", number, j, s)
-        delta = q.neuron("delta", number, j, s)
-        lines = []
-        if is_output:
-            shape = TERM_FORMULAS[self.problem.loss][1]
-            t = num(self.problem.targets[s - 1][j - 1])
-            n = self.problem.n_outputs * len(batch_of_step(self.problem, self.step))
-            formula = shape.format(t=f"t{j}", o=self.label(out), n=n)
-            numbers = shape.format(t=t, o=self.v(out), n=n)
-            lines.append(self.line(d_out, formula, numbers))
-        else:
-            parts = []
-            for k in range(1, self.problem.n_outputs + 1):
-                name = q.term_partial(k, "out", number, j, s)
-                lines.append(self.hidden_term_line(name, k, number, j, s))
-                parts.append(name)
-            formula = " + ".join(self.label(p) for p in parts)
-            lines.append(self.line(d_out, formula, " + ".join(self.v(p) for p in parts)))
-        shape = ACTIVATION_FORMULAS[layer.activation][1]
-        lines.append(
-            self.line(
-                slope,
-                shape.format(out=self.label(out), net=self.label(net)),
-                shape.format(out=self.v(out), net=self.v(net)),
-            )
-        )
-        lines.append(
-            self.line(
-                delta,
-                f"{self.label(d_out)} * {self.label(slope)}",
-                f"{self.v(d_out)} * {self.v(slope)}",
-            )
-        )
-        return lines
-
-    def hidden_term_line(self, name: str, k: int, number: int, j: int, s: int) -> Line:
-        """dE_k/dout_j = sum over the neurons m above of dE_k/dnet_m * w_mj."""
-        above = self.problem.layers[number]
-        formula, numbers = [], []
-        for m in range(1, above.size + 1):
-            partial = q.term_partial(k, "net", number + 1, m, s)
-            weight = q.weight(number + 1, m, j)
-            formula.append(f"{self.label(partial)} * {self.label(weight)}")
-            numbers.append(f"{self.v(partial)} * {self.v(weight)}")
-        return self.line(name, " + ".join(formula), " + ".join(numbers))
-
-    def layer_gradients(self, number: int, batch: list[int]) -> list[Line]:
-        """dE/dw = delta * the output it multiplies (summed over the batch)."""
-        layer = self.problem.layers[number - 1]
-        lines = []
-        for j in range(1, layer.size + 1):
-            for i in range(1, layer.fan_in + 1):
-                pairs = [
-                    (q.neuron("delta", number, j, s), q.neuron("out", number - 1, i, s))
-                    for s in batch
-                ]
-                formula = " + ".join(f"{self.label(d)} * {self.label(o)}" for d, o in pairs)
-                numbers = " + ".join(f"{self.v(d)} * {self.v(o)}" for d, o in pairs)
-                lines.append(self.line(q.weight_grad(number, j, i), formula, numbers))
-        lines.extend(self.bias_gradients(number, batch))
-        return lines
-
-    def bias_gradients(self, number: int, batch: list[int]) -> list[Line]:
-        layer = self.problem.layers[number - 1]
-        if layer.bias_kind == "none":
-            return []
-        groups = (
-            [(None, range(1, layer.size + 1))]
-            if layer.bias_kind == "shared"
-            else [(j, range(j, j + 1)) for j in range(1, layer.size + 1)]
-        )
-        lines = []
-        for j, neurons in groups:
-            deltas = [q.neuron("delta", number, m, s) for m in neurons for s in batch]
-            lines.append(
-                self.line(
-                    q.bias_grad(number, j),
-                    " + ".join(self.label(d) for d in deltas),
-                    " + ".join(self.v(d) for d in deltas),
-                )
-            )
-        return lines
-
-    def layer_updates(self, number: int) -> list[Line]:
-        """The new parameters: p - rate * dE/dp (shown with the step they belong to)."""
-        after = self.step + 1
-        if self.step >= self.problem.steps or after not in self.trace:
-            return []
-        layer = self.problem.layers[number - 1]
-        rate = num(self.problem.learning_rate)
-        names = [
-            (q.weight(number, j, i), q.weight_grad(number, j, i))
-            for j in range(1, layer.size + 1)
-            for i in range(1, layer.fan_in + 1)
-        ]
-        if layer.bias_kind != "none" and layer.bias_trainable:
-            js: list[int | None] = (
-                [None] if layer.bias_kind == "shared" else list(range(1, layer.size + 1))
-            )
-            names.extend((q.bias(number, j), q.bias_grad(number, j)) for j in js)
-        return [
-            self.line(
-                name,
-                f"{self.label(name)} - {rate} * {self.label(grad)}",
-                f"{self.v(name)} - {rate} * {self.v(grad)}",
-                after,
-            )
-            for name, grad in names
-        ]
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-def claim_notes(line: Line) -> list[str]:
-    return [
-        f"printed {c.printed} ({c.where}): {verdict(line.value, c.printed or '0')}"
-        for c in line.claims
-    ]
-
-
-def markdown(fixture: Fixture, step: int, sections: list[Section]) -> str:
-    out = [f"# {fixture.title}", "", f"Step {step}, computed by bpcheck from `{fixture.path}`.", ""]
-    for section in sections:
-        out.extend([f"## {section.title}", ""])
-        for line in section.lines:
-            text = " = ".join(p for p in (f"- {line.name}", line.formula, line.numbers) if p)
-            text += f" = **{num(line.value)}**"
-            if line.step != step:
-                text = text.replace("- ", f"- (step {line.step}) ", 1)
-            for note in claim_notes(line):
-                text += f"  \n  {note}"
-            out.append(text)
-        out.append("")
-    return "\n".join(out)
-
-
-def to_html(fixture: Fixture, step: int, sections: list[Section]) -> str:
-    esc = html.escape
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{esc(fixture.title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
-        ".v{font-weight:bold}.match{color:#060}.truncated{color:#a60}.mismatch{color:#b00}"
-        "li{margin:.3em 0}</style></head><body>",
-        f"<h1>{esc(fixture.title)}</h1><p>Step {step}, computed by bpcheck.</p>",
-    ]
-    for section in sections:
-        out.append(f"<h2>{esc(section.title)}</h2><ul>")
-        for line in section.lines:
-            parts = (p for p in (line.name, line.formula, line.numbers) if p)
-            item = f"<li>{' = '.join(esc(p) for p in parts)} = "
-            item += f"<span class='v'>{esc(num(line.value))}</span>"
-            for c in line.claims:
-                found = verdict(line.value, c.printed or "0")
-                item += f"<br><span class='{found}'>printed {esc(c.printed or '')} "
-                item += f"({esc(c.where)}): {found}</span>"
-            out.append(item + "</li>")
-        out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
-def explain(fixture: Fixture, step: int, output_format: str = "md") -> str:
-    """The worked example of ``step`` as Markdown or HTML, or ValueError if it cannot be made."""
+    Raises BadInput when ``step`` is not one of the fixture's or no engine can run it.
+    """
+    where = str(fixture.path)
     if not 0 <= step <= fixture.problem.steps:
-        raise ValueError(f"expected a step from 0 to {fixture.problem.steps}, found {step}")
-    engines = registry.all_engines()
+        expected = f"expected a step from 0 to {fixture.problem.steps}, found {step}"
+        raise BadInput([InputError(where, "--step", expected)])
     claimed = {c.step for c in fixture.claims if c.printed is not None}
     record = {step, min(step + 1, fixture.problem.steps), *claimed}
     for engine in engines.values():
@@ -392,7 +40,7 @@ def explain(fixture: Fixture, step: int, output_format: str = "md") -> str:
         if run.outcome == OK:
             break
     else:
-        raise ValueError("no engine could compute this fixture")
+        raise BadInput([InputError(where, "$", "expected a fixture some engine can compute")])
     explainer = Explainer(fixture, run.trace, step)
     sections = list(explainer.sections())
     shown = {id(c) for s in sections for line in s.lines for c in line.claims}
@@ -411,25 +59,34 @@ def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:
     return section
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    path = Path(args.fixture)
-    try:
-        fixture = load(path)
-        print(explain(fixture, args.step, args.format))
-    except FixtureError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except ValueError as error:
-        print(f"{path}: --step: {error}", file=sys.stderr)
-        return 2
-    return 0
+def markdown(fixture: Fixture, step: int, sections: list[Section]) -> str:
+    out = [f"# {fixture.title}", "", f"Step {step}, computed by bpcheck from `{fixture.path}`.", ""]
+    for section in sections:
+        out.extend([f"## {section.title}", ""])
+        for line in section.lines:
+            other_step = "" if line.step == step else f"(step {line.step}) "
+            text = f"- {other_step}{' = '.join(line.parts)} = **{num(line.value)}**"
+            for p in line.printed:
+                text += f"  \n  printed {p.printed} ({p.where}): {p.verdict}"
+            out.append(text)
+        out.append("")
+    return "\n".join(out)
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "explain", help="render a fixture as the worked example it encodes"
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The templates shipped in ``bpcheck/authoring/templates``, HTML-escaping every value."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("bpcheck.authoring"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    parser.add_argument("fixture", help="the fixture file")
-    parser.add_argument("--step", type=int, default=0, help="which step to explain (default 0)")
-    parser.add_argument("--format", choices=("md", "html"), default="md", help="output format")
-    parser.set_defaults(handler=cmd_explain)
+    environment.filters["num"] = num
+    return environment
+
+
+def to_html(fixture: Fixture, step: int, sections: list[Section]) -> str:
+    template = templates().get_template("explain.html")
+    return template.render(title=fixture.title, step=step, sections=sections)
