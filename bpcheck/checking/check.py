@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bpcheck.model import verdicts
 from bpcheck.model.engine import CannotRun, Engine, required_capabilities
@@ -17,7 +18,17 @@ from bpcheck.model.fixture import Claim, Fixture, Operand
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace, split_sample
 
-OK, FAILED, ERRORED, SKIPPED = "ok", "failed", "errored", "skipped"
+
+class Outcome(StrEnum):
+    """How a claim, an engine's run or a fixture ended; equal to its value (``OK == "ok"``)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    ERRORED = "errored"
+    SKIPPED = "skipped"
+
+
+OK, FAILED, ERRORED, SKIPPED = Outcome.OK, Outcome.FAILED, Outcome.ERRORED, Outcome.SKIPPED
 
 AGREEMENT_REL = 1e-12
 """Engines must agree to this relative difference on first-step quantities ..."""
@@ -32,7 +43,7 @@ class EngineRun:
     """What one engine did with one fixture."""
 
     engine: str
-    outcome: str
+    outcome: Outcome
     trace: Trace = field(default_factory=dict)
     reason: str | None = None
 
@@ -71,10 +82,10 @@ class ClaimResult:
     claim: Claim
     values: dict[str, float | None]
     verdicts: dict[str, str | None]
-    outcomes: dict[str, str]
+    outcomes: dict[str, Outcome]
     reference: float | None
     verdict: str | None
-    outcome: str
+    outcome: Outcome
     message: str
 
 
@@ -126,7 +137,7 @@ def judge_with(claim: Claim, trace: Trace) -> tuple[float | None, str | None, st
 def judge(claim: Claim, runs: list[EngineRun]) -> ClaimResult:
     values: dict[str, float | None] = {}
     found: dict[str, str | None] = {}
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, Outcome] = {}
     messages: list[str] = []
     expected = claim.expect or "pinned"
     for run in runs:
@@ -160,7 +171,7 @@ def judge(claim: Claim, runs: list[EngineRun]) -> ClaimResult:
     )
 
 
-def overall(outcomes: list[str]) -> str:
+def overall(outcomes: list[Outcome]) -> Outcome:
     """Worst first: a failure anywhere fails; all skipped is skipped; otherwise ok."""
     for outcome in (FAILED, ERRORED):
         if outcome in outcomes:
@@ -240,7 +251,7 @@ class FixtureResult:
     disagreements: list[Disagreement]
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         if self.disagreements:
             return FAILED
         return overall([c.outcome for c in self.claims] + [r.outcome for r in self.runs])
