@@ -17,8 +17,16 @@ EXIT_CODES = {
 }
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after each option; description and epilog kept as written."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's default shown after its help (when it has one); description and epilog
+    kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        quiet = (None, False, argparse.SUPPRESS)
+        if "%(default)" in text or action.default in quiet or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
 
 
 def add_command(

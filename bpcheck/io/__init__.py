@@ -1,1 +1,8 @@
-"""TODO."""
+"""Files in and out: fixtures (JSON in, a checked Fixture out) and the JSON Schemas of every file.
+
+``loader`` turns fixture files into :class:`bpcheck.model.fixture.Fixture` objects
+or into one clear line per problem; ``schema/`` holds the published JSON Schemas
+(the fixture format and the ``--json`` results of run, gradcheck and diagnose).
+
+May import ``bpcheck.model`` and ``bpcheck.errors``; runs no engine.
+"""
