@@ -2,70 +2,61 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bpcheck.checking import registry
-from bpcheck.checking.check import check_fixture
-from bpcheck.checking.results import results_json
+from bpcheck.checking.check import FAILED, OK, SKIPPED, check_fixture
+from bpcheck.checking.results import run_result
+from bpcheck.checking.run_result import ClaimRecord, EngineInfo, RunResult, read_run_result
+from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load
-from bpcheck.report.compare import compare, load_results, moved
+from bpcheck.report.compare import compare, moved
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "babin" / "babin.json"
 
 
 @pytest.fixture(scope="module")
-def run() -> dict[str, Any]:
+def run() -> RunResult:
     """A real ``run --json`` result (loops on babin), so the contract is the one `run` writes."""
     engines = registry.select(["loops"])
-    data: dict[str, Any] = json.loads(
-        json.dumps(results_json(engines, [check_fixture(load(FIXTURE), engines)]))
-    )
-    return data
+    return run_result(engines, [check_fixture(load(FIXTURE), engines)])
 
 
 def main(argv: list[str]) -> int:
-    """The compare command on its own parser (cli.py lists it among its EXTRA_COMMANDS)."""
-    from bpcheck.report import compare as module
-
-    parser = argparse.ArgumentParser(prog="bpcheck")
-    module.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["compare", *argv])
-    code: int = args.handler(args)
-    return code
+    """``bpcheck compare ...`` as a user runs it (bad input is exit 2, one line per problem)."""
+    return bpcheck(["compare", *argv])
 
 
-def files(tmp_path: Path, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def files(tmp_path: Path, old: RunResult, new: RunResult) -> list[str]:
     paths = [tmp_path / "old.json", tmp_path / "new.json"]
     for path, data in zip(paths, (old, new), strict=True):
-        path.write_text(json.dumps(data))
+        path.write_text(json.dumps(data.to_json()))
     return [str(p) for p in paths]
 
 
-def claim(results: dict[str, Any], cid: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(c for c in results["fixtures"][0]["claims"] if c["id"] == cid)
-    return found
+def claim(results: RunResult, cid: str) -> ClaimRecord:
+    return next(c for c in results.fixtures[0].claims if c.id == cid)
 
 
 def test_identical_runs_have_no_changes(
-    run: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(files(tmp_path, run, run)) == 0
     assert "0 change(s), 0 regression(s)" in capsys.readouterr().out
 
 
 def test_a_planted_verdict_change_is_a_regression(
-    run: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     new = copy.deepcopy(run)
-    claim(new, "h1")["verdict"] = "truncated"
+    claim(new, "h1").verdict = "truncated"
     assert main(files(tmp_path, run, new)) == 1
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("verdict"))
@@ -73,50 +64,53 @@ def test_a_planted_verdict_change_is_a_regression(
 
 
 def test_a_planted_value_drift_is_found_beyond_the_tolerance(
-    run: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     new = copy.deepcopy(run)
     target = claim(new, "out_h1")
-    run_value = target["values"]["loops"]
-    target["values"]["loops"] *= 1 + 1e-9
+    run_value = target.values["loops"]
+    assert run_value is not None
+    target.values["loops"] = run_value * (1 + 1e-9)
     assert main(files(tmp_path, run, new)) == 1
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("value"))
     assert line.split()[:4] == ["value", "babin", "out_h1", "loops"]
-    old, new_value = f"{run_value:.17g}", f"{target['values']['loops']:.17g}"
+    old, new_value = f"{run_value:.17g}", f"{target.values['loops']:.17g}"
     assert line.split()[4:] == [old, new_value, "yes", "relative", "1e-09"]
     assert main([*files(tmp_path, run, new), "--tolerance", "1e-6"]) == 0
 
 
-def test_drift_within_the_default_tolerance_is_not_a_change(run: dict[str, Any]) -> None:
+def test_drift_within_the_default_tolerance_is_not_a_change(run: RunResult) -> None:
     new = copy.deepcopy(run)
-    claim(new, "out_h1")["values"]["loops"] *= 1 + 1e-14
+    target = claim(new, "out_h1")
+    assert target.values["loops"] is not None
+    target.values["loops"] *= 1 + 1e-14
     assert compare(run, new) == []
     assert not moved(math.nan, math.nan, 1e-12) and moved(1.0, math.nan, 1e-12)
     assert moved(0.0, 1e-300, 1e-12) and not moved(0.0, 0.0, 0.0)
 
 
-def test_claims_added_and_removed(run: dict[str, Any]) -> None:
+def test_claims_added_and_removed(run: RunResult) -> None:
     new = copy.deepcopy(run)
-    claims = new["fixtures"][0]["claims"]
+    claims = new.fixtures[0].claims
     removed = claims.pop(0)
-    claims.append(dict(removed, id="brand-new"))
+    claims.append(replace(removed, id="brand-new"))
     changes = {(c.kind, c.claim): c.regression for c in compare(run, new)}
-    assert changes == {("claim removed", removed["id"]): True, ("claim added", "brand-new"): False}
+    assert changes == {("claim removed", removed.id): True, ("claim added", "brand-new"): False}
 
 
-def test_fixtures_added_and_removed(run: dict[str, Any]) -> None:
+def test_fixtures_added_and_removed(run: RunResult) -> None:
     new = copy.deepcopy(run)
-    new["fixtures"][0]["id"] = "renamed"
+    new.fixtures[0].id = "renamed"
     changes = {(c.kind, c.fixture): c.regression for c in compare(run, new)}
     assert changes == {("fixture removed", "babin"): True, ("fixture added", "renamed"): False}
 
 
-def test_engines_that_vanish_or_appear(run: dict[str, Any]) -> None:
+def test_engines_that_vanish_or_appear(run: RunResult) -> None:
     extra = copy.deepcopy(run)
-    extra["engines"]["other"] = {"version": "1", "available": True, "reason": None}
+    extra.engines["other"] = EngineInfo("1", True, None)
     unavailable = copy.deepcopy(extra)
-    unavailable["engines"]["other"] = {"version": "1", "available": False, "reason": "no jax"}
+    unavailable.engines["other"] = EngineInfo("1", False, "no jax")
     vanished = compare(extra, unavailable)
     assert [(c.kind, c.engine, c.new, c.regression) for c in vanished] == [
         ("engine vanished", "other", "unavailable: no jax", True)
@@ -128,11 +122,11 @@ def test_engines_that_vanish_or_appear(run: dict[str, Any]) -> None:
 
 
 def test_an_outcome_that_stops_being_ok_is_a_regression_and_the_reverse_is_not(
-    run: dict[str, Any],
+    run: RunResult,
 ) -> None:
     new = copy.deepcopy(run)
     target = claim(new, "h1")
-    target["outcome"], target["outcomes"]["loops"] = "failed", "failed"
+    target.outcome, target.outcomes["loops"] = FAILED, FAILED
     worse = compare(run, new)
     assert [(c.kind, c.engine, c.old, c.new, c.regression) for c in worse] == [
         ("outcome", "loops", "ok", "failed", True)
@@ -142,33 +136,32 @@ def test_an_outcome_that_stops_being_ok_is_a_regression_and_the_reverse_is_not(
 
 
 def test_an_engine_that_skips_a_claim_while_the_claim_stays_ok_is_a_regression(
-    run: dict[str, Any],
+    run: RunResult,
 ) -> None:
     both = copy.deepcopy(run)
-    both["engines"]["other"] = {"version": "1", "available": True, "reason": None}
-    for item in both["fixtures"][0]["claims"]:
-        item["outcomes"]["other"] = "ok"
+    both.engines["other"] = EngineInfo("1", True, None)
+    for item in both.fixtures[0].claims:
+        item.outcomes["other"] = OK
     new = copy.deepcopy(both)
-    claim(new, "h1")["outcomes"]["other"] = "skipped"
+    claim(new, "h1").outcomes["other"] = SKIPPED
     changes = compare(both, new)
     assert [(c.kind, c.engine, c.regression) for c in changes] == [("outcome", "other", True)]
 
 
-def test_a_fixture_whose_engines_start_to_disagree(run: dict[str, Any]) -> None:
+def test_a_fixture_whose_engines_start_to_disagree(run: RunResult) -> None:
     new = copy.deepcopy(run)
-    new["fixtures"][0]["outcome"] = "failed"
+    new.fixtures[0].outcome = FAILED
     assert [(c.kind, c.regression) for c in compare(run, new)] == [("fixture outcome", True)]
 
 
-def test_nan_values_from_a_diverging_engine_are_readable(
-    run: dict[str, Any], tmp_path: Path
-) -> None:
+def test_nan_values_from_a_diverging_engine_are_readable(run: RunResult, tmp_path: Path) -> None:
     new = copy.deepcopy(run)
-    claim(new, "h1")["values"]["loops"] = math.nan
+    claim(new, "h1").values["loops"] = math.nan
     path = tmp_path / "nan.json"
-    path.write_text(json.dumps(new))
+    path.write_text(json.dumps(new.to_json()))
     assert "NaN" in path.read_text()
-    assert math.isnan(claim(load_results(path), "h1")["values"]["loops"])
+    value = claim(read_run_result(path), "h1").values["loops"]
+    assert value is not None and math.isnan(value)
     assert [c.kind for c in compare(run, new)] == ["value"]
 
 
@@ -183,7 +176,7 @@ def test_nan_values_from_a_diverging_engine_are_readable(
     ],
 )
 def test_unreadable_input_is_one_line_and_exit_2(
-    run: dict[str, Any],
+    run: RunResult,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     content: str,
@@ -191,7 +184,7 @@ def test_unreadable_input_is_one_line_and_exit_2(
 ) -> None:
     old, new = files(tmp_path, run, run)
     if content == "DROP":
-        broken = copy.deepcopy(run)
+        broken = run.to_json()
         del broken["fixtures"][0]["claims"][0]["verdict"]
         content = json.dumps(broken)
     Path(new).write_text(content)

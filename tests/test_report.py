@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -19,9 +18,10 @@ import pytest
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import check_fixture
-from bpcheck.checking.results import results_json
+from bpcheck.checking.results import run_result
+from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load, load_all
-from bpcheck.report.progress import Progress, wanted
+from bpcheck.report.write import tracked
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "reports"
@@ -35,19 +35,21 @@ REGENERATE = (
 @pytest.fixture(scope="module")
 def extra() -> None:
     """The ``report`` extra; without it these tests have nothing to test."""
-    for name in ("pandas", "tabulate", "matplotlib"):
+    for name in ("pandas", "matplotlib"):
         pytest.importorskip(name, reason=f"{name} is missing: bpcheck[report] is not installed")
 
 
 def main(argv: list[str]) -> int:
-    """The report command on its own parser, so these tests do not depend on other commands."""
-    from bpcheck.report import write as report
+    """``bpcheck report ...`` as a user runs it (bad input is exit 2, one line per problem)."""
+    return bpcheck(["report", *argv])
 
-    parser = argparse.ArgumentParser(prog="bpcheck")
-    report.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["report", *argv])
-    code: int = args.handler(args)
-    return code
+
+def saved_run(path: Path, fixtures: list[Path], engine: str = "loops") -> Path:
+    """``bpcheck run --json`` results of ``fixtures`` written to ``path``."""
+    engines = registry.select([engine])
+    results = run_result(engines, [check_fixture(load(f), engines) for f in fixtures])
+    path.write_text(json.dumps(results.to_json()))
+    return path
 
 
 def small_copy(folder: Path, edit: dict[str, Any] | None = None) -> Path:
@@ -249,9 +251,7 @@ def test_default_formats_are_markdown_html_and_csv(extra: None, tmp_path: Path) 
 
 
 def test_a_report_from_saved_results_equals_a_direct_one(extra: None, tmp_path: Path) -> None:
-    engines = registry.select(["loops"])
-    saved = tmp_path / "run.json"
-    saved.write_text(json.dumps(results_json(engines, [check_fixture(load(SMALL), engines)])))
+    saved = saved_run(tmp_path / "run.json", [SMALL])
     assert main([str(SMALL), "--out", str(tmp_path / "a"), "--engine", "loops"]) == 0
     assert main(["--from", str(saved), "--out", str(tmp_path / "b")]) == 0
     for name in ("fixture-babin-comment-w2.csv", "errata.csv", "summary.csv", "documents.csv"):
@@ -260,13 +260,10 @@ def test_a_report_from_saved_results_equals_a_direct_one(extra: None, tmp_path: 
 
 
 def test_saved_shards_are_merged(extra: None, tmp_path: Path) -> None:
-    engines = registry.select(["loops"])
-    other = load(ROOT / "fixtures" / "babin" / "babin-comment-w4.json")
+    other = ROOT / "fixtures" / "babin" / "babin-comment-w4.json"
     shards = []
-    for fixture in (load(SMALL), other):
-        shard = tmp_path / f"{fixture.id}.json"
-        shard.write_text(json.dumps(results_json(engines, [check_fixture(fixture, engines)])))
-        shards += ["--from", str(shard)]
+    for fixture in (SMALL, other):
+        shards += ["--from", str(saved_run(tmp_path / fixture.name, [fixture]))]
     assert main([*shards, "--out", str(tmp_path / "out"), "--format", "csv"]) == 0
     with (tmp_path / "out" / "csv" / "summary.csv").open() as handle:
         fixtures = [row["fixture"] for row in csv.DictReader(handle)]
@@ -415,29 +412,28 @@ def test_loss_curve_png_is_reproducible(extra: None) -> None:
 # --- progress -------------------------------------------------------------------------------
 
 
-def test_progress_draws_one_line_and_clears_it() -> None:
-    stream = io.StringIO()
-    with Progress(4, "checking", stream=stream, enabled=True) as bar:
-        bar.advance("a")
-        assert bar.line("a") == "checking [######------------------] 1/4 a"
-    written = stream.getvalue()
-    assert "\n" not in written and written.endswith("\r")
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
 
-def test_progress_is_quiet_off_a_terminal_and_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = io.StringIO()
-    with Progress(2, "checking", stream=stream) as bar:
-        bar.advance("a")
-    assert stream.getvalue() == ""
+def test_progress_is_drawn_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert list(tracked(["a", "b"], "checking")) == ["a", "b"]
+    assert "checking" in stream.getvalue()
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
 
-    monkeypatch.delenv("CI", raising=False)
-    assert wanted(Terminal())
-    monkeypatch.setenv("CI", "true")
-    assert not wanted(Terminal())
+def test_progress_is_quiet_off_a_terminal(
+    extra: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert list(tracked(["a", "b"], "checking")) == ["a", "b"]
+    assert main([str(SMALL), "--out", str(tmp_path / "out"), "--engine", "loops"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert re.fullmatch(
+        rf"\d+ file\(s\) written to {re.escape(str(tmp_path / 'out'))}\n", captured.out
+    )
 
 
 # --- the HTML in a browser ------------------------------------------------------------------

@@ -1,28 +1,61 @@
-"""Results as text for people and as JSON for machines (the ``run --json`` contract)."""
+"""Results as text tables for people, and as the typed ``run --json`` contract for machines."""
 
 from __future__ import annotations
 
-from typing import Any
+from tabulate import SEPARATING_LINE, DataRow, Line, TableFormat, tabulate
 
 from bpcheck import __version__
 from bpcheck.checking.check import ClaimResult, Disagreement, FixtureResult
+from bpcheck.checking.run_result import (
+    ClaimRecord,
+    DisagreementRecord,
+    EngineInfo,
+    FixtureRecord,
+    OperandRecord,
+    RelationRecord,
+    RunRecord,
+    RunResult,
+)
 from bpcheck.model.engine import Engine
+
+TEXT_TABLE = TableFormat(
+    lineabove=None,
+    linebelowheader=Line("", "-", "  ", ""),
+    linebetweenrows=None,
+    linebelow=None,
+    headerrow=DataRow("", "  ", ""),
+    datarow=DataRow("", "  ", ""),
+    padding=0,
+    with_header_hide=None,
+)
+"""Columns two spaces apart and a dashed rule under the headers, nothing else.
+
+The headers go in as the first row with the rule as a ``SEPARATING_LINE`` after
+them: given as ``headers=``, tabulate would pad every column to its header plus two."""
 
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain aligned table: numbers right-aligned, text left-aligned."""
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
+    """A plain aligned table: number columns right-aligned, text columns left-aligned.
 
-    def line(cells: list[str]) -> str:
-        parts = []
-        for cell, width in zip(cells, widths, strict=True):
-            parts.append(cell.rjust(width) if _numeric(cell) else cell.ljust(width))
-        return "  ".join(parts).rstrip()
+    Cells are shown exactly as given (no number parsing, which would round them); a
+    column counts as numbers when every cell is a number or a placeholder (``-``, empty).
+    """
+    align = ["right" if _numbers([row[i] for row in rows]) else "left" for i in range(len(headers))]
+    text: str = tabulate(
+        [headers, SEPARATING_LINE, *rows],
+        tablefmt=TEXT_TABLE,
+        disable_numparse=True,
+        colalign=align,
+    )
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+PLACEHOLDERS = frozenset({"", "-"})
+
+
+def _numbers(cells: list[str]) -> bool:
+    found = [cell for cell in cells if cell not in PLACEHOLDERS]
+    return bool(found) and all(_numeric(cell) for cell in found)
 
 
 def _numeric(cell: str) -> bool:
@@ -75,7 +108,7 @@ def failing_claims_table(claims: list[ClaimResult], engines: list[str]) -> str:
                 *(short(result.values.get(e)) for e in engines),
                 str(result.verdict),
                 str(claim.expect or "pinned"),
-                result.outcome,
+                str(result.outcome),
             ]
         )
     headers = ["claim", "quantity", "step", "printed", *engines, "verdict", "expected", "outcome"]
@@ -99,69 +132,63 @@ def disagreement_table(found: list[Disagreement], engines: list[str]) -> str:
 # --- the JSON contract ----------------------------------------------------------------
 
 
-def engines_json(engines: dict[str, Engine]) -> dict[str, Any]:
-    out = {}
-    for name, engine in engines.items():
-        status = engine.available()
-        out[name] = {
-            "version": engine.version,
-            "available": status.available,
-            "reason": status.reason,
-        }
-    return out
+def engine_info(engine: Engine) -> EngineInfo:
+    status = engine.available()
+    return EngineInfo(engine.version, status.available, status.reason)
 
 
-def claim_json(result: ClaimResult) -> dict[str, Any]:
+def claim_record(result: ClaimResult) -> ClaimRecord:
     claim = result.claim
-    data: dict[str, Any] = {
-        "id": claim.id,
-        "quantity": claim.canonical,
-        "alias": claim.quantity if claim.quantity != claim.canonical else None,
-        "step": claim.step,
-        "printed": claim.printed,
-        "expected": claim.expect,
-        "verdict": result.verdict,
-        "value": result.reference,
-        "values": result.values,
-        "outcomes": result.outcomes,
-        "outcome": result.outcome,
-        "message": result.message,
-        "where": claim.where,
-        "note": claim.note,
-        "diagnosis": claim.diagnosis,
-    }
-    if claim.pinned is not None:
-        data["pinned"] = claim.pinned
+    relation = None
     if claim.relation is not None:
         rel = claim.relation
-        data["relation"] = {
-            "left": {"quantity": rel.left.canonical, "step": rel.left.step},
-            "op": rel.op,
-            "right": {"quantity": rel.right.canonical, "step": rel.right.step},
-        }
-    return data
+        relation = RelationRecord(
+            OperandRecord(rel.left.canonical, rel.left.step),
+            rel.op,
+            OperandRecord(rel.right.canonical, rel.right.step),
+        )
+    return ClaimRecord(
+        id=claim.id,
+        quantity=claim.canonical,
+        alias=claim.quantity if claim.quantity != claim.canonical else None,
+        step=claim.step,
+        printed=claim.printed,
+        expected=claim.expect,
+        verdict=result.verdict,
+        value=result.reference,
+        values=dict(result.values),
+        outcomes=dict(result.outcomes),
+        outcome=result.outcome,
+        message=result.message,
+        where=claim.where,
+        note=claim.note,
+        diagnosis=claim.diagnosis,
+        pinned=claim.pinned,
+        relation=relation,
+    )
 
 
-def fixture_json(result: FixtureResult) -> dict[str, Any]:
+def fixture_record(result: FixtureResult) -> FixtureRecord:
     fixture = result.fixture
-    return {
-        "id": fixture.id,
-        "title": fixture.title,
-        "path": str(fixture.path),
-        "source": fixture.source,
-        "outcome": result.outcome,
-        "runs": {run.engine: {"outcome": run.outcome, "reason": run.reason} for run in result.runs},
-        "claims": [claim_json(c) for c in result.claims],
-        "disagreements": [
-            {"quantity": d.quantity, "step": d.step, "values": d.values, "tolerance": d.tolerance}
+    return FixtureRecord(
+        id=fixture.id,
+        title=fixture.title,
+        path=str(fixture.path),
+        source=dict(fixture.source),
+        outcome=result.outcome,
+        runs={run.engine: RunRecord(run.outcome, run.reason) for run in result.runs},
+        claims=[claim_record(c) for c in result.claims],
+        disagreements=[
+            DisagreementRecord(d.quantity, d.step, dict(d.values), d.tolerance)
             for d in result.disagreements
         ],
-    }
+    )
 
 
-def results_json(engines: dict[str, Engine], results: list[FixtureResult]) -> dict[str, Any]:
-    return {
-        "bpcheck": __version__,
-        "engines": engines_json(engines),
-        "fixtures": [fixture_json(r) for r in results],
-    }
+def run_result(engines: dict[str, Engine], results: list[FixtureResult]) -> RunResult:
+    """The results of a run as the typed ``run --json`` contract (``.to_json()`` to write)."""
+    return RunResult(
+        bpcheck=__version__,
+        engines={name: engine_info(engine) for name, engine in engines.items()},
+        fixtures=[fixture_record(r) for r in results],
+    )

@@ -1,5 +1,99 @@
-"""``bpcheck report`` (moving here from bpcheck.report.write)."""
+"""``bpcheck report``: reports (Markdown, HTML, CSV, JSON) of fixtures or saved results."""
 
-from bpcheck.report.write import register
+from __future__ import annotations
 
-__all__ = ["register"]
+import argparse
+from pathlib import Path
+
+from bpcheck.cli.command import add_command
+from bpcheck.errors import BadInput, ExitCode
+from bpcheck.report.write import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    Request,
+    generate,
+    missing_extras,
+)
+
+
+def parse_formats(text: str) -> list[str]:
+    """``md,html`` to ``["md", "html"]``, in the order of ``FORMATS``; unknown ones refused."""
+    asked = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [f for f in asked if f not in FORMATS]
+    if unknown or not asked:
+        found = unknown[0] if unknown else text
+        raise BadInput(
+            [f"--format: expected some of {', '.join(FORMATS)} (comma-separated), found {found!r}"]
+        )
+    return [f for f in FORMATS if f in asked]
+
+
+def request_from(args: argparse.Namespace) -> Request:
+    if bool(args.paths) == bool(args.saved):
+        both = ", not both" if args.paths else ""
+        raise BadInput(
+            [f"report: $: expected fixture PATHs or --from FILE (a `run --json` result){both}"]
+        )
+    return Request(
+        out=Path(args.out),
+        paths=[Path(p) for p in args.paths],
+        saved=[Path(p) for p in args.saved or ()],
+        formats=parse_formats(args.format),
+        engines=list(args.engine or ()),
+        gradcheck=Path(args.gradcheck) if args.gradcheck else None,
+        failures_only=args.failures_only,
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> ExitCode:
+    missing = missing_extras()
+    if missing:
+        raise BadInput(
+            [f"bpcheck report needs {', '.join(missing)}: pip install 'bpcheck[report]'"]
+        )
+    written = generate(request_from(args))
+    print(f"{len(written)} file(s) written to {args.out}")
+    return ExitCode.OK
+
+
+def register(commands: object) -> None:
+    parser = add_command(
+        commands,
+        "report",
+        summary="write comparison reports (Markdown, HTML, CSV, JSON) of the results",
+        description="Run the engines on fixtures (or read saved `bpcheck run --json` results)\n"
+        "and write a report: one table per fixture with each engine's value beside the\n"
+        "printed one, a fixture-by-engine summary, verdicts per document, the errata,\n"
+        "gradient checks (--gradcheck), loss curves of multi-step fixtures and the run's\n"
+        "metadata.  Needs the report extra: pip install 'bpcheck[report]'.",
+        example="bpcheck report fixtures/ --out reports/ --format md,html,csv,json",
+        handler=cmd_report,
+        exit_codes={
+            ExitCode.OK: "the report was written",
+            ExitCode.FAILED: "never: claims that fail are reported, not an error of the command",
+        },
+    )
+    parser.add_argument("paths", nargs="*", help="fixture files or folders (searched recursively)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
+    parser.add_argument(
+        "--from",
+        dest="saved",
+        action="append",
+        metavar="FILE",
+        help="report on saved `bpcheck run --json` results instead of running fixtures "
+        "(repeatable: shards are merged)",
+    )
+    parser.add_argument(
+        "--format",
+        default=DEFAULT_FORMATS,
+        help=f"comma-separated, some of {', '.join(FORMATS)}",
+    )
+    parser.add_argument(
+        "--failures-only",
+        action="store_true",
+        help="per-fixture tables show only the claims that did not reach their expected verdict",
+    )
+    parser.add_argument("--engine", action="append", help="only this engine (repeatable)")
+    parser.add_argument(
+        "--gradcheck", metavar="FILE", help="include a `bpcheck gradcheck --json` results file"
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from bpcheck.checking.check import OK, FixtureResult, check_fixture
@@ -11,10 +10,11 @@ from bpcheck.checking.results import (
     SUMMARY_HEADERS,
     disagreement_table,
     failing_claims_table,
-    results_json,
+    run_result,
     summary_rows,
     text_table,
 )
+from bpcheck.checking.run_result import write_run_result
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     for result in results:
         print_result(result, list(engines))
     if args.json:
-        Path(args.json).write_text(json.dumps(results_json(engines, results), indent=1) + "\n")
+        write_run_result(Path(args.json), run_result(engines, results))
     failed = [r for r in results if r.outcome != OK]
     claims = sum(len(r.claims) for r in results)
     print(f"\n{len(fixtures)} fixture(s), {claims} claim(s), {len(failed)} fixture(s) not ok")
@@ -58,4 +58,8 @@ def register(commands: object) -> None:
     )
     add_paths(parser)
     add_engines(parser)
-    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="write the results as JSON (schema: bpcheck/io/schema/run-result-v1.schema.json)",
+    )

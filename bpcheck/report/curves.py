@@ -112,17 +112,9 @@ def draw(curve: Curve) -> bytes:
     return out.getvalue()
 
 
-def curves(fixtures: list[Fixture], engines: dict[str, Engine]) -> list[Curve]:
-    """A drawn curve for every fixture that trains more than one step."""
-    from bpcheck.report.progress import Progress
-
-    multi = [f for f in fixtures if f.problem.steps > 1]
-    found = []
-    with Progress(len(multi), "loss curves") as bar:
-        for fixture in multi:
-            curve = compute_curve(fixture, engines)
-            if curve.steps:
-                curve.png = draw(curve)
-            found.append(curve)
-            bar.advance(fixture.id)
+def curve(fixture: Fixture, engines: dict[str, Engine]) -> Curve:
+    """The fixture's loss curve, drawn if an engine could run it (see ``Curve.note`` if not)."""
+    found = compute_curve(fixture, engines)
+    if found.steps:
+        found.png = draw(found)
     return found

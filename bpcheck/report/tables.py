@@ -1,11 +1,11 @@
 """The report's tables, built with pandas from ``run --json`` results.
 
-Every table starts from the results dictionary (``bpcheck.checking.results.results_json``),
-whether the engines ran just now or the results were saved earlier, so a
-report from ``--from FILE`` is the same as one made directly.  Tables keep
-numbers as numbers (full precision for CSV and JSON); each column has a kind
-that says how Markdown and HTML show it.  Import this module only when the
-``report`` extra is installed.
+Every table starts from the typed results
+(:class:`bpcheck.checking.run_result.RunResult`), whether the engines ran just
+now or the results were saved earlier, so a report from ``--from FILE`` is the
+same as one made directly.  Tables keep numbers as numbers (full precision for
+CSV and JSON); each column has a kind that says how Markdown and HTML show it.
+Import this module only when the ``report`` extra is installed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from bpcheck.checking.check import OK, SKIPPED, Outcome
+from bpcheck.checking.run_result import ClaimRecord, FixtureRecord, RunRecord, RunResult
 from bpcheck.model.verdicts import units_off
 from bpcheck.report.curves import Curve
 
@@ -41,7 +43,7 @@ STATUSES = frozenset(
 )
 """Status words that get a colour; anything else in a status column stays plain."""
 
-OUTCOMES = ("ok", "failed", "errored", "skipped")
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
 ERRATA_VERDICTS = ("truncated", "mismatch")
 VERDICT_ORDER = ("match", "truncated", "mismatch", "holds", "fails", "pinned", "moved")
 
@@ -79,16 +81,16 @@ def metadata_table(items: dict[str, str | None]) -> Table:
     return Table("metadata", "Run", frame(rows, ["item", "value"]))
 
 
-def engines_table(results: dict[str, Any], engines: list[str]) -> Table:
+def engines_table(results: RunResult, engines: list[str]) -> Table:
     rows = []
     for name in engines:
-        engine = results["engines"][name]
+        engine = results.engines[name]
         rows.append(
             {
                 "engine": name,
-                "version": engine.get("version") or "-",
-                "available": "yes" if engine["available"] else "no",
-                "reason": engine.get("reason") or "",
+                "version": engine.version or "-",
+                "available": "yes" if engine.available else "no",
+                "reason": engine.reason or "",
             }
         )
     return Table("engines", "Engines", frame(rows, ["engine", "version", "available", "reason"]))
@@ -100,39 +102,39 @@ CLAIM_COLUMNS = ["claim", "quantity", "canonical", "step", "printed"]
 CLAIM_TAIL = ["reference", "units off", "verdict", "expected", "outcome", "note"]
 
 
-def relation_text(claim: dict[str, Any]) -> str:
-    rel = claim["relation"]
-    left, right = rel["left"], rel["right"]
-    return f"{left['quantity']}@{left['step']} {rel['op']} {right['quantity']}@{right['step']}"
+def relation_text(claim: ClaimRecord) -> str:
+    rel = claim.relation
+    assert rel is not None
+    left, right = rel.left, rel.right
+    return f"{left.quantity}@{left.step} {rel.op} {right.quantity}@{right.step}"
 
 
-def claim_units_off(claim: dict[str, Any]) -> float:
+def claim_units_off(claim: ClaimRecord) -> float:
     """Reference minus printed in units of the printed last place; NaN when not applicable."""
-    value, printed = claim["value"], claim["printed"]
-    if value is None or printed is None or "relation" in claim:
+    if claim.value is None or claim.printed is None or claim.relation is not None:
         return math.nan
-    return units_off(float(value), printed)
+    return units_off(claim.value, claim.printed)
 
 
-def claim_row(claim: dict[str, Any], engines: dict[str, str]) -> dict[str, Any]:
-    is_relation = "relation" in claim
+def claim_row(claim: ClaimRecord, engines: dict[str, str]) -> dict[str, Any]:
+    is_relation = claim.relation is not None
     row: dict[str, Any] = {
-        "claim": claim["id"],
-        "quantity": "(relation)" if is_relation else (claim["alias"] or claim["quantity"]),
-        "canonical": relation_text(claim) if is_relation else claim["quantity"],
-        "step": claim["step"],
-        "printed": claim["printed"] or "",
+        "claim": claim.id,
+        "quantity": "(relation)" if is_relation else (claim.alias or claim.quantity),
+        "canonical": relation_text(claim) if is_relation else claim.quantity,
+        "step": claim.step,
+        "printed": claim.printed or "",
     }
     for name, column in engines.items():
-        row[column] = _float(claim["values"].get(name))
+        row[column] = _float(claim.values.get(name))
     row.update(
         {
-            "reference": _float(claim["value"]),
+            "reference": _float(claim.value),
             "units off": claim_units_off(claim),
-            "verdict": claim["verdict"] or "",
-            "expected": claim["expected"] or "pinned",
-            "outcome": claim["outcome"],
-            "note": claim["note"],
+            "verdict": str(claim.verdict or ""),
+            "expected": str(claim.expected or "pinned"),
+            "outcome": str(claim.outcome),
+            "note": claim.note,
         }
     )
     return row
@@ -142,63 +144,64 @@ def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def fixture_table(fixture: dict[str, Any], engines: list[str], failures_only: bool) -> Table:
+def fixture_table(fixture: FixtureRecord, engines: list[str], failures_only: bool) -> Table:
     """Every claim of one fixture (or only those not ok): printed, each engine, verdicts."""
     columns = {name: engine_column(name, CLAIM_COLUMNS + CLAIM_TAIL) for name in engines}
-    claims = [c for c in fixture["claims"] if not failures_only or c["outcome"] != "ok"]
+    claims = [c for c in fixture.claims if not failures_only or c.outcome != OK]
     rows = [claim_row(c, columns) for c in claims]
     kinds = {"step": INT, "printed": EXACT, "reference": VALUE, "units off": UNITS}
     kinds |= {"verdict": STATUS, "expected": STATUS, "outcome": STATUS}
     kinds |= dict.fromkeys(columns.values(), VALUE)
     table = frame(rows, CLAIM_COLUMNS + list(columns.values()) + CLAIM_TAIL)
-    return Table(f"fixture-{fixture['id']}", fixture["title"], table, kinds)
+    return Table(f"fixture-{fixture.id}", fixture.title, table, kinds)
 
 
-def disagreements_table(fixture: dict[str, Any], engines: list[str]) -> Table | None:
+def disagreements_table(fixture: FixtureRecord, engines: list[str]) -> Table | None:
     """Quantities on which the engines disagree beyond tolerance; None when they all agree."""
-    found = fixture.get("disagreements") or []
-    if not found:
+    if not fixture.disagreements:
         return None
     columns = {name: engine_column(name, ["quantity", "step", "tolerance"]) for name in engines}
     rows = []
-    for item in found:
-        row: dict[str, Any] = {"quantity": item.get("quantity", ""), "step": item.get("step", 0)}
+    for item in fixture.disagreements:
+        row: dict[str, Any] = {"quantity": item.quantity, "step": item.step}
         for name, column in columns.items():
-            row[column] = _float(item.get("values", {}).get(name))
-        row["tolerance"] = _float(item.get("tolerance"))
+            row[column] = _float(item.values.get(name))
+        row["tolerance"] = item.tolerance
         rows.append(row)
     kinds = {"step": INT, "tolerance": RELERR} | dict.fromkeys(columns.values(), VALUE)
     headers = ["quantity", "step", *columns.values(), "tolerance"]
-    title = f"{fixture['id']}: engines disagree"
-    return Table(f"disagreements-{fixture['id']}", title, frame(rows, headers), kinds)
+    title = f"{fixture.id}: engines disagree"
+    return Table(f"disagreements-{fixture.id}", title, frame(rows, headers), kinds)
 
 
 # --- summary: fixture x engine, documents, errata -------------------------------------------
 
 
-def engine_counts(fixture: dict[str, Any], engine: str) -> dict[str, int]:
+def engine_counts(fixture: FixtureRecord, engine: str) -> dict[str, int]:
     """How many of the fixture's claims ended ok/failed/errored/skipped for one engine."""
     counts = dict.fromkeys(OUTCOMES, 0)
-    for claim in fixture["claims"]:
-        outcome = claim["outcomes"].get(engine, "skipped")
-        counts[outcome if outcome in counts else "errored"] += 1
+    for claim in fixture.claims:
+        counts[claim.outcomes.get(engine, SKIPPED)] += 1
     return counts
 
 
-def summary_table(results: dict[str, Any], engines: list[str]) -> Table:
+NOT_RUN = RunRecord(SKIPPED, "not run")
+
+
+def summary_table(results: RunResult, engines: list[str]) -> Table:
     """Long form, one row per fixture and engine (CSV and JSON; the matrix is its view)."""
     rows = []
-    for fixture in results["fixtures"]:
+    for fixture in results.fixtures:
         for engine in engines:
-            run = fixture["runs"].get(engine, {"outcome": "skipped", "reason": "not run"})
+            run = fixture.runs.get(engine, NOT_RUN)
             rows.append(
                 {
-                    "fixture": fixture["id"],
+                    "fixture": fixture.id,
                     "engine": engine,
-                    "run": run["outcome"],
-                    "claims": len(fixture["claims"]),
+                    "run": str(run.outcome),
+                    "claims": len(fixture.claims),
                     **engine_counts(fixture, engine),
-                    "reason": run.get("reason") or "",
+                    "reason": run.reason or "",
                 }
             )
     headers = ["fixture", "engine", "run", "claims", *OUTCOMES, "reason"]
@@ -219,13 +222,13 @@ def worst(row: pd.Series) -> str:
     return "ok"
 
 
-def matrix_table(summary: Table, results: dict[str, Any], engines: list[str]) -> Table:
+def matrix_table(summary: Table, results: RunResult, engines: list[str]) -> Table:
     """Fixture by engine, each cell the claim counts by outcome, coloured by the worst."""
     long = summary.frame
     if long.empty:
         return Table("matrix", "Summary: fixture by engine", frame([], ["fixture"]))
     long = long.assign(cell=long.apply(count_text, axis=1), worst=long.apply(worst, axis=1))
-    order = [f["id"] for f in results["fixtures"]]
+    order = [f.id for f in results.fixtures]
     columns = {
         name: engine_column(name, ["fixture", "claims", "fixture outcome"]) for name in engines
     }
@@ -233,8 +236,8 @@ def matrix_table(summary: Table, results: dict[str, Any], engines: list[str]) ->
     colours = long.pivot(index="fixture", columns="engine", values="worst").reindex(order)
     cells = cells[engines].rename(columns=columns)
     colours = ("s-" + colours[engines]).rename(columns=columns)
-    outcome = {f["id"]: f["outcome"] for f in results["fixtures"]}
-    claims = {f["id"]: len(f["claims"]) for f in results["fixtures"]}
+    outcome = {f.id: str(f.outcome) for f in results.fixtures}
+    claims = {f.id: len(f.claims) for f in results.fixtures}
     table = cells.reset_index()
     table.insert(1, "claims", table["fixture"].map(claims))
     table["fixture outcome"] = table["fixture"].map(outcome)
@@ -246,17 +249,17 @@ def matrix_table(summary: Table, results: dict[str, Any], engines: list[str]) ->
     return Table("matrix", "Summary: fixture by engine", table, kinds, classes)
 
 
-def document_table(results: dict[str, Any]) -> Table:
+def document_table(results: RunResult) -> Table:
     """Per document: fixtures, claims, and how many claims got each verdict."""
     rows = [
         {
-            "document": f["source"]["document"],
-            "fixture": f["id"],
-            "verdict": c["verdict"] or "no verdict",
-            "not as expected": c["outcome"] != "ok",
+            "document": f.source["document"],
+            "fixture": f.id,
+            "verdict": str(c.verdict or "no verdict"),
+            "not as expected": c.outcome != OK,
         }
-        for f in results["fixtures"]
-        for c in f["claims"]
+        for f in results.fixtures
+        for c in f.claims
     ]
     claims = frame(rows, ["document", "fixture", "verdict", "not as expected"])
     found = set(claims["verdict"])
@@ -280,28 +283,28 @@ def document_table(results: dict[str, Any]) -> Table:
     return Table("documents", "Verdicts per document", table, kinds)
 
 
-def errata_table(results: dict[str, Any]) -> Table:
+def errata_table(results: RunResult) -> Table:
     """Every printed number the document got wrong: expected or found truncated or mismatch."""
     rows = []
-    for fixture in results["fixtures"]:
-        for claim in fixture["claims"]:
-            if not ({claim["expected"], claim["verdict"]} & set(ERRATA_VERDICTS)):
+    for fixture in results.fixtures:
+        for claim in fixture.claims:
+            if not ({claim.expected, claim.verdict} & set(ERRATA_VERDICTS)):
                 continue
             rows.append(
                 {
-                    "document": fixture["source"]["document"],
-                    "fixture": fixture["id"],
-                    "claim": claim["id"],
-                    "where": claim["where"],
-                    "quantity": claim["alias"] or claim["quantity"],
-                    "step": claim["step"],
-                    "printed": claim["printed"] or "",
-                    "true value": _float(claim["value"]),
+                    "document": fixture.source["document"],
+                    "fixture": fixture.id,
+                    "claim": claim.id,
+                    "where": claim.where,
+                    "quantity": claim.alias or claim.quantity,
+                    "step": claim.step,
+                    "printed": claim.printed or "",
+                    "true value": _float(claim.value),
                     "units off": claim_units_off(claim),
-                    "verdict": claim["verdict"] or "",
-                    "expected": claim["expected"] or "",
-                    "diagnosis": claim.get("diagnosis") or "",
-                    "note": claim["note"],
+                    "verdict": str(claim.verdict or ""),
+                    "expected": str(claim.expected or ""),
+                    "diagnosis": claim.diagnosis or "",
+                    "note": claim.note,
                 }
             )
     headers = ["document", "fixture", "claim", "where", "quantity", "step", "printed"]
@@ -433,24 +436,23 @@ def curve_table(curve: Curve) -> Table:
 
 
 def fixture_section(
-    fixture: dict[str, Any], engines: list[str], failures_only: bool
+    fixture: FixtureRecord, engines: list[str], failures_only: bool
 ) -> FixtureSection:
-    source = fixture["source"]
     return FixtureSection(
-        id=fixture["id"],
-        title=fixture["title"],
-        document=source["document"],
-        where=source.get("where") or "",
-        path=fixture["path"],
-        outcome=fixture["outcome"],
-        total=len(fixture["claims"]),
+        id=fixture.id,
+        title=fixture.title,
+        document=fixture.source["document"],
+        where=fixture.source.get("where") or "",
+        path=fixture.path,
+        outcome=str(fixture.outcome),
+        total=len(fixture.claims),
         claims=fixture_table(fixture, engines, failures_only),
         disagreements=disagreements_table(fixture, engines),
     )
 
 
 def build_report(
-    results: dict[str, Any],
+    results: RunResult,
     engines: list[str],
     metadata: dict[str, str | None],
     curves: list[Curve],
@@ -466,7 +468,7 @@ def build_report(
         matrix=matrix_table(summary, results, engines),
         documents=document_table(results),
         errata=errata_table(results),
-        fixtures=[fixture_section(f, engines, failures_only) for f in results["fixtures"]],
+        fixtures=[fixture_section(f, engines, failures_only) for f in results.fixtures],
         curves=curves,
         curve_tables=[curve_table(c) for c in curves if c.steps],
         gradcheck=None if gradcheck is None else gradcheck_tables(gradcheck),

@@ -1,4 +1,4 @@
-"""``bpcheck report``: comparison reports of the results, built with pandas.
+"""Making a report (``bpcheck report``): the results, their metadata, the files written.
 
 A report holds one table per fixture (each engine's value beside the printed
 one), a fixture-by-engine summary, verdict counts per document, the errata,
@@ -7,37 +7,38 @@ fixtures and the run's metadata, as Markdown, one self-contained HTML file,
 CSV per table and JSON.  It reads fixtures (running the engines) or a saved
 ``bpcheck run --json`` file (``--from``): both become the same results first.
 
-pandas, tabulate and matplotlib (the ``report`` extra) are imported only here,
-inside the command, so the rest of bpcheck works without them.
+pandas and matplotlib (the ``report`` extra) are imported only inside
+:func:`generate`, so the rest of bpcheck works without them.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import import_module, metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import track
 
 from bpcheck import __version__
 from bpcheck.checking import registry
 from bpcheck.checking.check import check_fixture
-from bpcheck.checking.results import results_json
+from bpcheck.checking.results import run_result
+from bpcheck.checking.run_result import RunResult, read_run_result
+from bpcheck.errors import BadInput, InputError
 from bpcheck.io.loader import FixtureError, load, load_all
+from bpcheck.io.schemas import read_checked
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
-from bpcheck.report.compare import ResultsError, load_results
-from bpcheck.report.progress import Progress
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-REPORT_EXTRA = ("pandas", "tabulate", "matplotlib")
+REPORT_EXTRA = ("pandas", "matplotlib")
 FORMATS = ("md", "html", "csv", "json")
 DEFAULT_FORMATS = "md,html,csv"
 
@@ -98,10 +99,6 @@ GRADCHECK_SCHEMA: dict[str, Any] = {
 """What ``bpcheck gradcheck --json FILE`` writes, as far as the report reads it."""
 
 
-class ReportInputError(Exception):
-    """Bad input for a report; the message is one line: file or option, location, expected."""
-
-
 @dataclass
 class Request:
     """What to report on and how: fixture paths or a results file, formats, options."""
@@ -130,18 +127,6 @@ def missing_extras() -> list[str]:
         except ImportError:
             missing.append(name)
     return missing
-
-
-def parse_formats(text: str) -> list[str]:
-    """``md,html`` to ``["md", "html"]``, in the order of :data:`FORMATS`; unknown ones refused."""
-    asked = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [f for f in asked if f not in FORMATS]
-    if unknown or not asked:
-        found = unknown[0] if unknown else text
-        raise ReportInputError(
-            f"--format: expected some of {', '.join(FORMATS)} (comma-separated), found {found!r}"
-        )
-    return [f for f in FORMATS if f in asked]
 
 
 # --- run metadata ---------------------------------------------------------------------------
@@ -188,15 +173,13 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def run_metadata(
-    request: Request, results: dict[str, Any], engines: list[str]
-) -> dict[str, str | None]:
+def run_metadata(request: Request, results: RunResult, engines: list[str]) -> dict[str, str | None]:
     """The metadata table: versions, date, where the results and fixtures come from."""
-    fixture_paths = [Path(f["path"]) for f in results["fixtures"]]
+    fixture_paths = [Path(f.path) for f in results.fixtures]
     items: dict[str, str | None] = {"bpcheck": __version__}
     if request.saved:
         items["results from"] = " ".join(str(p) for p in request.saved)
-        items["results by bpcheck"] = results["bpcheck"]
+        items["results by bpcheck"] = results.bpcheck
     else:
         items["results from"] = " ".join(str(p) for p in request.paths)
     items |= {
@@ -220,101 +203,113 @@ def volatile_values(report_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def freeze(
-    request: Request, items: dict[str, str | None], results: dict[str, Any]
+    request: Request, items: dict[str, str | None], results: RunResult
 ) -> dict[str, str | None]:
     """Put the frozen volatile values in place (for a comparison that ignores them)."""
     if request.frozen is None:
         return items
     for name, version in request.frozen.get("engines", {}).items():
-        if name in results["engines"]:
-            results["engines"][name]["version"] = version
+        if name in results.engines:
+            results.engines[name].version = version
     frozen = {k: v for k, v in request.frozen.get("metadata", {}).items() if k in VOLATILE}
     return items | frozen
 
 
 # --- the results ----------------------------------------------------------------------------
 
+Item = TypeVar("Item")
+
+
+def tracked(items: Sequence[Item], label: str) -> Iterable[Item]:
+    """``items`` one by one, with a progress bar on standard error only if it is a terminal.
+
+    Logs, CI output and redirected files never see the bar; on a terminal it is
+    cleared when done, so what follows starts on a clean line.
+    """
+    console = Console(stderr=True)
+    quiet = not sys.stderr.isatty()
+    return track(items, description=label, console=console, transient=True, disable=quiet)
+
 
 def select_engines(names: Sequence[str]) -> dict[str, Engine]:
     try:
         return registry.select(names)
     except KeyError as unknown:
-        raise ReportInputError(f"--engine: {unknown.args[0]}") from None
+        raise BadInput([f"--engine: {unknown.args[0]}"]) from None
 
 
-def run_fixtures(request: Request) -> tuple[dict[str, Any], list[Fixture], dict[str, Engine]]:
+def run_fixtures(request: Request) -> tuple[RunResult, list[Fixture], dict[str, Engine]]:
     """Load the fixtures and run the engines on them, with a progress bar on a terminal."""
     engines = select_engines(request.engines)
     fixtures, errors = load_all(request.paths)
     if errors:
-        raise ReportInputError("\n".join(str(e) for e in errors))
+        raise BadInput(errors)
     if not fixtures:
         where = " ".join(str(p) for p in request.paths)
-        raise ReportInputError(f"{where}: $: expected at least one fixture file")
-    results = []
-    with Progress(len(fixtures), "checking") as bar:
-        for fixture in fixtures:
-            results.append(check_fixture(fixture, engines))
-            bar.advance(fixture.id)
-    return results_json(engines, results), fixtures, engines
+        raise BadInput([InputError(where, "$", "expected at least one fixture file")])
+    results = [check_fixture(fixture, engines) for fixture in tracked(fixtures, "checking")]
+    return run_result(engines, results), fixtures, engines
 
 
-def merge(saved: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+def merge(saved: list[tuple[Path, RunResult]]) -> RunResult:
     """Several ``run --json`` results (shards of one run: CI jobs, pytest-xdist) as one.
 
     Fixtures are concatenated (an id twice is an error); an engine counts as
     available if any shard had it available.
     """
-    versions = list(dict.fromkeys(results["bpcheck"] for _, results in saved))
-    merged: dict[str, Any] = {"bpcheck": ", ".join(versions), "engines": {}, "fixtures": []}
+    versions = list(dict.fromkeys(results.bpcheck for _, results in saved))
+    merged = RunResult(bpcheck=", ".join(versions), engines={}, fixtures=[])
     owners: dict[str, Path] = {}
     for path, results in saved:
-        for name, engine in results["engines"].items():
-            known = merged["engines"].setdefault(name, dict(engine))
-            if engine["available"] and not known["available"]:
-                merged["engines"][name] = dict(engine)
-        for index, fixture in enumerate(results["fixtures"]):
-            if fixture["id"] in owners:
-                raise ReportInputError(
-                    f"{path}: $.fixtures[{index}].id: duplicate fixture id {fixture['id']!r} "
-                    f"(also in {owners[fixture['id']]}); expected each fixture in one file"
+        for name, engine in results.engines.items():
+            known = merged.engines.setdefault(name, engine)
+            if engine.available and not known.available:
+                merged.engines[name] = engine
+        for index, fixture in enumerate(results.fixtures):
+            if fixture.id in owners:
+                raise BadInput(
+                    [
+                        InputError(
+                            str(path),
+                            f"$.fixtures[{index}].id",
+                            f"duplicate fixture id {fixture.id!r} (also in "
+                            f"{owners[fixture.id]}); expected each fixture in one file",
+                        )
+                    ]
                 )
-            owners[fixture["id"]] = path
-            merged["fixtures"].append(fixture)
+            owners[fixture.id] = path
+            merged.fixtures.append(fixture)
     return merged
 
 
-def read_saved(request: Request) -> tuple[dict[str, Any], list[Fixture], dict[str, Engine]]:
+def read_saved(request: Request) -> tuple[RunResult, list[Fixture], dict[str, Engine]]:
     """Saved ``run --json`` files, merged; fixtures are reloaded (for loss curves) if they exist."""
-    try:
-        results = merge([(path, load_results(path)) for path in request.saved])
-    except ResultsError as error:
-        raise ReportInputError(str(error)) from None
-    unknown = [name for name in request.engines if name not in results["engines"]]
+    results = merge([(path, read_run_result(path)) for path in request.saved])
+    unknown = [name for name in request.engines if name not in results.engines]
     if unknown:
-        known = ", ".join(results["engines"])
-        raise ReportInputError(
-            f"--engine: unknown engine {unknown[0]!r} in the saved results; expected one of {known}"
+        known = ", ".join(results.engines)
+        raise BadInput(
+            [
+                f"--engine: unknown engine {unknown[0]!r} in the saved results; "
+                f"expected one of {known}"
+            ]
         )
     fixtures = []
-    for item in results["fixtures"]:
-        path = Path(item["path"])
+    for item in results.fixtures:
         try:
-            fixtures.append(load(path))
+            fixtures.append(load(Path(item.path)))
         except FixtureError:
             continue  # a moved or edited fixture only costs its loss curve
     here = registry.all_engines()
-    names = request.engines or list(results["engines"])
+    names = request.engines or list(results.engines)
     return results, fixtures, {name: here[name] for name in names if name in here}
 
 
 def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    try:
-        return load_results(path, GRADCHECK_SCHEMA)
-    except ResultsError as error:
-        raise ReportInputError(str(error)) from None
+    found: dict[str, Any] = read_checked(path, GRADCHECK_SCHEMA)
+    return found
 
 
 # --- making a report ------------------------------------------------------------------------
@@ -323,7 +318,7 @@ def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
 def generate(request: Request) -> list[Path]:
     """Make the report the request asks for; return the files written.
 
-    Raises :class:`ReportInputError` for bad input, before anything is written.
+    Raises :class:`bpcheck.errors.BadInput` for bad input, before anything is written.
     """
     from bpcheck.report import curves as report_curves
     from bpcheck.report import render as report_render
@@ -332,80 +327,14 @@ def generate(request: Request) -> list[Path]:
     gradcheck = read_gradcheck(request.gradcheck)
     if request.saved:
         results, fixtures, engines = read_saved(request)
-        shown = request.engines or list(results["engines"])
+        shown = request.engines or list(results.engines)
     else:
         results, fixtures, engines = run_fixtures(request)
         shown = list(engines)
     items = freeze(request, run_metadata(request, results, shown), results)
-    curves = report_curves.curves(fixtures, engines)
+    multi = [f for f in fixtures if f.problem.steps > 1]
+    curves = [report_curves.curve(f, engines) for f in tracked(multi, "loss curves")]
     report = report_tables.build_report(
         results, shown, items, curves, gradcheck, request.failures_only
     )
     return report_render.write(report, request.out, request.formats)
-
-
-def request_from(args: argparse.Namespace) -> Request:
-    if bool(args.paths) == bool(args.saved):
-        raise ReportInputError(
-            "report: $: expected fixture PATHs or --from FILE (a `run --json` result), not both"
-            if args.paths
-            else "report: $: expected fixture PATHs or --from FILE (a `run --json` result)"
-        )
-    return Request(
-        out=Path(args.out),
-        paths=[Path(p) for p in args.paths],
-        saved=[Path(p) for p in args.saved or ()],
-        formats=parse_formats(args.format),
-        engines=list(args.engine or ()),
-        gradcheck=Path(args.gradcheck) if args.gradcheck else None,
-        failures_only=args.failures_only,
-    )
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    missing = missing_extras()
-    if missing:
-        print(
-            f"bpcheck report needs {', '.join(missing)}: pip install 'bpcheck[report]'",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
-    try:
-        written = generate(request_from(args))
-    except ReportInputError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(f"{len(written)} file(s) written to {args.out}")
-    return EXIT_OK
-
-
-def register(commands: Any) -> None:
-    """Add the ``report`` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser(
-        "report", help="write comparison reports (Markdown, HTML, CSV, JSON) of the results"
-    )
-    parser.add_argument("paths", nargs="*", help="fixture files or folders (searched recursively)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
-    parser.add_argument(
-        "--from",
-        dest="saved",
-        action="append",
-        metavar="FILE",
-        help="report on saved `bpcheck run --json` results instead of running fixtures "
-        "(repeatable: shards are merged)",
-    )
-    parser.add_argument(
-        "--format",
-        default=DEFAULT_FORMATS,
-        help=f"comma-separated, some of {', '.join(FORMATS)} (default {DEFAULT_FORMATS})",
-    )
-    parser.add_argument(
-        "--failures-only",
-        action="store_true",
-        help="per-fixture tables show only the claims that did not reach their expected verdict",
-    )
-    parser.add_argument("--engine", action="append", help="only this engine (repeatable)")
-    parser.add_argument(
-        "--gradcheck", metavar="FILE", help="include a `bpcheck gradcheck --json` results file"
-    )
-    parser.set_defaults(handler=cmd_report)

@@ -1,0 +1,42 @@
+"""The sentences a report says about its sections, the same in Markdown and HTML."""
+
+from __future__ import annotations
+
+from bpcheck.report.tables import Report
+
+SUMMARY_NOTE = (
+    "Claims per outcome for each fixture and engine: ok (the verdict expected), failed, "
+    "errored (the engine raised), skipped (the engine cannot do the problem)."
+)
+ERRATA_NOTE = (
+    "Every printed number whose expected or computed verdict is `truncated` or `mismatch`; "
+    "the true value is the reference engine's, *units off* is true value minus printed in "
+    "units of the printed last place."
+)
+FIXTURES_NOTE = (
+    "One table per fixture: each engine's value, the reference (the first engine with a value), "
+    "*units off* (reference minus printed, in units of the printed last place), the verdict "
+    "found and the verdict expected."
+)
+NO_GRADCHECK = (
+    "No gradient-check results given (`--gradcheck FILE`, from `bpcheck gradcheck --json`)."
+)
+NO_CURVES = "No fixture trains more than one step."
+
+
+def plain(note: str) -> str:
+    """A note without its Markdown marks (backticks, asterisks), for HTML."""
+    return note.replace("`", "").replace("*", "")
+
+
+def intro(report: Report) -> str:
+    """``12 fixture(s), 293 claim(s), engines: loops, matrices.`` and what the tables show."""
+    fixtures = len(report.fixtures)
+    claims = sum(section.total for section in report.fixtures)
+    engines = ", ".join(str(e) for e in report.engines.frame["engine"])
+    only = (
+        " Claim tables show only the claims that did not reach their expected verdict."
+        if report.failures_only
+        else ""
+    )
+    return f"{fixtures} fixture(s), {claims} claim(s), engines: {engines or 'none'}.{only}"
