@@ -20,12 +20,24 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import Decimal, localcontext
+from enum import StrEnum
 
-MATCH = "match"
-TRUNCATED = "truncated"
-MISMATCH = "mismatch"
-VERDICTS = (MATCH, TRUNCATED, MISMATCH)
+from bpcheck.model.decimals import at_places, places_of
+
+
+class Verdict(StrEnum):
+    """What a printed number is to the computed value; equal to its name as a string."""
+
+    MATCH = "match"
+    TRUNCATED = "truncated"
+    MISMATCH = "mismatch"
+
+
+MATCH = Verdict.MATCH
+TRUNCATED = Verdict.TRUNCATED
+MISMATCH = Verdict.MISMATCH
+VERDICTS = tuple(Verdict)
 
 DECIMAL_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 """What a printed value must look like: a plain decimal number, optionally scientific."""
@@ -42,11 +54,8 @@ def is_decimal_number(text: str) -> bool:
     return bool(DECIMAL_NUMBER.match(text))
 
 
-def decimals(printed: str) -> int:
-    """Number of decimal places the printed string claims (negative for ``1E+2``)."""
-    exponent = Decimal(printed).as_tuple().exponent
-    assert isinstance(exponent, int), printed
-    return -exponent
+decimals = places_of
+"""Number of decimal places the printed string claims (negative for ``1E+2``)."""
 
 
 def half_unit(printed: str) -> Decimal:
@@ -65,13 +74,6 @@ def is_match(value: float, printed: str) -> bool:
         return distance <= half_unit(printed) + _slack(value)
 
 
-def truncate(value: Decimal, places: int) -> Decimal:
-    """Cut toward zero at ``places`` decimals (the way a truncating author writes)."""
-    with localcontext() as ctx:
-        ctx.prec = PRECISION
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-
-
 def is_truncation(value: float, printed: str) -> bool:
     """Whether cutting ``value`` (give or take a few ULPs) gives the printed number."""
     places = decimals(printed)
@@ -81,10 +83,10 @@ def is_truncation(value: float, printed: str) -> bool:
     with localcontext() as ctx:
         ctx.prec = PRECISION
         candidates = (exact - slack, exact, exact + slack)
-        return any(truncate(c, places) == target for c in candidates)
+        return any(at_places(c, places, "cut") == target for c in candidates)
 
 
-def verdict(value: float, printed: str) -> str:
+def verdict(value: float, printed: str) -> Verdict:
     """Classify ``value`` against the printed string: match, truncated or mismatch."""
     if not math.isfinite(value):
         return MISMATCH

@@ -31,11 +31,11 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_DOWN, Decimal, localcontext
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from bpcheck.model.decimals import at_places
 from bpcheck.model.problem import BATCH_MODES, BIAS_KINDS, LOSSES, UPDATE_ORDERS, Layer, Problem
 
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
@@ -253,6 +253,54 @@ def problems(
     )
 
 
+def seeded_problem(
+    arch: Architecture, seed: int, *, steps: int = 3, learning_rate: float = 0.3
+) -> Problem:
+    """A fixed problem of ``arch`` with the ranges of :func:`problems`, from a seeded generator.
+
+    For example-based tests that name their cases: the same seed gives the same problem
+    in every run and process, with weights, biases, inputs and targets in the bounds the
+    strategies use (targets fit the loss: probability vectors for softmax_ce, [0, 1] for bce).
+    """
+    rng = random.Random(seed)
+    below, layers = WEIGHT_BOUND, []
+    for number, activation in enumerate(arch.activations):
+        fan_in, size = arch.sizes[number], arch.sizes[number + 1]
+        bound = weight_bound(fan_in, below)
+        weights = tuple(
+            tuple(rng.uniform(-bound, bound) for _ in range(fan_in)) for _ in range(size)
+        )
+        kind = arch.bias_kinds[number]
+        bias = tuple(rng.uniform(-BIAS_BOUND, BIAS_BOUND) for _ in range(bias_count(kind, size)))
+        layers.append(Layer(weights, activation, kind, bias, arch.bias_trainable[number]))
+        below = output_bound(activation, NET_BOUND)
+    n_in, n_out = arch.sizes[0], arch.sizes[-1]
+    inputs = tuple(
+        tuple(rng.uniform(-WEIGHT_BOUND, WEIGHT_BOUND) for _ in range(n_in))
+        for _ in range(arch.n_samples)
+    )
+    targets = tuple(_seeded_targets(rng, arch.loss, n_out) for _ in range(arch.n_samples))
+    return Problem(
+        tuple(layers),
+        inputs,
+        targets,
+        arch.loss,
+        learning_rate,
+        steps,
+        arch.batch,
+        arch.update_order,
+    )
+
+
+def _seeded_targets(rng: random.Random, loss: str, size: int) -> tuple[float, ...]:
+    if loss == "softmax_ce":
+        hot = rng.randrange(size)
+        return tuple(float(k == hot) for k in range(size))
+    if loss == "bce":
+        return tuple(rng.uniform(0.0, 1.0) for _ in range(size))
+    return tuple(rng.uniform(-TARGET_BOUND, TARGET_BOUND) for _ in range(size))
+
+
 # --- printed numbers ---------------------------------------------------------------------
 
 
@@ -265,10 +313,7 @@ def printed_rounded(value: float, places: int, scientific: bool = False) -> str:
 
 def printed_cut(value: float, places: int) -> str:
     """``value`` cut toward zero at ``places`` decimals, as a truncating author prints it."""
-    with localcontext() as ctx:
-        ctx.prec = 200
-        cut = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-    return format(cut, "f")
+    return format(at_places(value, places, "cut"), "f")
 
 
 def printed_numbers() -> SearchStrategy[str]:
