@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 from dataclasses import replace
@@ -20,6 +19,7 @@ from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine  # noqa: E402
 from bpcheck.model.examples import mazur  # noqa: E402
 from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
+from bpcheck.testing import strategies as bst  # noqa: E402
 
 ENGINE = AutodiffEngine()
 REPO = Path(__file__).resolve().parents[1]
@@ -39,25 +39,13 @@ def random_problem(
     n_samples: int = 3,
     steps: int = 3,
 ) -> Problem:
-    """A small problem with reproducible random values; frozen biases now and then."""
-    rng = random.Random(seed)
-    layers = []
-    for fan_in, size, activation, kind in zip(
-        sizes, sizes[1:], activations, bias_kinds, strict=False
-    ):
-        weights = tuple(tuple(rng.uniform(-1, 1) for _ in range(fan_in)) for _ in range(size))
-        n_bias = {"none": 0, "shared": 1, "per_neuron": size}[kind]
-        bias = tuple(rng.uniform(-1, 1) for _ in range(n_bias))
-        layers.append(Layer(weights, activation, kind, bias, rng.random() < 0.7))
-    n_out = sizes[-1]
-    inputs = tuple(tuple(rng.uniform(-1, 1) for _ in range(sizes[0])) for _ in range(n_samples))
-    if loss == "softmax_ce":
-        hot = [rng.randrange(n_out) for _ in range(n_samples)]
-        targets = tuple(tuple(float(k == h) for k in range(n_out)) for h in hot)
-    else:
-        rows = range(n_samples)
-        targets = tuple(tuple(rng.uniform(0.1, 0.9) for _ in range(n_out)) for _ in rows)
-    return Problem(tuple(layers), inputs, targets, loss, 0.3, steps, batch, order)
+    """A named case drawn by :func:`bpcheck.testing.strategies.seeded_problem`; every other
+    layer's bias frozen, so both kinds are covered."""
+    trainable = tuple(n % 2 == 0 for n in range(len(activations)))
+    arch = bst.Architecture(
+        sizes, activations, bias_kinds, trainable, loss, n_samples, batch, order
+    )
+    return bst.seeded_problem(arch, seed, steps=steps)
 
 
 # Every activation, loss and bias kind, both batch modes, three layers of weights.

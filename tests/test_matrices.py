@@ -13,14 +13,14 @@ import math
 import re
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine
 from bpcheck.model.examples import mazur
-from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.testing import strategies as bst
 
 ENGINE = MatricesEngine()
 
@@ -41,37 +41,11 @@ def random_problem(
     steps: int = 3,
     seed: int = 0,
 ) -> Problem:
-    """A small random network; targets fit the loss (one-hot for softmax_ce, in (0,1) else)."""
-    rng = np.random.default_rng(seed)
-    layers = []
-    for fan_in, size, activation, kind in zip(
-        sizes[:-1], sizes[1:], activations, bias_kinds, strict=True
-    ):
-        n_bias = {"none": 0, "shared": 1, "per_neuron": size}[kind]
-        layers.append(
-            Layer(
-                weights=tuple(tuple(row) for row in rng.normal(0.0, 0.8, (size, fan_in)).tolist()),
-                activation=activation,
-                bias_kind=kind,
-                bias=tuple(rng.normal(0.0, 0.5, n_bias).tolist()),
-                bias_trainable=bool(seed % 2 == 0),
-            )
-        )
-    inputs = rng.uniform(-1.0, 1.0, (samples, sizes[0]))
-    if loss == "softmax_ce":
-        targets = np.eye(sizes[-1])[rng.integers(0, sizes[-1], samples)]
-    else:
-        targets = rng.uniform(0.05, 0.95, (samples, sizes[-1]))
-    return Problem(
-        layers=tuple(layers),
-        inputs=tuple(tuple(row) for row in inputs.tolist()),
-        targets=tuple(tuple(row) for row in targets.tolist()),
-        loss=loss,
-        learning_rate=0.3,
-        steps=steps,
-        batch=batch,
-        update_order=order,
-    )
+    """A named case drawn by :func:`bpcheck.testing.strategies.seeded_problem`; biases
+    trainable for even seeds, frozen for odd ones."""
+    trainable = tuple(seed % 2 == 0 for _ in activations)
+    arch = bst.Architecture(sizes, activations, bias_kinds, trainable, loss, samples, batch, order)
+    return bst.seeded_problem(arch, seed, steps=steps)
 
 
 PROBLEMS = {
