@@ -1,7 +1,12 @@
-"""Shared test set-up: pytester for the plugin tests, Hypothesis profiles.
+"""Shared test set-up: engines and fixtures loaded once per session, pytester, Hypothesis profiles.
 
-Profiles (``tests/test_properties.py`` scales each property's examples from
-``max_examples``):
+Engines and the bundled fixtures are session fixtures, loaded on first use rather
+than at import, so collecting the suite (or a part of it) loads nothing it does not
+run.  Tests parametrise over fixture *files* (:data:`tests.support.paths.BUNDLED_FIXTURES`)
+or engine *names* (:func:`bpcheck.checking.registry.names`) and look the loaded object up.
+
+Hypothesis profiles (``tests/testing/test_properties.py`` scales each property's examples
+from ``max_examples``):
 
 * ``default``: quick, for every local run;
 * ``ci``: more examples, derandomized so that CI is reproducible (tox sets
@@ -16,8 +21,16 @@ so no profile has a deadline.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
+
+from bpcheck.checking import registry
+from bpcheck.io.loader import load_all
+from bpcheck.model.engine import Engine
+from bpcheck.model.fixture import Fixture
+from tests.support.paths import ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -25,3 +38,23 @@ settings.register_profile("default", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def engines() -> dict[str, Engine]:
+    """Every registered engine, available or not."""
+    return registry.all_engines()
+
+
+@pytest.fixture(scope="session")
+def available(engines: dict[str, Engine]) -> dict[str, Engine]:
+    """The engines that can run here (without JAX, autodiff is not among them)."""
+    return {name: engine for name, engine in engines.items() if engine.available().available}
+
+
+@pytest.fixture(scope="session")
+def bundled() -> dict[Path, Fixture]:
+    """Every bundled fixture, by its file's path."""
+    fixtures, errors = load_all([ROOT / "fixtures"])
+    assert not errors, errors
+    return {fixture.path.resolve(): fixture for fixture in fixtures}

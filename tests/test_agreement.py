@@ -10,26 +10,29 @@ import pytest
 from bpcheck.checking import registry
 from bpcheck.checking.check import FAILED, check_fixture, disagreements
 from bpcheck.checking.results import disagreement_table
-from bpcheck.io.loader import load, load_all
+from bpcheck.io.loader import load
+from bpcheck.model.engine import Engine
+from bpcheck.model.fixture import Fixture
 from tests.broken_engines import broken_engine
+from tests.support.paths import BUNDLED_FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES, _ = load_all([ROOT / "fixtures"])
-AVAILABLE = {n: e for n, e in registry.all_engines().items() if e.available().available}
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.id)
-def test_available_engines_agree_and_value_every_claim(fixture: object) -> None:
-    result = check_fixture(fixture, AVAILABLE)  # type: ignore[arg-type]
-    assert not result.disagreements, disagreement_table(result.disagreements, list(AVAILABLE))
+@pytest.mark.parametrize("path", BUNDLED_FIXTURES, ids=lambda p: p.stem)
+def test_available_engines_agree_and_value_every_claim(
+    path: Path, bundled: dict[Path, Fixture], available: dict[str, Engine]
+) -> None:
+    result = check_fixture(bundled[path], available)
+    assert not result.disagreements, disagreement_table(result.disagreements, list(available))
     for claim in result.claims:
         missing = [name for name, value in claim.values.items() if value is None]
         assert not missing, f"{claim.claim.id}: no value from {missing}"
 
 
-def test_a_wrong_engine_is_a_disagreement_shown_as_a_table() -> None:
+def test_a_wrong_engine_is_a_disagreement_shown_as_a_table(available: dict[str, Engine]) -> None:
     fixture = load(ROOT / "fixtures" / "mazur" / "mazur-2015.json")
-    engines = {"loops": AVAILABLE["loops"], "float32": broken_engine("float32")}
+    engines = {"loops": available["loops"], "float32": broken_engine("float32")}
     result = check_fixture(fixture, engines)
     assert result.outcome == FAILED
     table = disagreement_table(result.disagreements, list(engines))
@@ -51,9 +54,9 @@ def test_agreement_tolerance_widens_with_steps_but_not_beyond_1e_9() -> None:
     assert agreement_tolerance(10_000) == 1e-9
 
 
-def test_a_missing_quantity_is_a_disagreement() -> None:
+def test_a_missing_quantity_is_a_disagreement(available: dict[str, Engine]) -> None:
     fixture = load(ROOT / "fixtures" / "hmkcode" / "hmkcode-2018.json")
-    loops = AVAILABLE["loops"]
+    loops = available["loops"]
     runs = [r for r in check_fixture(fixture, {"loops": loops}).runs]
     trimmed = check_fixture(fixture, {"loops": loops}).runs[0]
     trimmed.engine = "trimmed"

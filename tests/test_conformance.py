@@ -7,13 +7,29 @@ from collections.abc import Callable
 import pytest
 
 from bpcheck.checking import registry
+from bpcheck.engines.loops import LoopsEngine
 from bpcheck.model.engine import Engine
-from bpcheck.testing.conformance import failing_checks, parametrize_with_checks
+from bpcheck.testing.conformance import CHECKS, failing_checks, parametrize_with_checks
 from tests.broken_engines import BROKEN, broken_engine
 
 
-@parametrize_with_checks(list(registry.all_engines().values()))
-def test_engine_conforms(engine: Engine, check: Callable[[Engine], None]) -> None:
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize("name", registry.names())
+def test_engine_conforms(
+    name: str, check: Callable[[Engine], None], engines: dict[str, Engine]
+) -> None:
+    engine = engines[name]
+    status = engine.available()
+    if not status.available:
+        pytest.skip(str(status.reason))
+    check(engine)
+
+
+@parametrize_with_checks([LoopsEngine()])
+def test_the_public_parametrisation_runs_every_check(
+    engine: Engine, check: Callable[[Engine], None]
+) -> None:
+    """What a user's own test looks like (README); here on the loops engine."""
     check(engine)
 
 

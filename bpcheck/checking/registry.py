@@ -67,6 +67,11 @@ def _targets() -> dict[str, str]:
     return {name: targets[name] for name in sorted(targets, key=rank)}
 
 
+def names() -> list[str]:
+    """Every registered engine's name, in display order, without importing any engine."""
+    return list(_targets())
+
+
 def all_engines() -> dict[str, Engine]:
     """Every registered engine, ours first."""
     return {name: load_engine(name, target) for name, target in _targets().items()}
