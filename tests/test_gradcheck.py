@@ -11,20 +11,30 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import mpmath
 import numpy as np
 import pytest
 
 from bpcheck.checking import registry
+from bpcheck.checking.check import Outcome
 from bpcheck.cli import main as cli_main
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
+from bpcheck.errors import BadInput
 from bpcheck.gradcheck.check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients, resolve_method
 from bpcheck.gradcheck.differences import DIRECTIONS, richardson_table, unit_directions
 from bpcheck.gradcheck.error_model import rounding
 from bpcheck.gradcheck.fixture_check import fixture_decimals, gradcheck_fixture, trained_problem
 from bpcheck.gradcheck.mpmath_reference import MP_DIGITS, MpNetwork
 from bpcheck.gradcheck.network import Network
+from bpcheck.gradcheck.result import GradcheckResult, Status, make_row
+from bpcheck.gradcheck.result_file import (
+    GradcheckRun,
+    read_gradcheck_results,
+    schema,
+    write_gradcheck_results,
+)
 from bpcheck.io.loader import load
 from bpcheck.model.engine import Availability, CannotRun, Engine
 from bpcheck.model.problem import Layer, Problem, batch_of_step
@@ -403,7 +413,9 @@ def test_cli_quiet_run_writes_json_and_exits_0(
     assert printed[0].startswith("hmkcode-2018  loops  step 0  richardson  ok")
     assert printed[-1] == "3 fixture(s), 5 gradient check(s): 5 ok, 0 failed, 0 errored, 0 skipped"
     document = json.loads(out.read_text())
-    assert set(document) == {"bpcheck", "gradcheck"}
+    assert set(document) == {"$schema", "bpcheck", "gradcheck"}
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    assert read_gradcheck_results(out).to_json() == document
     entry = document["gradcheck"][0]
     assert {k: entry[k] for k in ("fixture", "engine", "step", "method", "outcome")} == {
         "fixture": "hmkcode-2018",
@@ -451,3 +463,100 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     assert cli_main(["gradcheck", str(MAZUR), "--engine", "nosuch"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("--engine: unknown engine 'nosuch'") and "\n" not in err
+
+
+# --- the results file ------------------------------------------------------------------------
+
+
+def test_the_schema_names_every_status_outcome_and_method() -> None:
+    """The schema's enums are the StrEnums' members, so neither can drift from the other."""
+    definitions = schema()["$defs"]
+    assert definitions["row"]["properties"]["status"]["enum"] == list(Status)
+    assert definitions["check"]["properties"]["outcome"]["enum"] == list(Outcome)
+    assert definitions["check"]["properties"]["method"]["enum"] == list(METHODS)
+
+
+def test_results_validate_against_the_schema_and_read_back_as_written(tmp_path: Path) -> None:
+    """Kinks, a skipped and an errored engine, and a NaN (null in the file) all round-trip."""
+    kinked = check_gradients(MatricesEngine(), relu_at_zero(), method="mpmath")
+    errored = check_gradients(RaisingEngine(), mazur_like())
+    not_a_number = make_row("w[1,1,1]", math.nan, 0.5, 1e-9)
+    diverged = GradcheckResult("nan", 3, "central", [not_a_number], Outcome.FAILED)
+    fixture = load(MAZUR)
+    run = GradcheckRun.of((fixture, r) for r in [kinked, errored, diverged])
+    out = tmp_path / "gradcheck.json"
+    write_gradcheck_results(out, run)
+
+    document = json.loads(out.read_text())
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    read = read_gradcheck_results(out)
+    assert read == run
+    assert [c.outcome for c in read.checks] == ["ok", "errored", "failed"]
+    kink = next(r for r in read.checks[0].rows if r.status == Status.KINK)
+    assert kink.one_sided is not None and kink.one_sided[1] is not None
+    nan_row = read.checks[2].rows[0]
+    assert (nan_row.engine, nan_row.reference, nan_row.abs_error) == (None, 0.5, None)
+    assert document["gradcheck"][2]["rows"][0]["engine"] is None
+
+
+def valid_document() -> dict[str, Any]:
+    run = GradcheckRun.of([(load(MAZUR), check_gradients(LoopsEngine(), mazur_like()))])
+    return run.to_json()
+
+
+def _without_status(document: dict[str, Any]) -> None:
+    del document["gradcheck"][0]["rows"][1]["status"]
+
+
+def _bad_status(document: dict[str, Any]) -> None:
+    document["gradcheck"][0]["rows"][0]["status"] = "ok"
+
+
+def _string_step(document: dict[str, Any]) -> None:
+    document["gradcheck"][0]["step"] = "0"
+
+
+def _no_schema(document: dict[str, Any]) -> None:
+    del document["$schema"]
+
+
+def _extra_field(document: dict[str, Any]) -> None:
+    document["gradcheck"][0]["worst"] = 1.0
+
+
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        (_without_status, "$.gradcheck[0].rows[1]: missing field: 'status'"),
+        (_bad_status, '$.gradcheck[0].rows[0].status: expected one of "pass", "fail", "kink"'),
+        (_string_step, '$.gradcheck[0].step: expected integer, found "0"'),
+        (_no_schema, "$: missing field: '$schema'"),
+        (_extra_field, "$.gradcheck[0]: unknown field 'worst'"),
+    ],
+)
+def test_a_malformed_results_file_is_one_line_of_bad_input(
+    tmp_path: Path, spoil: Any, expected: str
+) -> None:
+    document = valid_document()
+    spoil(document)
+    path = tmp_path / "gradcheck.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(BadInput) as raised:
+        read_gradcheck_results(path)
+    assert len(raised.value.lines) == 1
+    assert raised.value.lines[0].startswith(f"{path}: {expected}"), raised.value.lines
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("{", ": line 1 column 2: expected JSON"), (None, ": $: cannot read the file")],
+)
+def test_an_unreadable_results_file_is_one_line_of_bad_input(
+    tmp_path: Path, text: str | None, expected: str
+) -> None:
+    path = tmp_path / "gradcheck.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(BadInput) as raised:
+        read_gradcheck_results(path)
+    assert len(raised.value.lines) == 1 and raised.value.lines[0].startswith(f"{path}{expected}")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
-from typing import Any
 
-from bpcheck import __version__
+from bpcheck.checking.check import Outcome
 from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
@@ -17,10 +14,11 @@ from bpcheck.gradcheck import (
     AUTO_DIRECTIONAL_ABOVE,
     METHODS,
     GradcheckResult,
-    Outcome,
+    GradcheckRun,
     Row,
     Status,
     gradcheck_fixture,
+    write_gradcheck_results,
 )
 from bpcheck.model.fixture import Fixture
 
@@ -53,45 +51,6 @@ def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
     return f"{head}  {detail}" + (f" ({extra})" if extra else "")
 
 
-def _finite(value: float) -> float | None:
-    """JSON has no NaN or infinity: those become null."""
-    return value if math.isfinite(value) else None
-
-
-def results_json(entries: list[tuple[Fixture, GradcheckResult]]) -> dict[str, Any]:
-    """The ``gradcheck --json`` document (floats at full precision)."""
-    return {
-        "bpcheck": __version__,
-        "gradcheck": [
-            {
-                "fixture": fixture.id,
-                "path": str(fixture.path),
-                "engine": result.engine,
-                "step": result.step,
-                "method": result.method,
-                "outcome": result.outcome,
-                "reason": result.reason,
-                "worst_relative_error": _finite(result.worst_relative_error),
-                "rows": [_row_json(row) for row in result.rows],
-            }
-            for fixture, result in entries
-        ],
-    }
-
-
-def _row_json(row: Row) -> dict[str, Any]:
-    return {
-        "parameter": row.parameter,
-        "engine": _finite(row.engine_value),
-        "reference": _finite(row.reference),
-        "abs_error": _finite(row.abs_error),
-        "rel_error": _finite(row.rel_error),
-        "tolerance": _finite(row.tolerance),
-        "status": row.status,
-        "one_sided": None if row.one_sided is None else [_finite(v) for v in row.one_sided],
-    }
-
-
 def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     entries: list[tuple[Fixture, GradcheckResult]] = []
@@ -102,9 +61,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
             if not args.quiet and result.rows:
                 print(text_table(ROW_HEADERS, [row_cells(r) for r in result.rows]) + "\n")
     if args.json:
-        document = json.dumps(results_json(entries), indent=1) + "\n"
         try:
-            Path(args.json).write_text(document, "utf-8")
+            write_gradcheck_results(Path(args.json), GradcheckRun.of(entries))
         except OSError as error:
             raise BadInput(
                 [f"--json: cannot write {args.json}: {error.strerror or error}"]

@@ -14,11 +14,12 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bpcheck.checking.check import Outcome
 from bpcheck.gradcheck.differences import check_directional, per_parameter_rows
 from bpcheck.gradcheck.error_model import rounding
 from bpcheck.gradcheck.mpmath_reference import Decimals, mpmath_rows
 from bpcheck.gradcheck.network import NUMPY_MISSING, Network
-from bpcheck.gradcheck.result import GradcheckResult, Outcome, Row, outcome_of
+from bpcheck.gradcheck.result import GradcheckResult, Row, outcome_of
 from bpcheck.model.engine import CannotRun, Engine, required_capabilities
 from bpcheck.model.problem import Problem, batch_of_step
 

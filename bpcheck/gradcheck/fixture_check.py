@@ -13,9 +13,10 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from bpcheck.checking.check import Outcome
 from bpcheck.gradcheck.check import check_gradients, parameter_count, resolve_method, why_skipped
 from bpcheck.gradcheck.network import bias_name
-from bpcheck.gradcheck.result import GradcheckResult, Outcome
+from bpcheck.gradcheck.result import GradcheckResult
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import CannotRun, Engine
 from bpcheck.model.fixture import Fixture

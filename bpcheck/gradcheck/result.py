@@ -2,7 +2,10 @@
 
 These hold floats as computed (a diverging engine's NaN or infinity included);
 :mod:`bpcheck.gradcheck.result_file` turns them into what ``gradcheck --json``
-writes.
+writes.  A result ends with the :class:`~bpcheck.checking.check.Outcome` that
+``bpcheck run`` uses: ``ok``, ``failed``, ``errored`` (the engine raised, or its
+trace lacked a gradient) or ``skipped`` (it cannot run the problem, or there is
+no reference: NumPy missing, overflow).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bpcheck.checking import check
+from bpcheck.checking.check import Outcome
 
 
 class Status(StrEnum):
@@ -21,17 +24,6 @@ class Status(StrEnum):
     FAIL = "fail"
     KINK = "kink"
     """The loss is not differentiable there (a relu at 0): neither passed nor failed."""
-
-
-class Outcome(StrEnum):
-    """How one engine's check at one step ended: the words ``bpcheck run`` uses."""
-
-    OK = check.OK
-    FAILED = check.FAILED
-    ERRORED = check.ERRORED
-    """The engine raised, or its trace lacked a gradient."""
-    SKIPPED = check.SKIPPED
-    """The engine cannot run the problem, or no reference exists (NumPy missing, overflow)."""
 
 
 @dataclass(frozen=True)
