@@ -4,6 +4,25 @@ Every formula here is the one a tutorial writes on the page: the logistic
 function and its derivative ``out * (1 - out)``, the node delta, ``dE/dw =
 delta * out_below``.  No NumPy: this engine must stay readable next to the
 document it checks, and independent of the array engines.
+
+Seams.  Each step of the arithmetic is a method of :class:`LoopsEngine`, and
+every path through the engine (recording a step or training fast) goes through
+them, so a subclass that overrides one changes that step everywhere:
+
+* ``activate(name, nets)`` and its derivatives ``elementwise_derivative(name,
+  out)`` and ``out_net_jacobian(name, outs)``;
+* ``loss_term(loss, target, out, scale)`` and ``output_gradient(problem,
+  target, outs, scale)`` (dE/dout at the output layer);
+* ``forward(problem, params, x)``: one sample through every layer;
+* ``back_through_activation(activation, nets, outs, d_out, output_layer)``:
+  dE/dnet from dE/dout, told the layer's net inputs and whether it is the
+  output layer (the standard rule needs neither; a variant may);
+* ``back_through_weights(weights, d_net)``: dE/dout of the layer below;
+* ``bias_gradient(layer, per_neuron)`` and ``apply_update(problem, params,
+  layer_index, grad_w, grad_b)``.
+
+The seams exist on purpose: :mod:`bpcheck.diagnose.planted` overrides them to
+compute a problem the way a buggy program or an author rounding by hand would.
 """
 
 from __future__ import annotations
@@ -20,74 +39,11 @@ Vector = list[float]
 Matrix = list[list[float]]
 
 
-# --- activations and their derivatives -------------------------------------
-
-
-def activate(name: str, nets: Vector) -> Vector:
-    """The layer's outputs from its net inputs."""
-    if name == "identity":
-        return list(nets)
-    if name == "sigmoid":
-        return [sigmoid(x) for x in nets]
-    if name == "tanh":
-        return [math.tanh(x) for x in nets]
-    if name == "relu":
-        return [x if x > 0.0 else 0.0 for x in nets]
-    if name == "softmax":
-        top = max(nets)
-        exps = [math.exp(x - top) for x in nets]
-        total = sum(exps)
-        return [e / total for e in exps]
-    raise ValueError(f"unknown activation {name!r}")
-
-
 def sigmoid(x: float) -> float:
     """1 / (1 + e^-x); below -700 e^-x overflows, and sigmoid(x) is e^x to float64 precision."""
     if x < -700.0:
         return math.exp(x)
     return 1.0 / (1.0 + math.exp(-x))
-
-
-def out_net_jacobian(name: str, outs: Vector) -> Matrix:
-    """``J[a][b] = d out_a / d net_b`` written from the outputs, as tutorials do."""
-    n = len(outs)
-    if name == "softmax":
-        return [
-            [outs[a] * ((1.0 if a == b else 0.0) - outs[b]) for b in range(n)] for a in range(n)
-        ]
-    diagonal = [elementwise_derivative(name, o) for o in outs]
-    return [[diagonal[a] if a == b else 0.0 for b in range(n)] for a in range(n)]
-
-
-def elementwise_derivative(name: str, out: float) -> float:
-    """d out / d net for the element-wise activations; relu'(0) is 0 by convention."""
-    if name == "identity":
-        return 1.0
-    if name == "sigmoid":
-        return out * (1.0 - out)
-    if name == "tanh":
-        return 1.0 - out * out
-    if name == "relu":
-        return 1.0 if out > 0.0 else 0.0
-    raise ValueError(f"unknown activation {name!r}")
-
-
-# --- loss terms and their derivatives ---------------------------------------
-
-
-def loss_term(loss: str, target: float, out: float, scale: int) -> float:
-    """One output's contribution to the loss; ``scale`` divides the mse terms."""
-    if loss == "half_sse":
-        return 0.5 * (target - out) ** 2
-    if loss == "sse":
-        return (target - out) ** 2
-    if loss == "mse":
-        return (target - out) ** 2 / scale
-    if loss == "bce":
-        return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
-    if loss == "softmax_ce":
-        return -t_log(target, out)
-    raise ValueError(f"unknown loss {loss!r}")
 
 
 def t_log(t: float, o: float) -> float:
@@ -115,7 +71,12 @@ def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> fl
     raise ValueError(f"unknown loss {loss!r}")
 
 
-# --- parameters ---------------------------------------------------------------
+def one_hot(n: int, k: int, value: float) -> Vector:
+    """A vector of zeros with ``value`` at ``k``: one output's gradient alone."""
+    return [value if i == k else 0.0 for i in range(n)]
+
+
+# --- parameters and one forward pass -------------------------------------------------
 
 
 @dataclass
@@ -143,118 +104,12 @@ def neuron_biases(problem: Problem, params: Params, layer: int) -> Vector:
     return params.biases[layer]
 
 
-# --- one sample: forward and backward ----------------------------------------
-
-
 @dataclass
 class Forward:
     """Net inputs and outputs of every layer for one sample; ``outs[0]`` is the input."""
 
     nets: list[Vector]
     outs: list[Vector]
-
-
-def forward(problem: Problem, params: Params, x: Vector) -> Forward:
-    outs: list[Vector] = [list(x)]
-    nets: list[Vector] = [[]]
-    for layer_index, layer in enumerate(problem.layers):
-        below = outs[-1]
-        net = []
-        for row, bias in zip(
-            params.weights[layer_index], neuron_biases(problem, params, layer_index)
-        ):
-            total = bias
-            for w, value in zip(row, below):
-                total += w * value
-            net.append(total)
-        nets.append(net)
-        outs.append(activate(layer.activation, net))
-    return Forward(nets, outs)
-
-
-def back_through_activation(activation: str, outs: Vector, d_out: Vector) -> Vector:
-    """d/dnet from d/dout: the chain rule through the activation."""
-    if activation == "sigmoid":  # the tutorials' case, spelt out: it is the hot loop
-        return [g * (o * (1.0 - o)) for g, o in zip(d_out, outs)]
-    if activation != "softmax":
-        return [g * elementwise_derivative(activation, o) for g, o in zip(d_out, outs)]
-    jac = out_net_jacobian(activation, outs)
-    n = len(outs)
-    return [sum(d_out[a] * jac[a][b] for a in range(n)) for b in range(n)]
-
-
-def back_through_weights(weights: Matrix, d_net: Vector) -> Vector:
-    """d/dout of the layer below from d/dnet of this layer: sum over the neurons fed."""
-    total = [0.0] * len(weights[0])
-    for d, row in zip(d_net, weights):
-        for i, w in enumerate(row):
-            total[i] += d * w
-    return total
-
-
-def one_hot(n: int, k: int, value: float) -> Vector:
-    """A vector of zeros with ``value`` at ``k``: one output's gradient alone."""
-    return [value if i == k else 0.0 for i in range(n)]
-
-
-def output_gradient(problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
-    return [
-        loss_term_derivative(problem.loss, t, o, scale) for t, o in zip(target, outs, strict=True)
-    ]
-
-
-# --- training -------------------------------------------------------------------
-
-
-def simultaneous_step(problem: Problem, params: Params, batch: tuple[int, ...], scale: int) -> None:
-    """One simultaneous update with nothing recorded: the hot loop of long runs.
-
-    The same arithmetic in the same order as the recording path, with fewer
-    intermediate lists: each sample is carried down on its own, its gradient
-    added to the running sums, and every layer updated at the end.
-    """
-    layers = problem.layers
-    grad_w = [[[0.0] * len(row) for row in weights] for weights in params.weights]
-    grad_b = [[0.0] * len(weights) for weights in params.weights]
-    for s in batch:
-        fwd = forward(problem, params, list(problem.inputs[s]))
-        d_out = output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
-        for index in range(len(layers) - 1, -1, -1):
-            delta = back_through_activation(layers[index].activation, fwd.outs[index + 1], d_out)
-            below = fwd.outs[index]
-            for row, d in zip(grad_w[index], delta):
-                for i, o in enumerate(below):
-                    row[i] += d * o
-            sums = grad_b[index]
-            for j, d in enumerate(delta):
-                sums[j] += d
-            if index:
-                d_out = back_through_weights(params.weights[index], delta)
-    for index, layer in enumerate(layers):
-        apply_update(problem, params, index, grad_w[index], bias_gradient(layer, grad_b[index]))
-
-
-def bias_gradient(layer: Layer, per_neuron: Vector) -> Vector:
-    """dE/db from the summed deltas of each neuron: one value if the bias is shared."""
-    if layer.bias_kind == "shared":
-        return [sum(per_neuron)]
-    if layer.bias_kind == "per_neuron":
-        return per_neuron
-    return []
-
-
-def apply_update(
-    problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
-) -> None:
-    """Gradient descent on one layer: p <- p - rate * dE/dp (frozen biases stay)."""
-    rate = problem.learning_rate
-    params.weights[layer_index] = [
-        [w - rate * g for w, g in zip(w_row, g_row)]
-        for w_row, g_row in zip(params.weights[layer_index], grad_w)
-    ]
-    if problem.layers[layer_index].bias_trainable:
-        biases = params.biases[layer_index]
-        params.biases[layer_index] = [b - rate * g for b, g in zip(biases, grad_b)]
 
 
 class LoopsEngine:
@@ -267,6 +122,129 @@ class LoopsEngine:
     def available(self) -> Availability:
         return Availability(True)
 
+    # --- seams: activations, loss, one sample forward and backward ------------------
+
+    def activate(self, name: str, nets: Vector) -> Vector:
+        """The layer's outputs from its net inputs."""
+        if name == "identity":
+            return list(nets)
+        if name == "sigmoid":
+            return [sigmoid(x) for x in nets]
+        if name == "tanh":
+            return [math.tanh(x) for x in nets]
+        if name == "relu":
+            return [x if x > 0.0 else 0.0 for x in nets]
+        if name == "softmax":
+            top = max(nets)
+            exps = [math.exp(x - top) for x in nets]
+            total = sum(exps)
+            return [e / total for e in exps]
+        raise ValueError(f"unknown activation {name!r}")
+
+    def elementwise_derivative(self, name: str, out: float) -> float:
+        """d out / d net for the element-wise activations; relu'(0) is 0 by convention."""
+        if name == "identity":
+            return 1.0
+        if name == "sigmoid":
+            return out * (1.0 - out)
+        if name == "tanh":
+            return 1.0 - out * out
+        if name == "relu":
+            return 1.0 if out > 0.0 else 0.0
+        raise ValueError(f"unknown activation {name!r}")
+
+    def out_net_jacobian(self, name: str, outs: Vector) -> Matrix:
+        """``J[a][b] = d out_a / d net_b`` written from the outputs, as tutorials do."""
+        n = len(outs)
+        if name == "softmax":
+            return [
+                [outs[a] * ((1.0 if a == b else 0.0) - outs[b]) for b in range(n)] for a in range(n)
+            ]
+        diagonal = [self.elementwise_derivative(name, o) for o in outs]
+        return [[diagonal[a] if a == b else 0.0 for b in range(n)] for a in range(n)]
+
+    def loss_term(self, loss: str, target: float, out: float, scale: int) -> float:
+        """One output's contribution to the loss; ``scale`` divides the mse terms."""
+        if loss == "half_sse":
+            return 0.5 * (target - out) ** 2
+        if loss == "sse":
+            return (target - out) ** 2
+        if loss == "mse":
+            return (target - out) ** 2 / scale
+        if loss == "bce":
+            return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
+        if loss == "softmax_ce":
+            return -t_log(target, out)
+        raise ValueError(f"unknown loss {loss!r}")
+
+    def output_gradient(self, problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
+        """dE/dout at the output layer for one sample."""
+        return [
+            loss_term_derivative(problem.loss, t, o, scale)
+            for t, o in zip(target, outs, strict=True)
+        ]
+
+    def forward(self, problem: Problem, params: Params, x: Vector) -> Forward:
+        outs: list[Vector] = [list(x)]
+        nets: list[Vector] = [[]]
+        for layer_index, layer in enumerate(problem.layers):
+            below = outs[-1]
+            net = []
+            for row, bias in zip(
+                params.weights[layer_index], neuron_biases(problem, params, layer_index)
+            ):
+                total = bias
+                for w, value in zip(row, below):
+                    total += w * value
+                net.append(total)
+            nets.append(net)
+            outs.append(self.activate(layer.activation, net))
+        return Forward(nets, outs)
+
+    def back_through_activation(
+        self, activation: str, nets: Vector, outs: Vector, d_out: Vector, output_layer: bool
+    ) -> Vector:
+        """d/dnet from d/dout: the chain rule through the activation (written from ``outs``)."""
+        if activation == "sigmoid":  # the tutorials' case, spelt out: it is the hot loop
+            return [g * (o * (1.0 - o)) for g, o in zip(d_out, outs)]
+        if activation != "softmax":
+            derivative = self.elementwise_derivative
+            return [g * derivative(activation, o) for g, o in zip(d_out, outs)]
+        jac = self.out_net_jacobian(activation, outs)
+        n = len(outs)
+        return [sum(d_out[a] * jac[a][b] for a in range(n)) for b in range(n)]
+
+    def back_through_weights(self, weights: Matrix, d_net: Vector) -> Vector:
+        """d/dout of the layer below from d/dnet of this layer: sum over the neurons fed."""
+        total = [0.0] * len(weights[0])
+        for d, row in zip(d_net, weights):
+            for i, w in enumerate(row):
+                total[i] += d * w
+        return total
+
+    def bias_gradient(self, layer: Layer, per_neuron: Vector) -> Vector:
+        """dE/db from the summed deltas of each neuron: one value if the bias is shared."""
+        if layer.bias_kind == "shared":
+            return [sum(per_neuron)]
+        if layer.bias_kind == "per_neuron":
+            return per_neuron
+        return []
+
+    def apply_update(
+        self, problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
+    ) -> None:
+        """Gradient descent on one layer: p <- p - rate * dE/dp (frozen biases stay)."""
+        rate = problem.learning_rate
+        params.weights[layer_index] = [
+            [w - rate * g for w, g in zip(w_row, g_row)]
+            for w_row, g_row in zip(params.weights[layer_index], grad_w)
+        ]
+        if problem.layers[layer_index].bias_trainable:
+            biases = params.biases[layer_index]
+            params.biases[layer_index] = [b - rate * g for b, g in zip(biases, grad_b)]
+
+    # --- training ---------------------------------------------------------------------
+
     def run(self, problem: Problem, record: Collection[int]) -> q.Trace:
         params = Params.of(problem)
         trace: q.Trace = {}
@@ -275,12 +253,50 @@ class LoopsEngine:
             if step not in record and (fast or step == problem.steps):
                 if step < problem.steps:
                     batch = batch_of_step(problem, step)
-                    simultaneous_step(problem, params, batch, problem.n_outputs * len(batch))
+                    self._simultaneous_step(problem, params, batch, problem.n_outputs * len(batch))
                 continue
             values = self._step(problem, params, step, step in record, step < problem.steps)
             if step in record:
                 trace[step] = values
         return trace
+
+    def _simultaneous_step(
+        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
+    ) -> None:
+        """One simultaneous update with nothing recorded: the hot loop of long runs.
+
+        The same arithmetic in the same order as the recording path, with fewer
+        intermediate lists: each sample is carried down on its own, its gradient
+        added to the running sums, and every layer updated at the end.
+        """
+        layers = problem.layers
+        top = len(layers) - 1
+        back_through_activation = self.back_through_activation
+        grad_w = [[[0.0] * len(row) for row in weights] for weights in params.weights]
+        grad_b = [[0.0] * len(weights) for weights in params.weights]
+        for s in batch:
+            fwd = self.forward(problem, params, list(problem.inputs[s]))
+            d_out = self.output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
+            for index in range(top, -1, -1):
+                delta = back_through_activation(
+                    layers[index].activation,
+                    fwd.nets[index + 1],
+                    fwd.outs[index + 1],
+                    d_out,
+                    index == top,
+                )
+                below = fwd.outs[index]
+                for row, d in zip(grad_w[index], delta):
+                    for i, o in enumerate(below):
+                        row[i] += d * o
+                sums = grad_b[index]
+                for j, d in enumerate(delta):
+                    sums[j] += d
+                if index:
+                    d_out = self.back_through_weights(params.weights[index], delta)
+        for index, layer in enumerate(layers):
+            bias = self.bias_gradient(layer, grad_b[index])
+            self.apply_update(problem, params, index, grad_w[index], bias)
 
     def _step(
         self, problem: Problem, params: Params, step: int, recording: bool, update: bool
@@ -289,7 +305,7 @@ class LoopsEngine:
         batch = batch_of_step(problem, step)
         scale = problem.n_outputs * len(batch)
         values: dict[str, float] = {}
-        passes = [forward(problem, params, list(problem.inputs[s])) for s in batch]
+        passes = [self.forward(problem, params, list(problem.inputs[s])) for s in batch]
         if recording:
             self._record_parameters(problem, params, values)
             self._record_forward(problem, batch, passes, scale, values)
@@ -317,39 +333,48 @@ class LoopsEngine:
         d_outs: list[Vector] = []
         term_d_outs: list[list[Vector]] = []
         for s, fwd in zip(batch, passes, strict=True):
-            grads = output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
+            grads = self.output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
             d_outs.append(grads)
             if recording:
                 term_d_outs.append([one_hot(len(grads), k, g) for k, g in enumerate(grads)])
         pending: list[tuple[int, Matrix, Vector]] = []
         for layer_index in reversed(range(len(problem.layers))):
-            layer = problem.layers[layer_index]
             deltas = [
-                back_through_activation(layer.activation, fwd.outs[layer_index + 1], d_out)
+                self._delta(problem, layer_index, fwd, d_out)
                 for fwd, d_out in zip(passes, d_outs, strict=True)
             ]
             term_deltas = [
-                [
-                    back_through_activation(layer.activation, fwd.outs[layer_index + 1], d)
-                    for d in ds
-                ]
+                [self._delta(problem, layer_index, fwd, d) for d in ds]
                 for fwd, ds in zip(passes, term_d_outs, strict=recording)
             ]
             grad_w, grad_b = self._layer_gradients(problem, layer_index, passes, deltas)
             if recording:
-                self._record_backward(problem, layer_index, batch, d_outs, deltas, values)
+                self._record_backward(layer_index, batch, d_outs, deltas, values)
                 self._record_term_partials(layer_index, batch, term_d_outs, term_deltas, values)
                 self._record_gradients(problem, layer_index, grad_w, grad_b, values)
             if update and problem.update_order == "sequential":
-                apply_update(problem, params, layer_index, grad_w, grad_b)
+                self.apply_update(problem, params, layer_index, grad_w, grad_b)
             else:
                 pending.append((layer_index, grad_w, grad_b))
             weights = params.weights[layer_index]
-            d_outs = [back_through_weights(weights, d) for d in deltas]
-            term_d_outs = [[back_through_weights(weights, d) for d in ds] for ds in term_deltas]
+            d_outs = [self.back_through_weights(weights, d) for d in deltas]
+            term_d_outs = [
+                [self.back_through_weights(weights, d) for d in ds] for ds in term_deltas
+            ]
         if update:
             for layer_index, grad_w, grad_b in pending:
-                apply_update(problem, params, layer_index, grad_w, grad_b)
+                self.apply_update(problem, params, layer_index, grad_w, grad_b)
+
+    def _delta(self, problem: Problem, layer_index: int, fwd: Forward, d_out: Vector) -> Vector:
+        """dE/dnet of one sample at one layer, the seam told the nets and if it is the output."""
+        number = layer_index + 1
+        return self.back_through_activation(
+            problem.layers[layer_index].activation,
+            fwd.nets[number],
+            fwd.outs[number],
+            d_out,
+            number == len(problem.layers),
+        )
 
     def _layer_gradients(
         self,
@@ -368,9 +393,9 @@ class LoopsEngine:
                 per_neuron_b[j] += d
                 for i, o in enumerate(below):
                     row[i] += d * o
-        return grad_w, bias_gradient(layer, per_neuron_b)
+        return grad_w, self.bias_gradient(layer, per_neuron_b)
 
-    # --- recording ---------------------------------------------------------------
+    # --- recording ---------------------------------------------------------------------
 
     def _record_parameters(
         self, problem: Problem, params: Params, values: dict[str, float]
@@ -395,7 +420,7 @@ class LoopsEngine:
         total_loss = 0.0
         for s, fwd in zip(batch, passes, strict=True):
             terms = [
-                loss_term(problem.loss, t, o, scale)
+                self.loss_term(problem.loss, t, o, scale)
                 for t, o in zip(problem.targets[s], fwd.outs[-1], strict=True)
             ]
             total_loss += sum(terms)
@@ -416,7 +441,7 @@ class LoopsEngine:
         for layer_index, layer in enumerate(problem.layers):
             number = layer_index + 1
             outs = fwd.outs[number]
-            jac = out_net_jacobian(layer.activation, outs)
+            jac = self.out_net_jacobian(layer.activation, outs)
             for j in range(layer.size):
                 values[q.neuron("net", number, j + 1, sample)] = fwd.nets[number][j]
                 values[q.neuron("out", number, j + 1, sample)] = outs[j]
@@ -426,7 +451,6 @@ class LoopsEngine:
 
     def _record_backward(
         self,
-        problem: Problem,
         layer_index: int,
         batch: tuple[int, ...],
         d_outs: list[Vector],

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bpcheck.cli.main import main
 from bpcheck.diagnose.diagnosis import Erratum, diagnose_fixture
-from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, VariantEngine, digit_edits, typo_of
+from bpcheck.diagnose.results import (
+    DiagnoseResult,
+    ErratumRecord,
+    FixtureDiagnosis,
+    read_diagnose_result,
+    schema,
+)
+from bpcheck.diagnose.variants import (
+    BY_NAME,
+    CATALOGUE,
+    Variant,
+    VariantEngine,
+    digit_edits,
+    typo_of,
+)
+from bpcheck.errors import BadInput
 from bpcheck.io.loader import load, load_all
+from bpcheck.model.diagnoses import VARIANT_NAMES
+from bpcheck.model.engine import CannotRun, Engine
 from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Problem
+from bpcheck.model.verdicts import MATCH, verdict
+from bpcheck.testing.conformance import varied_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES, _ = load_all([ROOT / "fixtures"])
@@ -78,6 +102,20 @@ def test_typo_of(value: float, printed: str, swaps: bool, expected: bool) -> Non
     assert typo_of(value, printed, swaps) is expected
 
 
+def test_typo_of_a_large_value_at_many_places() -> None:
+    """1.5e20 written at 10 decimals has 31 digits, more than decimal's default 28: the
+    verdict always answered, the typo search raised InvalidOperation."""
+    printed = "150000000000000000000.0000000001"
+    assert verdict(1.5e20, printed) == MATCH  # within a few ULPs of 1.5e20 (one is 16384)
+    assert typo_of(1.5e20, printed, False) is True  # the last 0 of ...0000000000 typed as 1
+    assert typo_of(1.5e20, printed, True) is False
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_typo_of_a_value_that_is_not_finite_is_no_typo(value: float) -> None:
+    assert typo_of(value, "0.5", False) is False
+
+
 def test_digit_edits_change_one_digit_or_swap_two() -> None:
     edits = set(digit_edits("0.12"))
     assert "0.13" in edits and "0.21" in edits and "1.12" in edits
@@ -109,3 +147,98 @@ def test_readings_leave_problems_they_do_not_apply_to_alone() -> None:
     assert not BY_NAME["biases-trained"].applies(fixture.problem)  # no biases at all
     sequential = replace(fixture.problem, update_order="sequential")
     assert not BY_NAME["sequential-order"].applies(sequential)
+
+
+def test_the_loader_accepts_exactly_the_catalogue_names() -> None:
+    assert tuple(v.name for v in CATALOGUE) == VARIANT_NAMES
+
+
+def test_loading_a_fixture_does_not_load_the_catalogue() -> None:
+    code = (
+        "import sys; from bpcheck.io.loader import load_all; from pathlib import Path; "
+        "fixtures, errors = load_all([Path(sys.argv[1])]); assert fixtures and not errors; "
+        "print(sorted(m for m in sys.modules if m.startswith(('bpcheck.diagnose', "
+        "'bpcheck.engines'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "fixtures" / "mazur")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "[]"
+
+
+PLANTED = [v for v in CATALOGUE if v.planted is not None]
+
+
+def final_step(engine: Engine, problem: Problem, record: Collection[int]) -> object:
+    """The last step's values, or the kind of error the engine raised (a mutant may diverge,
+    a transposed matrix fits square layers only)."""
+    try:
+        return engine.run(problem, record)[problem.steps]
+    except (ArithmeticError, ValueError, CannotRun) as error:
+        return type(error)
+
+
+@pytest.mark.parametrize("variant", PLANTED, ids=lambda v: v.name)
+def test_a_planted_variant_holds_on_the_fast_path_too(variant: Variant) -> None:
+    """Unrecorded simultaneous steps take the engine's fast path: the planted step must be
+    taken there as well, or a variant would change only the steps it records."""
+    engine = VariantEngine((variant,))
+    for name, problem in varied_problems():
+        problem = replace(problem, steps=3, update_order="simultaneous")
+        every_step = final_step(engine, problem, range(4))
+        assert final_step(engine, problem, {3}) == every_step, name
+
+
+def test_two_planted_variants_are_refused() -> None:
+    with pytest.raises(ValueError, match="one planted variant at a time"):
+        VariantEngine((BY_NAME["transposed-weights"], BY_NAME["truncated-4-decimals"]))
+
+
+# --- diagnose --json ---------------------------------------------------------------------
+
+
+def test_diagnose_json_follows_its_schema_and_reads_back(tmp_path: Path) -> None:
+    path = ROOT / "fixtures" / "babin" / "babin-comment-w3-abs-error.json"
+    out = tmp_path / "diagnose.json"
+    assert main(["diagnose", str(path), "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    fixture = load(path)
+    records = tuple(ErratumRecord.of(e) for e in diagnose_fixture(fixture))
+    expected = DiagnoseResult((FixtureDiagnosis(fixture.id, records),))
+    assert read_diagnose_result(out) == expected
+    explanations = expected.diagnoses[0].errata[0].explanations
+    assert [e.variants for e in explanations] == [("typo-one-digit",), ("loss-sse",)]
+
+
+def test_a_wrong_diagnose_file_is_one_line_per_problem(tmp_path: Path) -> None:
+    erratum = {
+        "claim": "c",
+        "quantity": "E",
+        "step": "zero",
+        "printed": "0.5",
+        "value": 0.25,
+        "verdict": "wrong",
+        "accepted": None,
+        "explanations": [{"variants": ["typo-one-digit"], "gained": 1}],
+    }
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"diagnoses": [{"fixture": "f", "errata": [erratum]}]}))
+    with pytest.raises(BadInput) as raised:
+        read_diagnose_result(path)
+    where = f"{path}: $.diagnoses[0].errata[0]"
+    assert raised.value.lines == [
+        f"{where}.explanations[0]: missing field: 'broken'",
+        f'{where}.step: expected integer, found "zero"',
+        f'{where}.verdict: expected one of "match", "truncated", "mismatch", found "wrong"',
+    ]
+
+
+def test_a_diagnose_file_that_is_not_json_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text("{")
+    with pytest.raises(BadInput, match="expected JSON"):
+        read_diagnose_result(path)

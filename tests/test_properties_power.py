@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from bpcheck.checking.check import OK, check_fixture
+from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import FixtureError, build_problem, load, read_json
 from bpcheck.model import verdicts
 from bpcheck.model.engine import Availability
@@ -163,16 +164,13 @@ class UpdatedBeforeRecording(Wrapped):
         return {step - 1: values for step, values in trace.items()}
 
 
-def shared_bias_from_first_neuron(engine_module: Any) -> None:
+class SharedBiasFromFirstNeuron(LoopsEngine):
     """A shared bias's gradient taken from the layer's first delta instead of their sum."""
-    original = engine_module.bias_gradient
 
-    def bias_gradient(layer: Layer, per_neuron: list[float]) -> list[float]:
+    def bias_gradient(self, layer: Layer, per_neuron: list[float]) -> list[float]:
         if layer.bias_kind == "shared":
             return [per_neuron[0]]
-        return list(original(layer, per_neuron))
-
-    engine_module.bias_gradient = bias_gradient
+        return super().bias_gradient(layer, per_neuron)
 
 
 # --- engine properties -------------------------------------------------------------------
@@ -246,7 +244,7 @@ def test_the_batch_law_catches_an_averaged_sum(tmp_path: Path) -> None:
 
 
 def test_the_permutation_law_catches_a_shared_bias_from_one_neuron(tmp_path: Path) -> None:
-    broken = mutant("shared-bias-first-neuron", shared_bias_from_first_neuron)
+    broken = mutant("shared-bias-first-neuron", SharedBiasFromFirstNeuron)
     problems = props.problems_for([LOOPS], props.with_hidden_layer)
 
     @st.composite

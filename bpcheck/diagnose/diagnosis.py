@@ -10,22 +10,16 @@ that explains one number and breaks ten others ranks low.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import OK, run_problem
 from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, Variant, VariantEngine, typo_of
-from bpcheck.io.loader import load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
-from bpcheck.model.verdicts import MATCH, TRUNCATED, verdict
+from bpcheck.model.verdicts import MATCH, TRUNCATED, Verdict, verdict
 
 PAIR_LEADERS = ("sequential-order", "simultaneous-order", "biases-trained", "biases-frozen")
 """Readings tried in combination with every other computing variant."""
@@ -36,7 +30,7 @@ class Candidate:
     """A variant or combination, with what it does to the fixture's printed numbers."""
 
     variants: tuple[str, ...]
-    verdicts: dict[str, str]
+    verdicts: dict[str, Verdict]
     gained: int = 0
     broken: int = 0
 
@@ -53,7 +47,7 @@ class Candidate:
 class Erratum:
     claim: Claim
     value: float
-    verdict: str
+    verdict: Verdict
     explanations: list[Candidate] = field(default_factory=list)
 
     @property
@@ -68,7 +62,7 @@ def printed_claims(fixture: Fixture) -> list[Claim]:
     return [c for c in fixture.claims if c.printed is not None and c.relation is None]
 
 
-def claim_verdicts(fixture: Fixture, trace: Trace, shift: int) -> dict[str, str]:
+def claim_verdicts(fixture: Fixture, trace: Trace, shift: int) -> dict[str, Verdict]:
     """Each printed claim's verdict under a trace; a claim read ``shift`` steps away."""
     found = {}
     for claim in printed_claims(fixture):
@@ -114,7 +108,7 @@ def compute(
             if changed is None:
                 return None
             problem = changed
-    planted = tuple(v for v in variants if v.plant is not None)
+    planted = tuple(v for v in variants if v.planted is not None)
     engine: Engine = VariantEngine(planted) if planted else fast
     run = run_problem(engine, problem, record)  # the readings are applied above, once
     return run.trace if run.outcome == OK else None
@@ -160,7 +154,7 @@ def diagnose_fixture(fixture: Fixture, fast: Engine | None = None) -> list[Errat
     return errata
 
 
-def score(candidate: Candidate, baseline: dict[str, str]) -> None:
+def score(candidate: Candidate, baseline: dict[str, Verdict]) -> None:
     for claim_id, before in baseline.items():
         after = candidate.verdicts.get(claim_id)
         if before != MATCH and after == MATCH:
@@ -205,58 +199,12 @@ def describe(fixture: Fixture, errata: list[Erratum], top: int) -> list[str]:
         )
         if not erratum.explanations:
             lines.append("    nothing in the catalogue reproduces it")
-        for rank, candidate in enumerate(erratum.explanations[:top], start=1):
+        for number, candidate in enumerate(erratum.explanations[:top], start=1):
             lines.append(
-                f"    {rank}. {candidate.name}: also turns {candidate.gained - 1} other "
+                f"    {number}. {candidate.name}: also turns {candidate.gained - 1} other "
                 f"number(s) into matches, breaks {candidate.broken}"
             )
         if claim.diagnosis:
             state = "reproduced" if erratum.accepted_reproduced else "NOT reproduced"
             lines.append(f"    accepted diagnosis: {claim.diagnosis} ({state})")
     return lines
-
-
-def erratum_json(erratum: Erratum) -> dict[str, Any]:
-    return {
-        "claim": erratum.claim.id,
-        "quantity": erratum.claim.canonical,
-        "step": erratum.claim.step,
-        "printed": erratum.claim.printed,
-        "value": erratum.value,
-        "verdict": erratum.verdict,
-        "accepted": erratum.claim.diagnosis,
-        "explanations": [
-            {"variants": list(c.variants), "gained": c.gained, "broken": c.broken}
-            for c in erratum.explanations
-        ],
-    }
-
-
-def cmd_diagnose(args: argparse.Namespace) -> int:
-    fixtures, errors = load_all([Path(p) for p in args.paths])
-    for error in errors:
-        print(error, file=sys.stderr)
-    if errors:
-        return 2
-    report = []
-    unreproduced = 0
-    for fixture in fixtures:
-        errata = diagnose_fixture(fixture)
-        if not errata:
-            continue
-        print("\n".join(describe(fixture, errata, args.top)))
-        unreproduced += sum(1 for e in errata if e.accepted_reproduced is False)
-        report.append({"fixture": fixture.id, "errata": [erratum_json(e) for e in errata]})
-    if args.json:
-        Path(args.json).write_text(json.dumps({"diagnoses": report}, indent=1) + "\n")
-    return 1 if unreproduced else 0
-
-
-def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "diagnose", help="find the readings or bugs that reproduce each wrong printed number"
-    )
-    parser.add_argument("paths", nargs="+", help="fixture files or folders")
-    parser.add_argument("--json", metavar="FILE", help="write the diagnoses as JSON")
-    parser.add_argument("--top", type=int, default=3, help="explanations shown per number")
-    parser.set_defaults(handler=cmd_diagnose)

@@ -6,10 +6,10 @@ Each entry is a named, documented change to how a problem is computed:
   another loss or learning rate).  It changes the problem, so any engine can
   compute it.
 * ``bug``: a classic mistake in hand-written backpropagation (a derivative
-  forgotten, a sign flipped).  It is planted in a private copy of the loops
-  engine, the one engine whose steps are plain functions one can replace.
+  forgotten, a sign flipped).  It is planted in the loops engine through the
+  seams it offers (:mod:`bpcheck.diagnose.planted`).
 * ``hand``: the author computed by hand, rounding or cutting every intermediate
-  value to k decimals.  Also planted in a copy of the loops engine.
+  value to k decimals.  Also planted in the loops engine.
 * ``printing``: the number was computed right and printed wrong (one digit
   changed, two digits swapped, a step off by one).
 
@@ -19,24 +19,28 @@ as mutants and shows which check catches each.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import itertools
 import math
-import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from pathlib import Path
-from types import ModuleType
-from typing import Any
+from decimal import Decimal
 
-from bpcheck.model.engine import CannotRun, Engine
+from bpcheck.diagnose.planted import (
+    BiasGradientDropped,
+    ByHand,
+    DerivativeOfNet,
+    ErrorAsDelta,
+    GradientSignFlipped,
+    OutputDerivativeMissing,
+    TransposedWeights,
+)
+from bpcheck.engines.loops import LoopsEngine
+from bpcheck.model.decimals import Mode, at_places, places_of
+from bpcheck.model.engine import Availability, Engine
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
-
-LOOPS_SOURCE = Path(__file__).resolve().parent.parent / "engines" / "loops.py"
-
-Vector = list[float]
+from bpcheck.model.verdicts import is_decimal_number
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,8 @@ class Variant:
     doc: str
     transform: Callable[[Problem], Problem | None] | None = None
     """For readings: the changed problem, or None when the reading does not apply."""
-    plant: Callable[[Any], None] | None = None
-    """For bugs and hand computation: replaces functions in a copy of the loops engine."""
+    planted: Callable[[], LoopsEngine] | None = None
+    """For bugs and hand computation: the loops engine with the mistake planted."""
     step_shift: int = 0
     """For printing: the claim was printed for this many steps earlier (-1) or later."""
     max_steps: int | None = None
@@ -63,7 +67,7 @@ class Variant:
 
     @property
     def computes(self) -> bool:
-        return self.transform is not None or self.plant is not None
+        return self.transform is not None or self.planted is not None
 
 
 # --- readings: problem changes -------------------------------------------------------
@@ -113,203 +117,40 @@ def _rate(factor: float | None) -> Callable[[Problem], Problem | None]:
     return change
 
 
-# --- bugs and hand computation: planted in a copy of the loops engine -------------------
-
-
-def fresh_loops(tag: str) -> ModuleType:
-    """A private copy of ``engines/loops.py`` whose functions can be replaced safely."""
-    name = f"bpcheck_variant_{tag.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(name, LOOPS_SOURCE)
-    if spec is None or spec.loader is None:
-        raise CannotRun(f"cannot load {LOOPS_SOURCE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-def _track_outputs(module: Any) -> list[Any]:
-    """Keep the most recent forward passes so a replaced function can tell layers apart."""
-    recent: list[Any] = []
-    original = module.forward
-
-    def forward(problem: Problem, params: Any, x: Vector) -> Any:
-        result = original(problem, params, x)
-        recent[:] = [*recent[-8:], result]
-        return result
-
-    module.forward = forward
-    return recent
-
-
-def _is_output(recent: list[Any], outs: Vector) -> bool:
-    return any(outs is fwd.outs[-1] for fwd in recent)
-
-
-def _plant_no_output_derivative(module: Any) -> None:
-    """delta = dE/dout at the output layer: the activation's derivative forgotten there."""
-    recent = _track_outputs(module)
-    original = module.back_through_activation
-
-    def back(activation: str, outs: Vector, d_out: Vector) -> Vector:
-        if _is_output(recent, outs):
-            return list(d_out)
-        result: Vector = original(activation, outs, d_out)
-        return result
-
-    module.back_through_activation = back
-
-
-def _plant_error_as_delta(module: Any) -> None:
-    """delta = target - output at the output layer (the error, not dE/dnet)."""
-    original = module.output_gradient
-
-    def output_gradient(problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
-        return [-(t - o) * -1.0 for t, o in zip(target, outs, strict=True)]
-
-    _plant_no_output_derivative(module)
-    module.output_gradient = output_gradient
-    del original
-
-
-def _plant_derivative_of_net(module: Any) -> None:
-    """f'(net) written as if net were the output: sigmoid' = net (1 - net)."""
-    recent = _track_outputs(module)
-    original = module.back_through_activation
-
-    def back(activation: str, outs: Vector, d_out: Vector) -> Vector:
-        for fwd in recent:
-            for index, layer_outs in enumerate(fwd.outs):
-                if layer_outs is outs and index > 0:
-                    nets: Vector = fwd.nets[index]
-                    result: Vector = original(activation, nets, d_out)
-                    return result
-        fallback: Vector = original(activation, outs, d_out)
-        return fallback
-
-    module.back_through_activation = back
-
-
-def _plant_transposed_weights(module: Any) -> None:
-    """Back-propagate through W instead of its transpose (square layers only)."""
-
-    def back_through_weights(weights: list[Vector], d_net: Vector) -> Vector:
-        if any(len(row) != len(weights) for row in weights):
-            raise CannotRun("a transposed weight matrix only fits square layers")
-        return [
-            sum(d * w for d, w in zip(d_net, weights[i], strict=True)) for i in range(len(weights))
-        ]
-
-    module.back_through_weights = back_through_weights
-
-
-def _plant_sign_flipped(module: Any) -> None:
-    """p <- p + rate * dE/dp: gradient ascent."""
-    original = module.apply_update
-
-    def apply_update(problem: Problem, params: Any, index: int, grad_w: Any, grad_b: Any) -> None:
-        flipped_w = [[-g for g in row] for row in grad_w]
-        original(problem, params, index, flipped_w, [-g for g in grad_b])
-
-    module.apply_update = apply_update
-
-
-def _plant_bias_gradient_dropped(module: Any) -> None:
-    """dE/db left at zero: biases never move, and their gradients read 0."""
-    original = module.LoopsEngine._layer_gradients
-    original_bias = module.bias_gradient
-
-    def layer_gradients(self: Any, *args: Any) -> tuple[Any, Vector]:
-        grad_w, grad_b = original(self, *args)
-        return grad_w, [0.0 for _ in grad_b]
-
-    def bias_gradient(layer: Any, per_neuron: Vector) -> Vector:
-        return [0.0 for _ in original_bias(layer, per_neuron)]
-
-    module.LoopsEngine._layer_gradients = layer_gradients
-    module.bias_gradient = bias_gradient
-
-
-def _plant_hand(places: int, mode: str) -> Callable[[Any], None]:
-    """Every intermediate value rounded (or cut) to ``places`` decimals, as by hand."""
-    rounding = ROUND_HALF_EVEN if mode == "round" else ROUND_DOWN
-    quantum = Decimal(1).scaleb(-places)
-
-    def cut(value: float) -> float:
-        """As a calculator shows it (12 digits, so 0.7513 - 0.01 is 0.7413), then cut."""
-        if not math.isfinite(value):
-            return value
-        return float(Decimal(f"{value:.12g}").quantize(quantum, rounding=rounding))
-
-    def cut_all(values: Any) -> Any:
-        return [cut(v) for v in values]
-
-    def plant(module: Any) -> None:
-        for name in ("activate", "back_through_activation", "back_through_weights"):
-            original = getattr(module, name)
-            setattr(module, name, _rounded(original, cut_all))
-        module.output_gradient = _rounded(module.output_gradient, cut_all)
-        module.elementwise_derivative = _rounded(module.elementwise_derivative, cut)
-        module.loss_term = _rounded(module.loss_term, cut)
-        jacobian = module.out_net_jacobian
-        module.out_net_jacobian = lambda *args: [cut_all(row) for row in jacobian(*args)]
-        original_forward = module.forward
-
-        def forward(problem: Problem, params: Any, x: Vector) -> Any:
-            result = original_forward(problem, params, x)
-            result.nets[:] = [cut_all(net) for net in result.nets]
-            return result
-
-        module.forward = forward
-        original_update = module.apply_update
-
-        def apply_update(
-            problem: Problem, params: Any, index: int, grad_w: Any, grad_b: Any
-        ) -> None:
-            original_update(problem, params, index, [cut_all(r) for r in grad_w], cut_all(grad_b))
-            params.weights[index] = [cut_all(row) for row in params.weights[index]]
-            params.biases[index] = cut_all(params.biases[index])
-
-        module.apply_update = apply_update
-
-    return plant
-
-
-def _rounded(function: Callable[..., Any], cut_all: Callable[[Any], Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any) -> Any:
-        return cut_all(function(*args))
-
-    return wrapper
+# --- the variant engine: readings applied, a bug or hand computation planted -------------
 
 
 class VariantEngine:
-    """The loops engine with variants planted (bugs) or applied to each problem (readings)."""
+    """The loops engine with a variant planted (a bug, a hand computation) and readings applied.
+
+    At most one planted variant: each is a subclass of the loops engine, and the
+    diagnosis never combines two (a pair is a reading and one other variant).
+    """
 
     version = "variant of loops"
 
     def __init__(self, variants: tuple[Variant, ...]) -> None:
         self.variants = variants
         self.name = "+".join(v.name for v in variants)
-        module = fresh_loops(self.name)
-        for variant in variants:
-            if variant.plant is not None:
-                variant.plant(module)
-        self._engine = module.LoopsEngine()
+        planted = {v.name: v.planted for v in variants if v.planted is not None}
+        if len(planted) > 1:
+            raise ValueError(f"one planted variant at a time, not {', '.join(planted)}")
+        make = next(iter(planted.values()), LoopsEngine)
+        self._engine = make()
         self.capabilities = self._engine.capabilities
 
-    def available(self) -> Any:
+    def available(self) -> Availability:
         return self._engine.available()
 
     def run(self, problem: Problem, record: Collection[int]) -> Trace:
         for variant in self.variants:
             if variant.transform is not None:
                 problem = variant.transform(problem) or problem
-        trace: Trace = self._engine.run(problem, record)
-        return trace
+        return self._engine.run(problem, record)
 
 
 def mutant(variant: Variant) -> Engine:
-    """A bug of the catalogue applied to an engine (the loops engine's copy)."""
+    """A bug of the catalogue as an engine (the loops engine with it planted)."""
     return VariantEngine((variant,))
 
 
@@ -328,21 +169,15 @@ def digit_edits(text: str) -> Iterator[str]:
             yield text[:a] + text[b] + text[a] + text[b + 1 :]
 
 
-def _as_printed(value: float, printed: str, mode: str) -> str:
-    """``value`` written with the printed string's decimals, rounded or cut."""
-    places = -Decimal(printed).as_tuple().exponent  # type: ignore[operator]
-    rounding = ROUND_HALF_EVEN if mode == "round" else ROUND_DOWN
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=rounding))
-
-
 def typo_of(value: float, printed: str, swaps: bool) -> bool:
     """Whether ``printed`` is the value (rounded or cut) with one digit changed or swapped."""
-    try:
-        wanted = Decimal(printed)
-    except ArithmeticError:
+    if not math.isfinite(value) or not is_decimal_number(printed):
         return False
-    for mode in ("round", "cut"):
-        written = _as_printed(value, printed, mode)
+    wanted = Decimal(printed)
+    places = places_of(printed)
+    modes: tuple[Mode, ...] = ("round", "cut")
+    for mode in modes:
+        written = str(at_places(value, places, mode))
         for edit in digit_edits(written):
             is_swap = sorted(edit) == sorted(written)
             if is_swap == swaps and Decimal(edit) == wanted:
@@ -352,6 +187,9 @@ def typo_of(value: float, printed: str, swaps: bool) -> bool:
 
 # --- the catalogue -----------------------------------------------------------------------------
 
+
+HAND_MODES: tuple[tuple[str, Mode], ...] = (("round", "round"), ("truncat", "cut"))
+"""How the hand variants are named (rounded-k-, truncated-k-decimals) and how they cut."""
 
 CATALOGUE: tuple[Variant, ...] = (
     Variant(
@@ -389,44 +227,42 @@ CATALOGUE: tuple[Variant, ...] = (
         "output-derivative-missing",
         "bug",
         "the output layer's delta lacks f'(net)",
-        plant=_plant_no_output_derivative,
+        planted=OutputDerivativeMissing,
     ),
     Variant(
         "error-as-delta",
         "bug",
         "the output delta is target - output (the error itself)",
-        plant=_plant_error_as_delta,
+        planted=ErrorAsDelta,
     ),
     Variant(
         "derivative-of-net",
         "bug",
         "f' applied to the net input instead of the output (sigmoid' = net (1 - net))",
-        plant=_plant_derivative_of_net,
+        planted=DerivativeOfNet,
     ),
     Variant(
         "transposed-weights",
         "bug",
         "deltas carried down through W, not its transpose",
-        plant=_plant_transposed_weights,
+        planted=TransposedWeights,
     ),
     Variant(
         "gradient-sign-flipped",
         "bug",
         "p + rate * dE/dp: gradient ascent",
-        plant=_plant_sign_flipped,
+        planted=GradientSignFlipped,
     ),
-    Variant(
-        "bias-gradient-dropped", "bug", "dE/db left at zero", plant=_plant_bias_gradient_dropped
-    ),
+    Variant("bias-gradient-dropped", "bug", "dE/db left at zero", planted=BiasGradientDropped),
     *(
         Variant(
             f"{mode}ed-{k}-decimals",
             "hand",
             f"every intermediate value {mode}ed to {k} decimals, as by hand",
-            plant=_plant_hand(k, mode),
+            planted=functools.partial(ByHand, k, how),
             max_steps=10,
         )
-        for mode in ("round", "truncat")
+        for mode, how in HAND_MODES
         for k in (2, 3, 4, 5, 6)
     ),
     Variant("cut-when-printed", "printing", "the value cut, not rounded, at the printed place"),

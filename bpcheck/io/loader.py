@@ -21,6 +21,7 @@ import jsonschema
 
 from bpcheck.errors import BadInput, InputError
 from bpcheck.model import quantities as q
+from bpcheck.model.diagnoses import DIAGNOSIS_SEPARATOR, VARIANT_NAMES
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
 from bpcheck.model.problem import Layer, Problem
 from bpcheck.model.verdicts import is_decimal_number
@@ -330,12 +331,10 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
 
 
 def _diagnosis_errors(path: str, location: str, diagnosis: str) -> list[InputError]:
-    from bpcheck.diagnose.variants import BY_NAME
-
     errors = []
-    for part in diagnosis.split(" + "):
-        if part not in BY_NAME:
-            close = difflib.get_close_matches(part, list(BY_NAME), n=1)
+    for part in diagnosis.split(DIAGNOSIS_SEPARATOR):
+        if part not in VARIANT_NAMES:
+            close = difflib.get_close_matches(part, VARIANT_NAMES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             message = f"unknown variant {part!r}{hint}; expected names from `bpcheck diagnose`"
             errors.append(InputError(path, location, message))
