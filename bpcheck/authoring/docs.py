@@ -1,17 +1,21 @@
-"""Tables in the READMEs that are generated from the fixtures, so they cannot drift.
+"""Tables in the READMEs that are generated from the fixtures and the code, so they cannot drift.
 
 ``fixtures/README.md`` holds the coverage table (per document: worked examples,
 printed numbers encoded, verdict counts); ``README.md`` the errata found in the
-documents.  ``bpcheck docs`` rewrites both between their marker comments; a
-test fails when either is out of date, so a dropped claim is noticed.
+documents and the bug zoo (each bug of the catalogue against each check, from
+:mod:`bpcheck.diagnose.zoo`).  ``bpcheck docs`` rewrites each between its marker
+comments; a test fails when one is out of date, so a dropped claim is noticed.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bpcheck.checking.check import check_fixture
+from bpcheck.diagnose.zoo import zoo_table
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
@@ -93,16 +97,35 @@ def replace_between(text: str, name: str, content: str) -> str:
     return f"{head}{start}\n{content}\n{end}{tail}"
 
 
+@dataclass(frozen=True)
+class Section:
+    """A generated part of a document: where it goes, and how to make its text."""
+
+    path: Path
+    marker: str
+    """Its text sits between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
+    content: Callable[[], str]
+
+
+def generated_sections(root: Path, fixtures: list[Fixture], engine: Engine) -> list[Section]:
+    """Every generated section of the project at ``root``, in the order they are written."""
+    readme = root / "README.md"
+    return [
+        Section(root / "fixtures" / "README.md", "coverage", lambda: coverage_table(fixtures)),
+        Section(readme, "errata", lambda: errata_table(fixtures, engine)),
+        Section(readme, "zoo", lambda: zoo_table(fixtures)),
+    ]
+
+
 def updated_documents(
     root: Path, fixtures: list[Fixture], engine: Engine
 ) -> dict[Path, tuple[str, str]]:
     """For each generated document: (current text, text it should have)."""
-    wanted = {
-        root / "fixtures" / "README.md": ("coverage", coverage_table(fixtures)),
-        root / "README.md": ("errata", errata_table(fixtures, engine)),
-    }
-    out = {}
-    for path, (marker, content) in wanted.items():
-        text = path.read_text("utf-8")
-        out[path] = (text, replace_between(text, marker, content))
+    out: dict[Path, tuple[str, str]] = {}
+    for section in generated_sections(root, fixtures, engine):
+        if section.path not in out:
+            text = section.path.read_text("utf-8")
+            out[section.path] = (text, text)
+        current, wanted = out[section.path]
+        out[section.path] = (current, replace_between(wanted, section.marker, section.content()))
     return out

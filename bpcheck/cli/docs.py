@@ -1,4 +1,4 @@
-"""``bpcheck docs``: regenerate the coverage table and the errata list from the fixtures."""
+"""``bpcheck docs``: regenerate the coverage table, the errata list and the bug zoo table."""
 
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ def register(commands: object) -> None:
     parser = add_command(
         commands,
         "docs",
-        summary="regenerate the coverage table and the errata list from the fixtures",
+        summary="regenerate the coverage table, the errata list and the bug zoo table",
         description="Rewrite the generated sections of README.md and fixtures/README.md "
-        "(coverage table, errata list) from the fixtures and the reference engine.",
+        "(coverage table, errata list, bug zoo) from the fixtures, the reference engine and "
+        "the bugs of the diagnose catalogue.",
         example="bpcheck docs --check",
         handler=cmd_docs,
         exit_codes={ExitCode.FAILED: "with --check: a generated section is out of date"},
