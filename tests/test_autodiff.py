@@ -21,6 +21,8 @@ from bpcheck.model.examples import mazur  # noqa: E402
 from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
 from bpcheck.testing import strategies as bst  # noqa: E402
 
+pytestmark = pytest.mark.slow  # JAX compiles a function per shape: seconds, not milliseconds
+
 ENGINE = AutodiffEngine()
 REPO = Path(__file__).resolve().parents[1]
 

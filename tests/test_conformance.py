@@ -13,8 +13,15 @@ from bpcheck.testing.conformance import CHECKS, failing_checks, parametrize_with
 from tests.broken_engines import BROKEN, broken_engine
 
 
+COMPILING = {"autodiff"}
+"""Engines that compile per shape: their checks take seconds, so they are ``slow``."""
+
+
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
-@pytest.mark.parametrize("name", registry.names())
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[pytest.mark.slow] * (n in COMPILING)) for n in registry.names()],
+)
 def test_engine_conforms(
     name: str, check: Callable[[Engine], None], engines: dict[str, Engine]
 ) -> None:

@@ -72,7 +72,7 @@ from bpcheck.testing import fixture_strategies as bfs
 from bpcheck.testing import strategies as bst
 from bpcheck.testing.conformance import central_difference, parameter_names, with_parameter
 
-pytestmark = pytest.mark.property
+pytestmark = [pytest.mark.property, pytest.mark.slow]  # the fast run leaves the hunts to tox
 
 ENGINES: dict[str, Engine] = {
     name: engine for name, engine in registry.all_engines().items() if engine.available().available
