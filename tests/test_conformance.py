@@ -12,7 +12,6 @@ from bpcheck.model.engine import Engine
 from bpcheck.testing.conformance import CHECKS, failing_checks, parametrize_with_checks
 from tests.broken_engines import BROKEN, broken_engine
 
-
 COMPILING = {"autodiff"}
 """Engines that compile per shape: their checks take seconds, so they are ``slow``."""
 
