@@ -25,7 +25,7 @@ from bpcheck.errors import BadInput
 from bpcheck.io.loader import load
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
-from tests.broken_engines import broken_engine
+from tests.support.broken_engines import broken_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "bpcheck" / "io" / "schema" / SCHEMA_NAME

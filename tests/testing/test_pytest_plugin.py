@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_loader_errors import VALID
+from tests.support.documents import VALID
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
 """The inner run cannot re-import our already-imported plugin for assertion rewriting."""
 

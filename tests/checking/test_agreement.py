@@ -13,10 +13,10 @@ from bpcheck.checking.results import disagreement_table
 from bpcheck.io.loader import load
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
-from tests.broken_engines import broken_engine
+from tests.support.broken_engines import broken_engine
 from tests.support.paths import BUNDLED_FIXTURES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path", BUNDLED_FIXTURES, ids=lambda p: p.stem)

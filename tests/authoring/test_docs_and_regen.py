@@ -11,7 +11,7 @@ import pytest
 from bpcheck.cli.main import main
 from bpcheck.io.loader import fixture_paths
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_coverage_table_and_errata_are_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ from bpcheck.testing import strategies as bst  # noqa: E402
 pytestmark = pytest.mark.slow  # JAX compiles a function per shape: seconds, not milliseconds
 
 ENGINE = AutodiffEngine()
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- problems ------------------------------------------------------------------

@@ -40,9 +40,9 @@ from bpcheck.model.engine import Availability, CannotRun, Engine
 from bpcheck.model.problem import Layer, Problem, batch_of_step
 from bpcheck.model.quantities import Trace
 from bpcheck.testing.conformance import mazur_like, varied_problems
-from tests.broken_engines import broken_engine
+from tests.support.broken_engines import broken_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAZUR = ROOT / "fixtures" / "mazur" / "mazur-2015.json"
 PLANTED = 1e-6
 

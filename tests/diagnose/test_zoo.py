@@ -20,9 +20,9 @@ from bpcheck.io.loader import load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 from bpcheck.model.problem import Problem
-from tests import test_properties as props
+from tests.support import laws as props
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 SEARCH = settings(
     max_examples=40,

@@ -39,7 +39,7 @@ from bpcheck.model.problem import Problem
 from bpcheck.model.verdicts import MATCH, verdict
 from bpcheck.testing.conformance import varied_problems
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES, _ = load_all([ROOT / "fixtures"])
 WITH_ERRATA = [f for f in FIXTURES if any(c.expect in ("mismatch", "truncated") for c in f.claims)]
 

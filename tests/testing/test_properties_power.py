@@ -35,8 +35,8 @@ from bpcheck.model.problem import Layer, Problem
 from bpcheck.model.quantities import Trace
 from bpcheck.testing import fixture_strategies as bfs
 from bpcheck.testing import strategies as bst
-from tests import test_properties as props
-from tests.broken_engines import broken_engine, mutant
+from tests.support import laws as props
+from tests.support.broken_engines import broken_engine, mutant
 
 pytestmark = pytest.mark.property
 

@@ -10,7 +10,7 @@ from bpcheck.checking import registry
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.model.engine import Engine
 from bpcheck.testing.conformance import CHECKS, failing_checks, parametrize_with_checks
-from tests.broken_engines import BROKEN, broken_engine
+from tests.support.broken_engines import BROKEN, broken_engine
 
 COMPILING = {"autodiff"}
 """Engines that compile per shape: their checks take seconds, so they are ``slow``."""

@@ -14,7 +14,7 @@ from bpcheck.authoring.new import new_fixture
 from bpcheck.cli.main import main
 from bpcheck.errors import BadInput
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def walkthrough_commands() -> list[list[str]]:
