@@ -1,1 +1,1 @@
-"""Tests of bpcheck.report."""
+"""Tests of bpcheck.report: the reports and compare."""

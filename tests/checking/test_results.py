@@ -27,7 +27,7 @@ from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 from tests.support.broken_engines import broken_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "bpcheck" / "io" / "schema" / SCHEMA_NAME
 RELATIONS = ROOT / "fixtures" / "hmkcode" / "hmkcode-2018.json"
 PINS = ROOT / "fixtures" / "rules-003" / "rules-003-sequential.json"

@@ -23,7 +23,9 @@ from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load, load_all
 from bpcheck.report.write import tracked
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # building the report runs every engine on every fixture first
+
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "reports"
 SMALL = ROOT / "fixtures" / "babin" / "babin-comment-w2.json"
 HOSTILE = "<script>alert(1)</script>"

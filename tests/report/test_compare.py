@@ -18,7 +18,7 @@ from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load
 from bpcheck.report.compare import compare, moved
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "babin" / "babin.json"
 
 
