@@ -16,7 +16,6 @@ from hypothesis.errors import NoSuchExample
 from bpcheck.authoring.docs import generated_sections, replace_between
 from bpcheck.checking import registry
 from bpcheck.diagnose.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
-from bpcheck.io.loader import load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 from bpcheck.model.problem import Problem
@@ -70,18 +69,15 @@ def caught_by_properties(mutant: Engine, fixtures: list[Fixture]) -> bool:
 ALL_CHECKS: dict[str, ZooCheck] = {**CHECKS, "properties": caught_by_properties}
 
 
-FIXTURES, _ = load_all([ROOT / "fixtures"])
-
-
-def test_no_bug_escapes_every_check() -> None:
-    results = zoo(FIXTURES, ALL_CHECKS)
+def test_no_bug_escapes_every_check(bundled: dict[Path, Fixture]) -> None:
+    results = zoo(list(bundled.values()), ALL_CHECKS)
     escaped = [bug for bug, row in results.items() if not any(row.values())]
     assert not escaped, f"mutants that no check catches: {escaped}\n{zoo_markdown(results)}"
 
 
-def test_the_readme_shows_the_zoo() -> None:
+def test_the_readme_shows_the_zoo(bundled: dict[Path, Fixture]) -> None:
     """The table ``bpcheck docs`` writes, made the way it makes it, is the README's."""
-    sections = generated_sections(ROOT, FIXTURES, registry.reference_engine())
+    sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())
     zoo_section = next(s for s in sections if s.marker == "zoo")
     table = zoo_section.content()
     text = zoo_section.path.read_text("utf-8")
