@@ -14,27 +14,18 @@ from typing import Any
 
 from bpcheck import __version__
 from bpcheck.report.cells import file_stem
+from bpcheck.report.folder import CSV_DIR, HTML_NAME, JSON_NAME, MARKDOWN_NAME, replace_report
 from bpcheck.report.markdown import IMAGE_DIR, markdown
 from bpcheck.report.page import page
 from bpcheck.report.tables import Report, Table
 
-MARKDOWN_NAME, HTML_NAME, JSON_NAME = "report.md", "report.html", "report.json"
-CSV_DIR = "csv"
-GENERATED = (  # the names of files we write: left-overs of an earlier report are removed
-    (CSV_DIR, ("metadata", "engines", "summary", "documents", "errata", "gradcheck")),
-    (CSV_DIR, ("gradcheck-rows", "fixture-*", "disagreements-*", "loss-*")),
-    (IMAGE_DIR, ("loss-*",)),
-)
-
-
 # --- CSV and JSON ---------------------------------------------------------------------------
 
 
-def write_csv(table: Table, folder: Path) -> Path:
+def csv_text(table: Table) -> str:
     """One table as CSV at full precision (``%.17g``), so values survive the round trip."""
-    path = folder / f"{file_stem(table.name)}.csv"
-    table.frame.to_csv(path, index=False, float_format="%.17g", lineterminator="\n")
-    return path
+    text: str = table.frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    return text
 
 
 def json_value(value: Any) -> Any:
@@ -63,52 +54,30 @@ def json_document(report: Report) -> dict[str, Any]:
 # --- writing files --------------------------------------------------------------------------
 
 
-def write(report: Report, out: Path, formats: list[str]) -> list[Path]:
-    """Write the chosen formats under ``out``; return the files written.
-
-    Files of ours left from an earlier report (a fixture since removed) are
-    deleted, so a regenerated folder holds exactly the current report.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+def rendered(report: Report, formats: list[str]) -> dict[str, bytes]:
+    """Every file of the chosen formats, by its name in the report folder (``csv/x.csv``)."""
+    files: dict[str, bytes] = {}
     if "md" in formats:
-        written += write_images(report, out / IMAGE_DIR)
-        written.append(out / MARKDOWN_NAME)
-        written[-1].write_text(markdown(report), "utf-8")
+        for curve in report.curves:
+            if curve.png:
+                files[f"{IMAGE_DIR}/loss-{file_stem(curve.fixture)}.png"] = curve.png
+        files[MARKDOWN_NAME] = markdown(report).encode("utf-8")
     if "html" in formats:
-        written.append(out / HTML_NAME)
-        written[-1].write_text(page(report), "utf-8")
+        files[HTML_NAME] = page(report).encode("utf-8")
     if "csv" in formats:
-        (out / CSV_DIR).mkdir(exist_ok=True)
-        written += [write_csv(table, out / CSV_DIR) for table in report.tables()]
+        for table in report.tables():
+            files[f"{CSV_DIR}/{file_stem(table.name)}.csv"] = csv_text(table).encode("utf-8")
     if "json" in formats:
-        written.append(out / JSON_NAME)
         text = json.dumps(json_document(report), indent=1, ensure_ascii=False, allow_nan=False)
-        written[-1].write_text(text + "\n", "utf-8")
-    remove_stale(out, written, formats)
-    return written
+        files[JSON_NAME] = (text + "\n").encode("utf-8")
+    return files
 
 
-def write_images(report: Report, folder: Path) -> list[Path]:
-    written = []
-    for curve in report.curves:
-        if curve.png:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"loss-{file_stem(curve.fixture)}.png"
-            path.write_bytes(curve.png)
-            written.append(path)
-    return written
+def write(report: Report, out: Path, formats: list[str]) -> list[Path]:
+    """Write the chosen formats under ``out``, each file atomically; return the files written.
 
-
-def remove_stale(out: Path, written: list[Path], formats: list[str]) -> None:
-    """Delete files named like ours (:data:`GENERATED`) that were not written this time."""
-    keep = {p.resolve() for p in written}
-    wanted = {CSV_DIR: ("csv", ".csv"), IMAGE_DIR: ("md", ".png")}
-    for folder, stems in GENERATED:
-        fmt, suffix = wanted[folder]
-        if fmt not in formats:
-            continue
-        for stem in stems:
-            for path in sorted((out / folder).glob(stem + suffix)):
-                if path.resolve() not in keep:
-                    path.unlink()
+    Files an earlier report wrote there (by its manifest) and this one does not,
+    in the formats written now, are deleted, so a regenerated folder holds exactly
+    the current report; nothing else is (see :mod:`bpcheck.report.folder`).
+    """
+    return replace_report(out, rendered(report, formats), formats)

@@ -318,12 +318,15 @@ def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
 def generate(request: Request) -> list[Path]:
     """Make the report the request asks for; return the files written.
 
-    Raises :class:`bpcheck.errors.BadInput` for bad input, before anything is written.
+    Raises :class:`bpcheck.errors.BadInput` for bad input, before anything is written,
+    and for an ``--out`` folder the report cannot be written in, before anything is run.
     """
     from bpcheck.report import curves as report_curves
+    from bpcheck.report import folder as report_folder
     from bpcheck.report import render as report_render
     from bpcheck.report import tables as report_tables
 
+    report_folder.check_folder(request.out, request.formats)
     gradcheck = read_gradcheck(request.gradcheck)
     if request.saved:
         results, fixtures, engines = read_saved(request)

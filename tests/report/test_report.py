@@ -384,16 +384,6 @@ def test_a_missing_extra_is_named_with_its_install_command(
     assert err.endswith(": pip install 'bpcheck[report]'")
 
 
-def test_stale_files_of_an_earlier_report_are_removed(extra: None, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    (out / "csv").mkdir(parents=True)
-    (out / "csv" / "fixture-gone.csv").write_text("old\n")
-    (out / "csv" / "mine.csv").write_text("a user's file\n")
-    assert main([str(SMALL), "--out", str(out), "--engine", "loops", "--format", "csv"]) == 0
-    assert not (out / "csv" / "fixture-gone.csv").exists()
-    assert (out / "csv" / "mine.csv").exists()
-
-
 # --- loss curves ----------------------------------------------------------------------------
 
 
