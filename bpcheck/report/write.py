@@ -33,8 +33,8 @@ from bpcheck.checking.check import check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import RunResult, read_run_result
 from bpcheck.errors import BadInput, InputError
+from bpcheck.gradcheck.result_file import read_gradcheck_results
 from bpcheck.io.loader import FixtureError, load, load_all
-from bpcheck.io.schemas import read_checked
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
@@ -54,49 +54,6 @@ VOLATILE = (
 )
 """Metadata that differs between days and machines, not between results.  The test of the
 committed reports substitutes these (and the engines' versions) before comparing."""
-
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-GRADCHECK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["gradcheck"],
-    "properties": {
-        "bpcheck": {"type": "string"},
-        "gradcheck": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["fixture", "engine", "outcome"],
-                "properties": {
-                    "fixture": {"type": "string"},
-                    "path": {"type": "string"},
-                    "engine": {"type": "string"},
-                    "step": {"type": "integer"},
-                    "method": {"type": ["string", "null"]},
-                    "outcome": {"enum": ["ok", "failed", "errored", "skipped"]},
-                    "reason": {"type": ["string", "null"]},
-                    "worst_relative_error": _NULLABLE_NUMBER,
-                    "rows": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["parameter"],
-                            "properties": {
-                                "parameter": {"type": "string"},
-                                "engine": _NULLABLE_NUMBER,
-                                "reference": _NULLABLE_NUMBER,
-                                "abs_error": _NULLABLE_NUMBER,
-                                "rel_error": _NULLABLE_NUMBER,
-                                "tolerance": _NULLABLE_NUMBER,
-                                "status": {"type": ["string", "null"]},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-"""What ``bpcheck gradcheck --json FILE`` writes, as far as the report reads it."""
 
 
 @dataclass
@@ -308,7 +265,7 @@ def read_saved(request: Request) -> tuple[RunResult, list[Fixture], dict[str, En
 def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    found: dict[str, Any] = read_checked(path, GRADCHECK_SCHEMA)
+    found: dict[str, Any] = read_gradcheck_results(path).to_json()
     return found
 
 

@@ -291,6 +291,7 @@ def test_failures_only_shows_only_the_claims_not_as_expected(extra: None, tmp_pa
 
 
 GRADCHECK = {
+    "$schema": "https://bpcheck.invalid/schema/gradcheck-result-v1.schema.json",
     "bpcheck": "0.1.0",
     "gradcheck": [
         {
@@ -298,7 +299,7 @@ GRADCHECK = {
             "path": "fixtures/babin/babin-comment-w2.json",
             "engine": "loops",
             "step": 0,
-            "method": "central differences, mpmath",
+            "method": "mpmath",
             "outcome": "ok",
             "reason": None,
             "worst_relative_error": 3.25e-11,
@@ -310,7 +311,8 @@ GRADCHECK = {
                     "abs_error": 1e-11,
                     "rel_error": 2e-11,
                     "tolerance": 1e-7,
-                    "status": "ok",
+                    "status": "pass",
+                    "one_sided": None,
                 },
                 {
                     "parameter": "b[1]",
@@ -319,7 +321,8 @@ GRADCHECK = {
                     "abs_error": 0.0,
                     "rel_error": 3.25e-11,
                     "tolerance": 1e-7,
-                    "status": "ok",
+                    "status": "pass",
+                    "one_sided": None,
                 },
             ],
         },
@@ -328,7 +331,7 @@ GRADCHECK = {
             "path": "fixtures/babin/babin-comment-w2.json",
             "engine": "autodiff",
             "step": 0,
-            "method": "central differences, mpmath",
+            "method": "mpmath",
             "outcome": "skipped",
             "reason": "jax is not installed",
             "worst_relative_error": None,
