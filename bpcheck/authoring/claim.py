@@ -8,15 +8,18 @@ document and writes down why it differs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpcheck.authoring.fixture_file import write_fixture
+from bpcheck.authoring.fixture_file import dumps_fixture
 from bpcheck.checking.check import ClaimResult, check_fixture
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io.files import sigterm_unwinds
 from bpcheck.io.loader import FixtureError, load
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -110,18 +113,26 @@ def add_claims(
 
 
 def load_trial(path: Path, document: dict[str, Any]) -> Fixture:
-    """The fixture ``document`` would be, checked by the loader beside ``path`` (so its
-    ``$schema`` resolves); its problems are reported against ``path``."""
-    scratch = path.with_name(f".{path.name}.claim-trial")
-    write_fixture(scratch, document)
+    """The fixture ``document`` would be, checked by the loader as if it were ``path``.
+
+    The trial is written in a private temporary folder (made by :mod:`tempfile`,
+    readable by us alone), never beside the fixture: a scratch name there could be
+    a link planted by someone else, and an interrupted claim would leave it behind.
+    Its problems are reported against ``path``.
+    """
     try:
-        return load(scratch)
+        with sigterm_unwinds(), tempfile.TemporaryDirectory(prefix="bpcheck-claim-") as folder:
+            trial = Path(folder) / path.name
+            trial.write_text(dumps_fixture(document), "utf-8")
+            fixture = load(trial)
     except FixtureError as error:
         raise BadInput(
             [InputError(str(path), line.location, line.message) for line in error.errors]
         ) from None
-    finally:
-        scratch.unlink()
+    except OSError as error:
+        message = f"cannot check the new claims in a temporary folder ({error.strerror or error})"
+        raise BadInput([InputError(str(path), "$", message)]) from None
+    return dataclasses.replace(fixture, path=path)
 
 
 def record_verdict(claim: dict[str, Any], result: ClaimResult) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bpcheck.authoring.aliases import tutorial_aliases
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io.files import check_output
 from bpcheck.io.loader import SCHEMA_NAME, problem_errors, schema_errors
 from bpcheck.model.problem import ACTIVATIONS, LOSSES
 
@@ -74,11 +75,11 @@ def new_fixture(
 
     ``given`` maps each key of :data:`QUESTIONS` to the author's answer or None;
     ``ask``, when given, is asked for what is missing before the defaults apply.
-    Raises BadInput when ``path`` exists (nothing is asked then) or an answer is wrong.
+    Raises BadInput when ``path`` exists (a symbolic link, even dangling, included) or
+    cannot be created (nothing is asked then), or when an answer is wrong.
     """
     where = str(path)
-    if path.exists():
-        raise BadInput([InputError(where, "$", "refusing to overwrite an existing file")])
+    check_output(path, new=True, create_folders=True)
     fixture_id = fixture_id or path.stem
     try:
         text = answers(given, ask)

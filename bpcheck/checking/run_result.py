@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck.checking.check import Outcome
+from bpcheck.io.files import write_atomically
 from bpcheck.io.schemas import first_problem, load_schema, read_checked
 
 SCHEMA_NAME = "run-result-v1.schema.json"
@@ -264,4 +265,4 @@ def write_run_result(path: Path, result: RunResult) -> None:
     problem = first_problem(document, schema())
     if problem is not None:  # a bug in bpcheck, not in the user's input
         raise ValueError(f"run results that break {SCHEMA_NAME}: {': '.join(problem)}")
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    write_atomically(path, json.dumps(document, indent=1) + "\n", "--json")

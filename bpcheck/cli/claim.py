@@ -11,6 +11,7 @@ from bpcheck.authoring.fixture_file import write_fixture
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
+from bpcheck.io.files import check_rewritable
 
 DESCRIPTION = """\
 Add each NAME=PRINTED to the fixture as a claim (the number kept as printed),
@@ -21,6 +22,7 @@ as it was when a claim is wrong or cannot be computed."""
 
 def cmd_claim(args: argparse.Namespace) -> ExitCode:
     path = Path(args.fixture)
+    check_rewritable([path])
     claimed = add_claims(
         path, args.assignments, registry.all_engines(), where=args.where, step=args.step
     )

@@ -15,10 +15,13 @@ from bpcheck.diagnose.results import (
     write_diagnose_result,
 )
 from bpcheck.errors import ExitCode
+from bpcheck.io.files import check_output
 
 
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
     fixtures = load_fixtures(args.paths)
+    if args.json:
+        check_output(Path(args.json), "--json")
     diagnoses = []
     unreproduced = 0
     for fixture in fixtures:

@@ -5,22 +5,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bpcheck.authoring.docs import updated_documents
+from bpcheck.authoring.docs import generated_sections, updated_documents
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.cli.inputs import load_fixtures
-from bpcheck.errors import ExitCode
+from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.files import check_rewritable, write_atomically
+
+
+def check_documents(paths: list[Path], *, rewrite: bool) -> None:
+    """Before anything is computed: every generated document exists (and can be rewritten)."""
+    missing = sorted({str(p) for p in paths if not p.is_file()})
+    if missing:
+        raise BadInput([f"{p}: --root: expected a file with generated sections" for p in missing])
+    if rewrite:
+        check_rewritable(dict.fromkeys(paths), "--root")
 
 
 def cmd_docs(args: argparse.Namespace) -> ExitCode:
     fixtures = load_fixtures([str(Path(args.root) / "fixtures")])
     reference = registry.reference_engine()
+    documents = [s.path for s in generated_sections(Path(args.root), fixtures, reference)]
+    check_documents(documents, rewrite=not args.check)
     stale = []
     for path, (old, new) in updated_documents(Path(args.root), fixtures, reference).items():
         if old != new:
             stale.append(path)
             if not args.check:
-                path.write_text(new, "utf-8")
+                write_atomically(path, new, "--root")
     verb = "out of date" if args.check else "rewritten"
     for path in stale:
         print(f"{path}: {verb}")

@@ -9,7 +9,7 @@ from bpcheck.checking.check import Outcome
 from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
-from bpcheck.errors import BadInput, ExitCode
+from bpcheck.errors import ExitCode
 from bpcheck.gradcheck import (
     AUTO_DIRECTIONAL_ABOVE,
     METHODS,
@@ -20,6 +20,7 @@ from bpcheck.gradcheck import (
     gradcheck_fixture,
     write_gradcheck_results,
 )
+from bpcheck.io.files import check_output
 from bpcheck.model.fixture import Fixture
 
 ROW_HEADERS = ["parameter", "engine", "reference", "abs error", "rel error", "tolerance", "status"]
@@ -53,6 +54,8 @@ def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
 
 def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
+    if args.json:
+        check_output(Path(args.json), "--json")
     entries: list[tuple[Fixture, GradcheckResult]] = []
     for fixture in fixtures:
         for result in gradcheck_fixture(fixture, engines, method=args.method):
@@ -61,12 +64,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
             if not args.quiet and result.rows:
                 print(text_table(ROW_HEADERS, [row_cells(r) for r in result.rows]) + "\n")
     if args.json:
-        try:
-            write_gradcheck_results(Path(args.json), GradcheckRun.of(entries))
-        except OSError as error:
-            raise BadInput(
-                [f"--json: cannot write {args.json}: {error.strerror or error}"]
-            ) from None
+        write_gradcheck_results(Path(args.json), GradcheckRun.of(entries))
     outcomes = [result.outcome for _, result in entries]
     counts = ", ".join(f"{outcomes.count(o)} {o}" for o in Outcome)
     print(f"\n{len(fixtures)} fixture(s), {len(entries)} gradient check(s): {counts}")

@@ -35,7 +35,7 @@ def cmd_new(args: argparse.Namespace) -> ExitCode:
         title=getattr(args, "title", None),
         ask=input if prompt else None,
     )
-    write_fixture(path, document)
+    write_fixture(path, document, new=True)
     names = ", ".join(k for k in document["aliases"] if k.startswith(("w", "b")))
     print(f"{path}: written with aliases {names} (and i/h/o, net_/out_/delta_, E_o, E_total)")
     return ExitCode.OK

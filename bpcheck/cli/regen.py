@@ -9,10 +9,12 @@ from bpcheck.authoring.regen import regenerate
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
+from bpcheck.io.files import check_rewritable, write_atomically
 
 
 def cmd_regen(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
+    check_rewritable(fixture.path for fixture in fixtures)
     status = ExitCode.OK
     for fixture in fixtures:
         result = regenerate(fixture, engines)
@@ -20,7 +22,7 @@ def cmd_regen(args: argparse.Namespace) -> ExitCode:
             print(f"{fixture.path}: $: cannot regenerate: {problem}", file=sys.stderr)
             status = ExitCode.FAILED
         if result.changed:
-            fixture.path.write_text(result.new_text, "utf-8")
+            write_atomically(fixture.path, result.new_text)
             print(result.diff(), end="")
     print(f"{len(fixtures)} fixture(s) regenerated")
     return status

@@ -18,6 +18,7 @@ from bpcheck.checking.run_result import write_run_result
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
+from bpcheck.io.files import check_output
 
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:
@@ -34,6 +35,8 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
+    if args.json:
+        check_output(Path(args.json), "--json")
     results = [check_fixture(fixture, engines) for fixture in fixtures]
     print(text_table(SUMMARY_HEADERS, summary_rows(results)))
     for result in results:

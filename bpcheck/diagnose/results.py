@@ -18,6 +18,7 @@ import jsonschema
 
 from bpcheck.diagnose.diagnosis import Erratum
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io.files import write_atomically
 from bpcheck.io.schemas import describe, load_schema, location
 from bpcheck.model.verdicts import Verdict
 
@@ -168,4 +169,4 @@ def write_diagnose_result(path: Path, result: DiagnoseResult) -> None:
     problems = schema_problems(str(path), document)
     if problems:  # a bug in bpcheck, not in the user's input
         raise ValueError(f"diagnose results that break {SCHEMA_NAME}: {problems[0]}")
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    write_atomically(path, json.dumps(document, indent=1) + "\n", "--json")

@@ -18,6 +18,7 @@ from typing import Any
 from bpcheck import __version__
 from bpcheck.checking.check import Outcome
 from bpcheck.gradcheck.result import GradcheckResult, Row, Status
+from bpcheck.io.files import write_atomically
 from bpcheck.io.schemas import load_schema, read_checked
 from bpcheck.model.fixture import Fixture
 
@@ -176,8 +177,8 @@ def schema() -> dict[str, Any]:
 
 
 def write_gradcheck_results(path: Path, run: GradcheckRun) -> None:
-    """Write ``run`` as JSON (floats at full precision); an OSError is the caller's to report."""
-    path.write_text(json.dumps(run.to_json(), indent=1) + "\n", "utf-8")
+    """Write ``run`` as JSON (floats at full precision), atomically; BadInput if it cannot be."""
+    write_atomically(path, json.dumps(run.to_json(), indent=1) + "\n", "--json")
 
 
 def read_gradcheck_results(path: Path) -> GradcheckRun:
