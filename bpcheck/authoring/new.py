@@ -9,6 +9,7 @@ is a :class:`~bpcheck.errors.BadInput` line naming the option it came from.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 from bpcheck.authoring.aliases import tutorial_aliases
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.files import check_output
-from bpcheck.io.loader import SCHEMA_NAME, problem_errors, schema_errors
+from bpcheck.io.limits import from_environment
+from bpcheck.io.loader import SCHEMA_NAME, limit_errors, problem_errors, schema_errors
 from bpcheck.model.problem import ACTIVATIONS, LOSSES
+from bpcheck.model.verdicts import is_decimal_number
 
 Ask = Callable[[str], str]
 """Asks the author one question (``input`` at a terminal) and returns the answer."""
@@ -89,7 +92,11 @@ def new_fixture(
         )
     except _BadAnswer as error:
         raise BadInput([InputError(where, error.option, error.message)]) from None
-    problems = schema_errors(where, document) or problem_errors(where, document["problem"])
+    problems = (
+        schema_errors(where, document)
+        or limit_errors(where, document["problem"], from_environment())
+        or problem_errors(where, document["problem"])
+    )
     if problems:
         raise BadInput(problems)
     return document
@@ -195,11 +202,17 @@ def layer_sizes(text: str) -> list[int]:
 
 
 def numbers(text: str, key: str) -> list[float]:
-    """``"0.15, 0.2"`` -> [0.15, 0.2]: a comma-separated list of decimal numbers."""
-    try:
-        values = [float(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise _BadAnswer(key, f"expected comma-separated numbers, found {text!r}") from None
+    """``"0.15, 0.2"`` -> [0.15, 0.2]: a comma-separated list of decimal numbers.
+
+    Written as a fixture holds them: ``nan``, ``inf`` or ``1e999`` (which ``float``
+    takes) would make a file no command can load.
+    """
+    parts = [part for part in text.replace(" ", "").split(",") if part]
+    if not all(is_decimal_number(part) for part in parts):
+        raise _BadAnswer(key, f"expected comma-separated decimal numbers, found {text!r}")
+    values = [float(part) for part in parts]
+    if not all(math.isfinite(value) for value in values):
+        raise _BadAnswer(key, f"expected numbers that fit in a float64, found {text!r}")
     if not values:
         raise _BadAnswer(key, "expected at least one number")
     return values

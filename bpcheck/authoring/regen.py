@@ -9,14 +9,13 @@ nothing.  Values are only taken when every engine that ran agrees.
 from __future__ import annotations
 
 import difflib
-import re
+import json
 from dataclasses import dataclass
 
 from bpcheck.checking.check import OK, check_fixture
+from bpcheck.io.json_positions import positions
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
-
-PINNED = re.compile(r'("pinned"\s*:\s*")([^"\\]*)(")')
 
 
 def pin(value: float) -> str:
@@ -46,7 +45,12 @@ class Regenerated:
 
 
 def regenerate(fixture: Fixture, engines: dict[str, Engine]) -> Regenerated:
-    """New text for the fixture file, with every pinned value taken from the engines."""
+    """New text for the fixture file, with every pinned value taken from the engines.
+
+    Each claim's ``pinned`` string is found where the parsed document puts it
+    (:func:`bpcheck.io.json_positions.positions`), so an alias or a provenance
+    entry that happens to be called ``pinned`` is never touched.
+    """
     text = fixture.path.read_text("utf-8")
     result = check_fixture(fixture, engines)
     problems = [
@@ -55,17 +59,22 @@ def regenerate(fixture: Fixture, engines: dict[str, Engine]) -> Regenerated:
     ]
     if not any(run.outcome == OK for run in result.runs):
         problems.append("no engine could run this fixture")
+    spans = positions(text).spans
     pinned_claims = [c for c in result.claims if c.claim.pinned is not None]
-    matches = list(PINNED.finditer(text))
-    if len(matches) != len(pinned_claims):
-        problems.append(f"found {len(matches)} pinned strings for {len(pinned_claims)} pins")
+    located = [
+        (spans[key], c)
+        for c in pinned_claims
+        if (key := ("claims", c.claim.index, "pinned")) in spans
+    ]
+    if len(located) != len(pinned_claims):
+        problems.append("the file no longer holds the pins it was loaded with")
     if problems:
         return Regenerated(fixture, text, text, problems)
     pieces, last = [], 0
-    for match, claim in zip(matches, pinned_claims, strict=True):
+    for (start, end), claim in sorted(located, key=lambda item: item[0]):
         value = claim.reference
-        new = match.group(2) if value is None else pin(value)
-        pieces.extend([text[last : match.start(2)], new])
-        last = match.end(2)
+        new = text[start:end] if value is None else json.dumps(pin(value))
+        pieces.extend([text[last:start], new])
+        last = end
     pieces.append(text[last:])
     return Regenerated(fixture, text, "".join(pieces), [])

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from bpcheck.diagnose.diagnosis import Erratum
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.files import write_atomically
+from bpcheck.io.limits import from_environment
 from bpcheck.io.schemas import describe, load_schema, location
+from bpcheck.io.strict_json import UnreadableJson, read_json
+from bpcheck.io.validator import validator
 from bpcheck.model.verdicts import Verdict
 
 SCHEMA_NAME = "diagnose-result-v1.schema.json"
@@ -136,28 +137,21 @@ def schema() -> dict[str, Any]:
 
 def schema_problems(where: str, document: Any) -> list[InputError]:
     """Every way ``document`` breaks the schema, one per line, in document order."""
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator(schema()).iter_errors(document), key=lambda e: list(e.absolute_path))
     return [InputError(where, location(e.absolute_path), describe(e)) for e in errors]
 
 
 def read_diagnose_result(path: Path) -> DiagnoseResult:
     """A ``diagnose --json`` file; :class:`~bpcheck.errors.BadInput`, a line per problem, if wrong.
 
-    NaN and infinities are accepted: a value is what the engine computed, and
-    an engine that diverges computes them.
+    Read strictly (:mod:`bpcheck.io.strict_json`); NaN and infinities are accepted:
+    a value is what the engine computed, and an engine that diverges computes them.
     """
-    where = str(path)
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadInput([InputError(where, "$", f"cannot read the file ({error})")]) from None
-    except json.JSONDecodeError as error:
-        at = f"line {error.lineno} column {error.colno}"
-        raise BadInput([InputError(where, at, f"expected JSON: {error.msg}")]) from None
-    except RecursionError:
-        raise BadInput([InputError(where, "$", "expected JSON nested less deeply")]) from None
-    problems = schema_problems(where, document)
+        document = read_json(path, from_environment().bytes, non_finite=True)
+    except UnreadableJson as error:
+        raise BadInput([error.problem]) from None
+    problems = schema_problems(str(path), document)
     if problems:
         raise BadInput(problems)
     return DiagnoseResult.from_json(document)

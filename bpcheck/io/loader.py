@@ -1,16 +1,20 @@
 """Loading fixtures: JSON in, a :class:`~bpcheck.model.fixture.Fixture` out, or clear errors.
 
-Structure is checked by the JSON Schema (the one source of truth for it); what
-a schema cannot say (shapes that fit together, names that exist, ids that are
-unique) is checked afterwards.  Every problem becomes one line
-``FILE: LOCATION: what was expected``; nothing here ever evaluates fixture text.
+The file is read strictly (:mod:`bpcheck.io.strict_json`: a regular file within
+the size limit, no duplicate keys, finite numbers of sane length, no deep
+nesting).  Structure is checked by the JSON Schema (the one source of truth for
+it, read as an editor reads it: :mod:`bpcheck.io.validator`); then the limits of
+:mod:`bpcheck.io.limits` (steps, layers, parameters), and what a schema cannot
+say (shapes that fit together, names that exist, ids that are unique).  Every
+problem becomes one line ``FILE: LOCATION: what was expected``; nothing here
+ever evaluates fixture text, and nothing accepted here makes a command crash or
+hang later.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
+import os
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
@@ -20,11 +24,17 @@ from typing import Any
 import jsonschema
 
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io import limits as input_limits
+from bpcheck.io.hints import close_match, hint
+from bpcheck.io.json_positions import location
+from bpcheck.io.strict_json import UnreadableJson, read_text
+from bpcheck.io.strict_json import parse as parse_json
+from bpcheck.io.validator import validator
 from bpcheck.model import quantities as q
 from bpcheck.model.diagnoses import DIAGNOSIS_SEPARATOR, VARIANT_NAMES
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
-from bpcheck.model.problem import Layer, Problem
-from bpcheck.model.verdicts import is_decimal_number
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.verdicts import printed_problem
 
 SCHEMA_NAME = "fixture-v1.schema.json"
 
@@ -47,47 +57,19 @@ def schema() -> dict[str, Any]:
 # --- reading JSON ------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
+def read_json(path: Path, limits: input_limits.Limits | None = None) -> Any:
+    """The file's JSON, read strictly; :class:`FixtureError` with one line if it cannot be.
 
-
-def _parse_float(text: str) -> float:
-    """Floats as Python floats, but refuse overflow to infinity (``1e999``)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} does not fit in a float64")
-    return value
-
-
-def read_json(path: Path) -> Any:
-    """Parse strictly: NaN, Infinity and overflowing numbers are errors, not values."""
-    where = str(path)
+    NaN, Infinity and numbers that overflow a float64 are errors, not values.
+    """
+    limits = limits or input_limits.from_environment()
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FixtureError([InputError(where, "$", f"cannot read the file ({error})")]) from None
-    if not text.strip():
-        raise FixtureError([InputError(where, "$", "expected a JSON object, the file is empty")])
-    try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
-    except json.JSONDecodeError as error:
-        location = f"line {error.lineno} column {error.colno}"
-        raise FixtureError([InputError(where, location, f"not valid JSON: {error.msg}")]) from None
-    except ValueError as error:
-        raise FixtureError([InputError(where, "$", f"expected finite numbers: {error}")]) from None
-    except RecursionError:
-        message = "expected a fixture, found JSON nested too deeply to read"
-        raise FixtureError([InputError(where, "$", message)]) from None
+        return parse_json(read_text(path, limits.bytes), str(path))
+    except UnreadableJson as error:
+        raise FixtureError([error.problem]) from None
 
 
 # --- structure: the schema ------------------------------------------------------------
-
-
-def _location(path: Iterable[Any]) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def _known_properties(error: jsonschema.ValidationError) -> list[str]:
@@ -102,19 +84,14 @@ def _describe(error: jsonschema.ValidationError) -> str:
         extra = [key for key in error.instance if key not in known]
         hints = []
         for key in extra:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            hints.append(f"unknown field {key!r}{hint}")
+            hints.append(f"unknown field {key!r}{hint(key, known)}")
         return "; ".join(hints) + f"; expected only {', '.join(known)}"
     if error.validator == "required":
         return f"missing field: {error.message.split(' is a required')[0]}"
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
-        close = difflib.get_close_matches(
-            str(error.instance), [str(v) for v in error.validator_value]
-        )
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown value {error.instance!r}{hint}; expected one of {options}"
+        found = hint(str(error.instance), [str(v) for v in error.validator_value])
+        return f"unknown value {error.instance!r}{found}; expected one of {options}"
     if error.validator == "type":
         return f"expected {error.validator_value}, found {json.dumps(error.instance)[:60]}"
     return str(error.message)
@@ -131,16 +108,16 @@ def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.Valid
 
 
 def schema_errors(path: str, document: Any) -> list[InputError]:
-    validator = jsonschema.Draft202012Validator(schema())
+    errors = validator(schema()).iter_errors(document)
     leaves = [
         leaf
-        for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        for error in sorted(errors, key=lambda e: list(e.absolute_path))
         for leaf in _leaf_errors(error)
     ]
     errors = []
     for leaf in leaves:
         if not _explained_by_a_misspelling(leaf, leaves):
-            errors.append(InputError(path, _location(leaf.absolute_path), _describe(leaf)))
+            errors.append(InputError(path, location(leaf.absolute_path), _describe(leaf)))
     return errors
 
 
@@ -154,9 +131,32 @@ def _explained_by_a_misspelling(
     for other in others:
         if other.validator == "additionalProperties" and other.absolute_path == error.absolute_path:
             extra = [key for key in other.instance if key not in _known_properties(other)]
-            if any(difflib.get_close_matches(key, [missing], n=1) for key in extra):
+            if any(close_match(key, [missing]) for key in extra):
                 return True
     return False
+
+
+# --- size: the limits ----------------------------------------------------------------
+
+
+def limit_errors(path: str, data: dict[str, Any], limits: input_limits.Limits) -> list[InputError]:
+    """Steps, layers and parameters beyond the limits (``data`` is a checked ``problem``)."""
+    errors = []
+    parameters = sum(
+        sum(len(row) for row in layer["weights"]) + len(layer.get("bias", {}).get("values", []))
+        for layer in data["layers"]
+    )
+    found = {
+        "steps": ("$.problem.steps", data["steps"], "training steps"),
+        "layers": ("$.problem.layers", len(data["layers"]), "layers"),
+        "parameters": ("$.problem.layers", parameters, "weights and biases"),
+    }
+    for name, (where, count, what) in found.items():
+        limit = getattr(limits, name)
+        if count > limit:
+            message = f"expected at most {limit} {what}, found {count} ({limits.raised_by(name)})"
+            errors.append(InputError(path, where, message))
+    return errors
 
 
 # --- meaning: what a schema cannot check ------------------------------------------------
@@ -248,17 +248,30 @@ def _bias_errors(path: str, where: str, bias: dict[str, Any] | None, size: int) 
 
 
 class _Names:
-    """Resolves aliases and canonical names against one problem."""
+    """Resolves aliases and canonical names against one problem.
+
+    Whether a name exists is read from its indices (:func:`bpcheck.model.quantities.
+    is_name_at_step`); the names are only listed, a few thousand at most, for a hint.
+    """
 
     def __init__(self, problem: Problem, aliases: dict[str, str]) -> None:
         self.problem = problem
         self.aliases = aliases
-        self._cache: dict[int, set[str]] = {}
 
-    def known(self, step: int) -> set[str]:
-        if step not in self._cache:
-            self._cache[step] = set(q.names_at_step(self.problem, step))
-        return self._cache[step]
+    def exists(self, canonical: str, step: int) -> bool:
+        return q.is_name_at_step(self.problem, canonical, step)
+
+    def hint(self, name: str, step: int, *, aliases: bool = True) -> str:
+        """`` (did you mean 'x'?)`` from the aliases, the step's names and the sample's names."""
+        sample = q.split_sample(q.normalize(name))[1]
+        batch = batch_of_step(self.problem, step)
+        index = sample - 1 if sample is not None and sample - 1 in batch else batch[0]
+        return hint(
+            name,
+            self.aliases if aliases else (),
+            q.step_names(self.problem),
+            q.sample_names(self.problem, index + 1),
+        )
 
     def canonical(self, name: str) -> str:
         """Alias or canonical name to canonical; ``out_h1@2`` is alias ``out_h1`` for sample 2."""
@@ -271,13 +284,11 @@ class _Names:
         """Why ``name`` cannot be looked up at ``step``, or None if it can."""
         if step > self.problem.steps:
             return f"expected a step from 0 to {self.problem.steps} (problem.steps), found {step}"
-        canonical = self.canonical(name)
-        if canonical in self.known(step):
+        if self.exists(self.canonical(name), step):
             return None
-        close = difflib.get_close_matches(name, [*self.aliases, *self.known(step)], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         return (
-            f"unknown {what} {name!r}{hint}; expected an alias of this fixture or a canonical name"
+            f"unknown {what} {name!r}{self.hint(name, step)}; "
+            "expected an alias of this fixture or a canonical name"
         )
 
 
@@ -302,16 +313,13 @@ def build_claims(
 
 def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) -> list[InputError]:
     errors: list[InputError] = []
-    printed = item.get("printed")
-    if printed is not None and not is_decimal_number(printed):
-        message = (
-            f'expected a decimal number as printed, e.g. "0.5932" or "3.5e-05"; found {printed!r}'
-        )
-        errors.append(InputError(path, f"{where}.printed", message))
-    pinned = item.get("pinned")
-    if pinned is not None and not (is_decimal_number(pinned) and math.isfinite(float(pinned))):
-        message = f"expected a full-precision decimal number (%.17g); found {pinned!r}"
-        errors.append(InputError(path, f"{where}.pinned", message))
+    for field, kind in (("printed", "as printed"), ("pinned", "at full precision (%.17g)")):
+        text = item.get(field)
+        problem = None if text is None else printed_problem(text)
+        if text is not None and problem is not None:
+            shown = repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
+            message = f"{problem}, {kind}; found {shown}"
+            errors.append(InputError(path, f"{where}.{field}", message))
     diagnosis = item.get("diagnosis")
     if diagnosis is not None:
         errors.extend(_diagnosis_errors(path, f"{where}.diagnosis", diagnosis))
@@ -323,10 +331,10 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
         if "relation" not in item
         else [(f"{where}.relation.{side}", item["relation"][side]) for side in ("left", "right")]
     )
-    for location, operand in operands:
-        problem = names.problem_with(operand["quantity"], operand.get("step", 0), "quantity")
-        if problem is not None:
-            errors.append(InputError(path, f"{location}.quantity", problem))
+    for at, operand in operands:
+        unknown = names.problem_with(operand["quantity"], operand.get("step", 0), "quantity")
+        if unknown is not None:
+            errors.append(InputError(path, f"{at}.quantity", unknown))
     return errors
 
 
@@ -334,9 +342,8 @@ def _diagnosis_errors(path: str, location: str, diagnosis: str) -> list[InputErr
     errors = []
     for part in diagnosis.split(DIAGNOSIS_SEPARATOR):
         if part not in VARIANT_NAMES:
-            close = difflib.get_close_matches(part, VARIANT_NAMES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            message = f"unknown variant {part!r}{hint}; expected names from `bpcheck diagnose`"
+            found = hint(part, VARIANT_NAMES)
+            message = f"unknown variant {part!r}{found}; expected names from `bpcheck diagnose`"
             errors.append(InputError(path, location, message))
     return errors
 
@@ -372,10 +379,9 @@ def alias_errors(path: str, aliases: dict[str, str], names: _Names) -> list[Inpu
     errors = []
     for alias, target in aliases.items():
         canonical = q.normalize(target)
-        if not any(canonical in names.known(step) for step in (0, names.problem.steps)):
-            close = difflib.get_close_matches(canonical, names.known(0), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            message = f"unknown quantity {target!r}{hint}; expected a canonical name (see README)"
+        if not any(names.exists(canonical, step) for step in (0, names.problem.steps)):
+            found = names.hint(canonical, 0, aliases=False)
+            message = f"unknown quantity {target!r}{found}; expected a canonical name (see README)"
             errors.append(InputError(path, f"$.aliases.{alias}", message))
     return errors
 
@@ -383,16 +389,20 @@ def alias_errors(path: str, aliases: dict[str, str], names: _Names) -> list[Inpu
 # --- the public entry points ----------------------------------------------------------
 
 
-def load(path: Path) -> Fixture:
-    """Load and check one fixture file; raise :class:`FixtureError` listing every problem."""
+def load(path: Path, limits: input_limits.Limits | None = None) -> Fixture:
+    """Load and check one fixture file; raise :class:`FixtureError` listing every problem.
+
+    ``limits`` defaults to :func:`bpcheck.io.limits.from_environment`.
+    """
     where = str(path)
-    document = read_json(path)
+    limits = limits or input_limits.from_environment()
+    document = read_json(path, limits)
     if not isinstance(document, dict):
         kind = type(document).__name__
         raise FixtureError(
             [InputError(where, "$", f"expected a JSON object at the top, found {kind}")]
         )
-    errors = schema_errors(where, document)
+    errors = schema_errors(where, document) or limit_errors(where, document["problem"], limits)
     if errors:
         raise FixtureError(errors)
     errors = problem_errors(where, document["problem"])
@@ -419,7 +429,11 @@ def load(path: Path) -> Fixture:
 
 
 def fixture_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders searched recursively for ``*.json`` (the schema excluded)."""
+    """Files as given, folders searched recursively for ``*.json`` (the schema excluded).
+
+    A file named twice (``validate a.json a.json``, or a folder and a file in it)
+    is listed once, where it first comes.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -428,11 +442,21 @@ def fixture_paths(paths: Iterable[Path]) -> list[Path]:
             )
         else:
             found.append(path)
-    return found
+    seen: set[str] = set()
+    once = []
+    for path in found:
+        key = os.path.realpath(path)  # the same for every way of naming the file
+        if key not in seen:
+            seen.add(key)
+            once.append(path)
+    return once
 
 
-def load_all(paths: Iterable[Path]) -> tuple[list[Fixture], list[InputError]]:
+def load_all(
+    paths: Iterable[Path], limits: input_limits.Limits | None = None
+) -> tuple[list[Fixture], list[InputError]]:
     """Load every fixture under ``paths``; collect errors instead of stopping at the first."""
+    limits = limits or input_limits.from_environment()
     fixtures: list[Fixture] = []
     errors: list[InputError] = []
     owners: dict[str, Path] = {}
@@ -443,7 +467,7 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Fixture], list[InputError]]:
             )
             continue
         try:
-            fixture = load(path)
+            fixture = load(path, limits)
         except FixtureError as error:
             errors.extend(error.errors)
             continue

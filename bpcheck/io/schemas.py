@@ -1,8 +1,10 @@
 """The published JSON Schemas (``bpcheck/io/schema/``), and reading a JSON file against one.
 
-A file a user hands us is checked against its schema before any code indexes
-into it, so that a wrong file is one line, ``FILE: LOCATION: what was expected``,
-and never a ``KeyError`` deep inside a command.
+A file a user hands us is read strictly (:mod:`bpcheck.io.strict_json`: a regular
+file within the size limit, no duplicate keys, no deep nesting) and checked
+against its schema (:mod:`bpcheck.io.validator`) before any code indexes into
+it, so that a wrong file is one line, ``FILE: LOCATION: what was expected``, and
+never a ``KeyError`` or a ``RecursionError`` deep inside a command.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from typing import Any
 import jsonschema
 
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io import limits as input_limits
+from bpcheck.io.json_positions import location
+from bpcheck.io.strict_json import UnreadableJson, read_json
+from bpcheck.io.validator import validator
+
+__all__ = ["describe", "first_problem", "load_schema", "location", "read_checked"]
 
 
 @cache
@@ -24,14 +32,6 @@ def load_schema(name: str) -> dict[str, Any]:
     text = resources.files("bpcheck.io").joinpath("schema", name).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
-
-
-def location(path: Any) -> str:
-    """``$.fixtures[3].claims[0].id`` from a JSON path of keys and indices."""
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def describe(error: jsonschema.ValidationError) -> str:
@@ -54,32 +54,27 @@ def describe(error: jsonschema.ValidationError) -> str:
 
 def first_problem(document: Any, schema: dict[str, Any]) -> tuple[str, str] | None:
     """(location, what was expected) of the most telling schema error, or None if valid."""
-    validator = jsonschema.Draft202012Validator(schema)
-    problem = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    problem = jsonschema.exceptions.best_match(validator(schema).iter_errors(document))
     if problem is None:
         return None
     return location(problem.absolute_path), describe(problem)
 
 
-def read_checked(path: Path, schema: dict[str, Any]) -> Any:
+def read_checked(
+    path: Path, schema: dict[str, Any], limits: input_limits.Limits | None = None
+) -> Any:
     """A JSON file that satisfies ``schema``; :class:`BadInput` with one line if it does not.
 
     NaN and infinities are accepted: results files hold them when an engine
     diverges (fixtures, which must be finite, are read by ``bpcheck.io.loader``).
+    ``limits`` defaults to :func:`bpcheck.io.limits.from_environment`.
     """
-    where = str(path)
+    limits = limits or input_limits.from_environment()
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadInput([InputError(where, "$", f"cannot read the file ({error})")]) from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        at = f"line {error.lineno} column {error.colno}"
-        raise BadInput([InputError(where, at, f"expected JSON: {error.msg}")]) from None
-    except RecursionError:
-        raise BadInput([InputError(where, "$", "expected JSON nested less deeply")]) from None
+        document = read_json(path, limits.bytes, non_finite=True)
+    except UnreadableJson as error:
+        raise BadInput([error.problem]) from None
     problem = first_problem(document, schema)
     if problem is not None:
-        raise BadInput([InputError(where, *problem)])
+        raise BadInput([InputError(str(path), *problem)])
     return document

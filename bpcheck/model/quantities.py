@@ -32,18 +32,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.model.problem import Layer, Problem, batch_of_step
 
 Trace = dict[int, dict[str, float]]
 """What an engine returns: step -> canonical name -> value."""
 
 NEURON_KINDS = ("net", "out", "dout_dnet", "dE_dout", "delta")
 
-_NEURON = re.compile(r"^(net|out|dout_dnet|dE_dout|delta)\[(\d+),(\d+)\]$")
-_TERM = re.compile(r"^E\[(\d+)\]$")
-_TERM_PARTIAL = re.compile(r"^dE\[(\d+)\]_d(out|net)\[(\d+),(\d+)\]$")
-_WEIGHT = re.compile(r"^(w|dE_dw)\[(\d+),(\d+),(\d+)\]$")
-_BIAS = re.compile(r"^(b|dE_db)\[(\d+)(?:,(\d+))?\]$")
+# Indices are ASCII digits ([0-9], never \d, which takes fullwidth digits) and every pattern is
+# matched whole (fullmatch: "$" would also match before a final newline).  A name matches
+# only as bpcheck writes it, so "out[1,01]" is no other spelling of "out[1,1]".
+_INDEX = "(0|[1-9][0-9]{0,8})"
+"""An index as bpcheck writes it: no sign, no leading zero, at most 9 digits."""
+_NEURON = re.compile(rf"(net|out|dout_dnet|dE_dout|delta)\[{_INDEX},{_INDEX}\]")
+_TERM = re.compile(rf"E\[{_INDEX}\]")
+_TERM_PARTIAL = re.compile(rf"dE\[{_INDEX}\]_d(out|net)\[{_INDEX},{_INDEX}\]")
+_WEIGHT = re.compile(rf"(w|dE_dw)\[{_INDEX},{_INDEX},{_INDEX}\]")
+_BIAS = re.compile(rf"(b|dE_db)\[{_INDEX}(?:,{_INDEX})?\]")
+_SAMPLE = re.compile(_INDEX)
 
 
 def neuron(kind: str, layer: int, j: int, sample: int) -> str:
@@ -85,13 +91,13 @@ def split_sample(name: str) -> tuple[str, int | None]:
     base, at, sample = name.partition("@")
     if not at:
         return name, None
-    if not sample.isdigit():
+    if not _SAMPLE.fullmatch(sample):
         return name, -1
     return base, int(sample)
 
 
 def is_per_sample(base: str) -> bool:
-    return bool(_NEURON.match(base) or _TERM.match(base) or _TERM_PARTIAL.match(base))
+    return any(p.fullmatch(base) for p in (_NEURON, _TERM, _TERM_PARTIAL))
 
 
 def normalize(name: str) -> str:
@@ -141,3 +147,60 @@ def names_at_step(problem: Problem, step: int) -> list[str]:
     for index in batch_of_step(problem, step):
         names.extend(sample_names(problem, index + 1))
     return names
+
+
+def is_name_at_step(problem: Problem, name: str, step: int) -> bool:
+    """Whether ``name`` is in ``names_at_step(problem, step)``, without listing them.
+
+    The loader asks this of every claim and alias.  Listing the names would cost
+    memory and time quadratic in a layer's width (a ``dE[k]_dout[L,j]`` per
+    output and neuron, per sample); this reads the name's indices instead.
+    ``tests/model`` checks that both agree.
+    """
+    base, sample = split_sample(name)
+    if sample is None:
+        return _is_step_name(problem, base)
+    if sample < 1 or not _in_batch(problem, step, sample - 1):
+        return False
+    return _is_sample_name(problem, base)
+
+
+def _layer(problem: Problem, number: int) -> Layer | None:
+    return problem.layers[number - 1] if 1 <= number <= len(problem.layers) else None
+
+
+def _in_batch(problem: Problem, step: int, index: int) -> bool:
+    if problem.batch == "full":
+        return index < problem.n_samples
+    return index == step % problem.n_samples
+
+
+def _is_step_name(problem: Problem, base: str) -> bool:
+    if match := _WEIGHT.fullmatch(base):
+        number, j, i = (int(g) for g in match.group(2, 3, 4))
+        layer = _layer(problem, number)
+        return layer is not None and 1 <= j <= layer.size and 1 <= i <= layer.fan_in
+    if match := _BIAS.fullmatch(base):
+        layer = _layer(problem, int(match.group(2)))
+        if layer is None:
+            return False
+        if match.group(3) is None:
+            return layer.bias_kind == "shared"
+        return layer.bias_kind == "per_neuron" and 1 <= int(match.group(3)) <= layer.size
+    return base == LOSS
+
+
+def _is_sample_name(problem: Problem, base: str) -> bool:
+    if match := _NEURON.fullmatch(base):
+        kind, number, j = match.group(1), int(match.group(2)), int(match.group(3))
+        if number == 0:
+            return kind == "out" and 1 <= j <= problem.n_inputs
+        layer = _layer(problem, number)
+        return layer is not None and 1 <= j <= layer.size
+    if match := _TERM.fullmatch(base):
+        return 1 <= int(match.group(1)) <= problem.n_outputs
+    if match := _TERM_PARTIAL.fullmatch(base):
+        k, number, j = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        layer = _layer(problem, number)
+        return 1 <= k <= problem.n_outputs and layer is not None and 1 <= j <= layer.size
+    return False

@@ -39,8 +39,19 @@ TRUNCATED = Verdict.TRUNCATED
 MISMATCH = Verdict.MISMATCH
 VERDICTS = tuple(Verdict)
 
-DECIMAL_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-"""What a printed value must look like: a plain decimal number, optionally scientific."""
+DECIMAL_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""What a printed value must look like, whole: a plain decimal number, optionally scientific.
+ASCII digits only: ``decimal`` reads fullwidth digits (``"\\uff10.\\uff17\\uff15"`` is 0.75 to it),
+which no document prints."""
+
+MAX_PRINTED_LENGTH = 100
+"""Characters of a printed or pinned number: no document prints more, and with this and
+:data:`PRINTED_EXPONENTS` no verdict needs more than :data:`PRECISION` digits."""
+
+PRINTED_EXPONENTS = (-400, 400)
+"""Smallest and largest decimal exponent of a printed number's leading digit (``7.5e-21``
+has -21).  Every float64 lies within 4.9e-324 and 1.8e308, so a print beyond these claims
+nothing about one (and ``7.5e-2100`` would need more than :data:`PRECISION` digits)."""
 
 SLACK_ULPS = 4
 """How many units in the last place of the value we forgive (binary representation)."""
@@ -51,7 +62,23 @@ and a printed number can ask for hundreds of places, so everything here stays ex
 
 
 def is_decimal_number(text: str) -> bool:
-    return bool(DECIMAL_NUMBER.match(text))
+    """Whether ``text`` is a plain decimal number, as :data:`DECIMAL_NUMBER` says."""
+    return bool(DECIMAL_NUMBER.fullmatch(text))
+
+
+def printed_problem(text: str) -> str | None:
+    """What ``text`` should have been to be a printed (or pinned) number, or None if it is one.
+
+    What is accepted here gets a verdict in bounded time and digits, for any float64.
+    """
+    if len(text) > MAX_PRINTED_LENGTH:
+        return f"expected a number of at most {MAX_PRINTED_LENGTH} characters"
+    if not is_decimal_number(text):
+        return "expected a decimal number such as 0.5932 or 3.5e-05 (ASCII digits, no spaces)"
+    low, high = PRINTED_EXPONENTS
+    if not low <= Decimal(text).adjusted() <= high:
+        return f"expected a number between 1e{low} and 1e{high} in size"
+    return None
 
 
 decimals = places_of

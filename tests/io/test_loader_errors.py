@@ -164,12 +164,24 @@ def test_bad_document_gets_one_clear_line(
 
 
 BAD_TEXTS = {
-    "not JSON": ("{'id': 1}", "line 1 column 2", "not valid JSON"),
-    "empty file": ("  \n", "$", "the file is empty"),
+    "not JSON": ("{'id': 1}", "line 1 column 2", "expected JSON: Expecting property name"),
+    "empty file": ("  \n", "line 1 column 1", "expected JSON, found an empty file"),
     "top level not an object": ("[1, 2]", "$", "expected a JSON object at the top, found list"),
-    "NaN": (json.dumps(VALID).replace("0.5,", "NaN,", 1), "$", "NaN is not a number JSON allows"),
-    "Infinity": (json.dumps(VALID).replace("0.25", "Infinity"), "$", "Infinity"),
-    "overflow": (json.dumps(VALID).replace("0.25", "1e999"), "$", "does not fit in a float64"),
+    "NaN": (
+        json.dumps(VALID).replace("0.5,", "NaN,", 1),
+        "$.problem.inputs[0][0]",
+        "expected a finite number, found NaN",
+    ),
+    "Infinity": (
+        json.dumps(VALID).replace("0.25", "Infinity"),
+        "$.problem.inputs[0][1]",
+        "found Infinity",
+    ),
+    "overflow": (
+        json.dumps(VALID).replace("0.25", "1e999"),
+        "$.problem.inputs[0][1]",
+        "expected a number that fits in a float64, found 1e999",
+    ),
 }
 
 
