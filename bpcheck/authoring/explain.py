@@ -2,9 +2,11 @@
 
 The sections come from :mod:`bpcheck.authoring.worked_example`, computed by the
 first engine that can run the fixture.  Markdown is written here (its line
-breaks are two trailing spaces, clearer in code than in a template); HTML comes
-from ``templates/explain.html`` with autoescaping on, so a fixture's text can
-never become markup.
+breaks are two trailing spaces, clearer in code than in a template), with the
+fixture's own text (title, ``where``) through :func:`bpcheck.io.escape.markdown_text`
+and its path in a code span it cannot close; HTML comes from
+``templates/explain.html`` with autoescaping on.  Either way a fixture's text can
+never become markup, a link or an image.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import jinja2
 from bpcheck.authoring.worked_example import Explainer, Section, num
 from bpcheck.checking.check import OK, run_problem
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io.escape import markdown_code, markdown_text
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
 
@@ -60,14 +63,20 @@ def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:
 
 
 def markdown(fixture: Fixture, step: int, sections: list[Section]) -> str:
-    out = [f"# {fixture.title}", "", f"Step {step}, computed by bpcheck from `{fixture.path}`.", ""]
+    source = markdown_code(str(fixture.path))
+    out = [
+        f"# {markdown_text(fixture.title)}",
+        "",
+        f"Step {step}, computed by bpcheck from {source}.",
+        "",
+    ]
     for section in sections:
         out.extend([f"## {section.title}", ""])
         for line in section.lines:
             other_step = "" if line.step == step else f"(step {line.step}) "
             text = f"- {other_step}{' = '.join(line.parts)} = **{num(line.value)}**"
             for p in line.printed:
-                text += f"  \n  printed {p.printed} ({p.where}): {p.verdict}"
+                text += f"  \n  printed {p.printed} ({markdown_text(p.where)}): {p.verdict}"
             out.append(text)
         out.append("")
     return "\n".join(out)

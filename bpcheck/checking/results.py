@@ -16,6 +16,7 @@ from bpcheck.checking.run_result import (
     RunRecord,
     RunResult,
 )
+from bpcheck.io.escape import terminal_text
 from bpcheck.model.engine import Engine
 
 TEXT_TABLE = TableFormat(
@@ -37,9 +38,13 @@ them: given as ``headers=``, tabulate would pad every column to its header plus 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain aligned table: number columns right-aligned, text columns left-aligned.
 
-    Cells are shown exactly as given (no number parsing, which would round them); a
+    Cells are shown exactly as given (no number parsing, which would round them),
+    except control characters (ESC would drive the terminal: fixture ids, engine
+    names and messages come from outside), shown as ``\\x1b``-style escapes; a
     column counts as numbers when every cell is a number or a placeholder (``-``, empty).
     """
+    headers = [terminal_text(header) for header in headers]
+    rows = [[terminal_text(cell) for cell in row] for row in rows]
     align = ["right" if _numbers([row[i] for row in rows]) else "left" for i in range(len(headers))]
     text: str = tabulate(
         [headers, SEPARATING_LINE, *rows],

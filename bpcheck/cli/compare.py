@@ -10,6 +10,7 @@ from bpcheck.checking.results import text_table
 from bpcheck.checking.run_result import read_run_result
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.report.compare import CHANGE_HEADERS, DEFAULT_TOLERANCE, change_rows, compare
 
 
@@ -23,7 +24,8 @@ def cmd_compare(args: argparse.Namespace) -> ExitCode:
     if changes:
         print(text_table(CHANGE_HEADERS, change_rows(changes)))
         print()
-    print(f"{len(changes)} change(s), {regressions} regression(s) from {args.old} to {args.new}")
+    summary = f"{len(changes)} change(s), {regressions} regression(s) from {args.old} to {args.new}"
+    print(terminal_text(summary))
     return ExitCode.FAILED if regressions else ExitCode.OK
 
 

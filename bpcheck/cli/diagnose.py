@@ -14,11 +14,14 @@ from bpcheck.diagnose.results import (
     FixtureDiagnosis,
     write_diagnose_result,
 )
-from bpcheck.errors import ExitCode
+from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
 
 
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
+    if args.top < 0:
+        raise BadInput([f"--top: expected a whole number of 0 or more, found {args.top}"])
     fixtures = load_fixtures(args.paths)
     if args.json:
         check_output(Path(args.json), "--json")
@@ -28,7 +31,7 @@ def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
         errata = diagnose_fixture(fixture)
         if not errata:
             continue
-        print("\n".join(describe(fixture, errata, args.top)))
+        print(terminal_text("\n".join(describe(fixture, errata, args.top)), lines=True))
         unreproduced += sum(1 for e in errata if e.accepted_reproduced is False)
         records = tuple(ErratumRecord.of(e) for e in errata)
         diagnoses.append(FixtureDiagnosis(fixture.id, records))

@@ -9,6 +9,7 @@ from bpcheck.authoring.explain import FORMATS, explain
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.loader import load
 
 DESCRIPTION = """\
@@ -20,7 +21,8 @@ with its verdict.  Markdown, or a standalone HTML page."""
 
 def cmd_explain(args: argparse.Namespace) -> ExitCode:
     fixture = load(Path(args.fixture))
-    print(explain(fixture, args.step, registry.all_engines(), args.format))
+    text = explain(fixture, args.step, registry.all_engines(), args.format)
+    print(terminal_text(text, lines=True))  # no control character reaches the terminal
     return ExitCode.OK
 
 

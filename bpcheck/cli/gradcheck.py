@@ -20,6 +20,7 @@ from bpcheck.gradcheck import (
     gradcheck_fixture,
     write_gradcheck_results,
 )
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
 from bpcheck.model.fixture import Fixture
 
@@ -44,8 +45,8 @@ def row_cells(row: Row) -> list[str]:
 def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
     """``mazur-2015  loops  step 0  richardson  ok  8 checked, worst rel error 1.2e-13``."""
     head = f"{fixture.id}  {result.engine}  step {result.step}  {result.method}  {result.outcome}"
-    if result.reason:
-        return f"{head}  {result.reason}"
+    if result.reason:  # an engine's own words: no control character reaches the terminal
+        return terminal_text(f"{head}  {result.reason}")
     counts = {s: sum(r.status == s for r in result.rows) for s in Status}
     detail = f"{len(result.rows)} checked, worst rel error {result.worst_relative_error:.1e}"
     extra = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != Status.PASS)

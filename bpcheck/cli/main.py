@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bpcheck import __version__
 from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.escape import terminal_text
 
 USER_COMMANDS = ("run", "validate", "new", "claim", "explain", "gradcheck", "diagnose", "report")
 """What a user checking or writing fixtures runs, in the order ``--help`` lists them."""
@@ -51,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = args.handler(args)
         sys.stdout.flush()
     except BadInput as error:
-        for line in error.lines:
-            print(line, file=sys.stderr)
+        for line in error.lines:  # a line quotes paths and fixture text: no control characters
+            print(terminal_text(line), file=sys.stderr)
         return ExitCode.BAD_INPUT
     except BrokenPipeError:
         _quiet_stdout()

@@ -18,6 +18,7 @@ from bpcheck.checking.run_result import write_run_result
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
 
 
@@ -27,7 +28,7 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
         print(f"\n{result.fixture.id}: claims that differ from their expected verdict")
         print(failing_claims_table(bad, engines))
         for claim in bad:
-            print(f"  {claim.claim.id}: {claim.message}")
+            print(terminal_text(f"  {claim.claim.id}: {claim.message}"))  # engine text
     if result.disagreements:
         print(f"\n{result.fixture.id}: engines disagree")
         print(disagreement_table(result.disagreements, engines))

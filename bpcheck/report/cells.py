@@ -1,4 +1,4 @@
-"""How a report's cells read in Markdown and HTML, and the names of the files they go in.
+"""How a report's cells read in Markdown, HTML and CSV, and the names of the files they go in.
 
 CSV and JSON keep the numbers themselves; only the tables people read round them.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from bpcheck.io.escape import csv_cell
 from bpcheck.report.tables import INT, RELERR, UNITS, VALUE, Table
 
 LONG_TEXT = frozenset({"note", "where", "reason", "title"})
@@ -45,4 +46,15 @@ def shown(table: Table) -> pd.DataFrame:
     for column in table.frame.columns:
         kind = table.kind(column)
         out[column] = [cell_text(v, kind) for v in table.frame[column]]
+    return out
+
+
+def csv_frame(table: Table) -> pd.DataFrame:
+    """The table as its CSV holds it: numbers as they are, text no spreadsheet runs as a formula.
+
+    Titles, notes, ``where`` and engine names come from outside; a cell such as
+    ``=HYPERLINK(...)`` gets a leading ``'`` (:func:`bpcheck.io.escape.csv_cell`).
+    """
+    out = table.frame.map(csv_cell)
+    out.columns = [csv_cell(str(column)) for column in table.frame.columns]
     return out

@@ -1,15 +1,16 @@
 """The report as Markdown: pipe tables by tabulate (through pandas), fixture text escaped.
 
-Fixture text (titles, notes, ``where``) is data from outside: it is HTML-escaped
-(Markdown renderers pass HTML through), its pipes are escaped and it is kept on
-one line, so nothing in it can open a tag or break a table.
+Fixture text (titles, notes, ``where``) and engine names are data from outside:
+they go through :func:`bpcheck.io.escape.markdown_text` (HTML as entities;
+brackets, backticks, pipes and backslashes escaped; one line), so nothing in
+them can open a tag, a link or an image, or break a table.
 """
 
 from __future__ import annotations
 
-import html
 import re
 
+from bpcheck.io.escape import markdown_text
 from bpcheck.report.cells import LONG_TEXT, file_stem, shown
 from bpcheck.report.notes import (
     ERRATA_NOTE,
@@ -25,19 +26,13 @@ IMAGE_DIR = "img"
 """Where the loss curves' PNG files go, beside ``report.md``."""
 
 
-def md_escape(text: str) -> str:
-    """Fixture text in a Markdown table: no HTML, no pipes, one line."""
-    text = html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
-    return " ".join(text.split())
-
-
 def md_table(table: Table) -> str:
     """A pipe table via ``DataFrame.to_markdown`` (tabulate): numbers right-aligned as written."""
     if table.frame.empty:
         return "*(none)*"
     cells = shown(table)
-    cells = cells.map(md_escape)
-    cells.columns = [md_escape(str(c)) for c in cells.columns]
+    cells = cells.map(markdown_text)
+    cells.columns = [markdown_text(str(c)) for c in cells.columns]
     align = ["right" if table.kind(c) in NUMERIC_KINDS else "left" for c in table.frame.columns]
     text: str = cells.to_markdown(
         index=False, tablefmt="pipe", disable_numparse=True, colalign=align
@@ -59,11 +54,11 @@ def unpad(line: str, columns: list[int]) -> str:
 
 
 def md_fixture(section: FixtureSection, failures_only: bool) -> list[str]:
-    lines = [f"### {md_escape(section.id)}", ""]
-    where = f", {md_escape(section.where)}" if section.where else ""
-    lines.append(f"*{md_escape(section.title)}*  ")
-    lines.append(f"Document {md_escape(section.document)}{where}  ")
-    lines.append(f"Fixture file {md_escape(section.path)}; outcome **{section.outcome}**.")
+    lines = [f"### {markdown_text(section.id)}", ""]
+    where = f", {markdown_text(section.where)}" if section.where else ""
+    lines.append(f"*{markdown_text(section.title)}*  ")
+    lines.append(f"Document {markdown_text(section.document)}{where}  ")
+    lines.append(f"Fixture file {markdown_text(section.path)}; outcome **{section.outcome}**.")
     lines.append("")
     if failures_only and section.claims.frame.empty:
         lines += [f"All {section.total} claim(s) reached their expected verdict.", ""]
@@ -92,9 +87,12 @@ def markdown(report: Report) -> str:
     for curve in report.curves:
         if curve.png:
             name = f"{IMAGE_DIR}/loss-{file_stem(curve.fixture)}.png"
-            lines += [f"![loss curve of {md_escape(curve.fixture)}]({name})", ""]
+            lines += [f"![loss curve of {markdown_text(curve.fixture)}]({name})", ""]
         else:
-            lines += [f"{md_escape(curve.fixture)}: no curve ({md_escape(curve.note)}).", ""]
+            lines += [
+                f"{markdown_text(curve.fixture)}: no curve ({markdown_text(curve.note)}).",
+                "",
+            ]
     if not report.curves:
         lines += [NO_CURVES, ""]
     lines += ["## Fixtures", "", FIXTURES_NOTE, ""]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck import __version__
-from bpcheck.report.cells import file_stem
+from bpcheck.report.cells import csv_frame, file_stem
 from bpcheck.report.folder import CSV_DIR, HTML_NAME, JSON_NAME, MARKDOWN_NAME, replace_report
 from bpcheck.report.markdown import IMAGE_DIR, markdown
 from bpcheck.report.page import page
@@ -23,8 +23,10 @@ from bpcheck.report.tables import Report, Table
 
 
 def csv_text(table: Table) -> str:
-    """One table as CSV at full precision (``%.17g``), so values survive the round trip."""
-    text: str = table.frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    """One table as CSV at full precision (``%.17g``), so values survive the round trip; text
+    that a spreadsheet would run as a formula is marked as text (:func:`csv_frame`)."""
+    frame = csv_frame(table)
+    text: str = frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
     return text
 
 
