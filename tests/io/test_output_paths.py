@@ -176,7 +176,11 @@ def test_a_fixture_that_cannot_be_rewritten_is_refused_first(
     make, expected = REWRITES[case]
     path = make(pinned_copy(tmp_path))
     before = files_in(tmp_path)
-    argv = ["claim", str(path), "w1=0.1"] if command == "claim" else ["regen", str(path)]
+    argv = (
+        ["claim", str(path), "w1=0.1"]
+        if command == "claim"
+        else ["regen", str(path), "--engine", "loops"]
+    )
     refused(argv, path, "$", expected, capsys)
     assert files_in(tmp_path) == before
 
