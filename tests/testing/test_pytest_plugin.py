@@ -66,7 +66,7 @@ def test_a_broken_fixture_is_an_error_item_not_a_silent_skip(pytester: pytest.Py
     (folder / "broken.json").write_text("{")
     result = pytester.runpytest(*QUIET, "fixtures")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*broken.json: line 1 column 2: not valid JSON*"])
+    result.stdout.fnmatch_lines(["*broken.json: line 1 column 2: expected JSON: *"])
 
 
 def test_header_names_the_engines(pytester: pytest.Pytester) -> None:
