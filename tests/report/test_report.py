@@ -362,7 +362,7 @@ def test_gradient_check_results_are_reported(extra: None, tmp_path: Path) -> Non
         (["--format", "md,pdf"], "--format: expected some of md, html, csv, json"),
         (["--engine", "nope"], "--engine: unknown engine 'nope'"),
         (["--from", "x.json"], "expected fixture PATHs or --from FILE"),
-        (["--gradcheck", "GRAD"], "$.gradcheck[0]: missing field: 'outcome'"),
+        (["--gradcheck", "GRAD"], "grad.json: $: missing field: '$schema'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
