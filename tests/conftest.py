@@ -42,8 +42,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 @pytest.fixture(scope="session")
 def engines() -> dict[str, Engine]:
-    """Every registered engine, available or not."""
-    return registry.all_engines()
+    """Every registered engine, built in this process (tests inspect them), available or not."""
+    return registry.in_process()
 
 
 @pytest.fixture(scope="session")

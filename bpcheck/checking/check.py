@@ -8,10 +8,12 @@ expected), ``failed`` (it is not), ``errored`` (the engine raised) or
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bpcheck.checking.isolation import EngineFailed, IsolatedEngine
+from bpcheck.checking.traces import BadTrace, checked_trace
 from bpcheck.model import verdicts
 from bpcheck.model.engine import CannotRun, Engine, required_capabilities
 from bpcheck.model.fixture import Claim, Fixture, Operand
@@ -48,26 +50,61 @@ class EngineRun:
     reason: str | None = None
 
 
-def run_engine(engine: Engine, fixture: Fixture) -> EngineRun:
+def run_engine(engine: Engine, fixture: Fixture, name: str | None = None) -> EngineRun:
     """Run one engine on a fixture, recording the steps its claims refer to."""
-    return run_problem(engine, fixture.problem, fixture.recorded_steps())
+    return run_problem(engine, fixture.problem, fixture.recorded_steps(), name)
 
 
-def run_problem(engine: Engine, problem: Problem, record: Collection[int]) -> EngineRun:
-    """Run one engine, turning unavailability and exceptions into outcomes, never raising."""
-    status = engine.available()
-    if not status.available:
-        return EngineRun(engine.name, SKIPPED, reason=status.reason or "unavailable")
-    missing = required_capabilities(problem) - engine.capabilities
-    if missing:
-        return EngineRun(engine.name, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
+def run_problem(
+    engine: Engine, problem: Problem, record: Collection[int], name: str | None = None
+) -> EngineRun:
+    """Run one engine and check its trace, turning every failure into an outcome, never raising.
+
+    ``name`` is the name the results are filed under (the registered name; the
+    engine's own ``name`` when not given).  The engine trains only as far as the
+    last step recorded (:func:`trained_as_far_as`).  Every call into the engine is
+    guarded: an exception, ``SystemExit`` included, is the engine's ``errored``
+    outcome, and so is a trace of the wrong shape (:func:`checked_trace`).
+    """
+    label = name if name is not None else _own_name(engine)
+    problem = trained_as_far_as(problem, record)
     try:
-        trace = engine.run(problem, record)
+        failure = engine.failure() if isinstance(engine, IsolatedEngine) else None
+        if failure is not None:
+            return EngineRun(label, ERRORED, reason=failure)
+        status = engine.available()
+        if not status.available:
+            return EngineRun(label, SKIPPED, reason=status.reason or "unavailable")
+        missing = required_capabilities(problem) - frozenset(engine.capabilities)
+        if missing:
+            return EngineRun(label, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
+        trace = checked_trace(engine.run(problem, record), problem, record)
     except CannotRun as error:
-        return EngineRun(engine.name, SKIPPED, reason=str(error))
-    except Exception as error:  # an engine's bug is a result to report, not a crash
-        return EngineRun(engine.name, ERRORED, reason=f"{type(error).__name__}: {error}")
-    return EngineRun(engine.name, OK, trace=trace)
+        return EngineRun(label, SKIPPED, reason=str(error))
+    except EngineFailed as error:
+        return EngineRun(label, ERRORED, reason=str(error))
+    except BadTrace as error:
+        return EngineRun(label, ERRORED, reason=f"bad trace: {error}")
+    except (Exception, SystemExit) as error:  # an engine's bug is a result, not a crash
+        return EngineRun(label, ERRORED, reason=f"{type(error).__name__}: {error}")
+    return EngineRun(label, OK, trace=trace)
+
+
+def trained_as_far_as(problem: Problem, record: Collection[int]) -> Problem:
+    """``problem`` trained only up to the last step recorded: no claim needs the steps after.
+
+    A fixture that claims only step 0 of a 10^12-step problem must run at once.
+    The values at a step do not depend on how many steps follow it.
+    """
+    last = max(record, default=0)
+    return replace(problem, steps=last) if last < problem.steps else problem
+
+
+def _own_name(engine: Engine) -> str:
+    try:
+        return str(engine.name)
+    except Exception:
+        return "?"
 
 
 def lookup(trace: Trace, canonical: str, step: int) -> float | None:
@@ -224,15 +261,38 @@ def disagreements(runs: list[EngineRun]) -> list[Disagreement]:
         tol = agreement_tolerance(step)
         for name in sorted(values, key=_name_order):
             row = {r.engine: r.trace.get(step, {}).get(name, math.nan) for r in ran}
-            spread = max(row.values()) - min(row.values())
-            scale = max(abs(v) for v in row.values())
-            if not spread <= max(tol * scale, AGREEMENT_ABS):
-                found.append(Disagreement(step, name, row, spread, tol))
+            if not agree(list(row.values()), tol):
+                found.append(Disagreement(step, name, row, _spread(row.values()), tol))
         for other in ran[1:]:
             for name in sorted(set(other.trace.get(step, {})) - set(values)):
                 row = {other.engine: other.trace[step][name]}
                 found.append(Disagreement(step, name, row, math.nan, tol))
     return found
+
+
+def agree(values: list[float], tolerance: float) -> bool:
+    """Whether the engines' values of one quantity agree (the README's "NaN and infinity").
+
+    NaN agrees only with NaN, and an infinity only with the same infinity, so an
+    engine that diverges where the others do not is a disagreement whatever the
+    order of the engines; finite values agree within ``tolerance`` (relative) or
+    :data:`AGREEMENT_ABS`.
+    """
+    nans = sum(math.isnan(v) for v in values)
+    if nans:
+        return nans == len(values)
+    if any(math.isinf(v) for v in values):
+        return all(v == values[0] for v in values)
+    spread = max(values) - min(values)
+    return spread <= max(tolerance * max(abs(v) for v in values), AGREEMENT_ABS)
+
+
+def _spread(values: Iterable[float]) -> float:
+    """The largest difference (NaN when a value is NaN or the values are opposite infinities)."""
+    found = list(values)
+    if any(math.isnan(v) for v in found):
+        return math.nan
+    return max(found) - min(found)
 
 
 def _name_order(name: str) -> tuple[str, int]:
@@ -258,6 +318,10 @@ class FixtureResult:
 
 
 def check_fixture(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult:
-    runs = [run_engine(engine, fixture) for engine in engines.values()]
+    """Every engine on the fixture, filed under its key in ``engines``; every claim judged."""
+    for engine in engines.values():
+        if isinstance(engine, IsolatedEngine):
+            engine.warm()  # the workers load side by side while the first engine runs
+    runs = [run_engine(engine, fixture, name) for name, engine in engines.items()]
     claims = [judge(claim, runs) for claim in fixture.claims]
     return FixtureResult(fixture, runs, claims, disagreements(runs))

@@ -138,8 +138,13 @@ def disagreement_table(found: list[Disagreement], engines: list[str]) -> str:
 
 
 def engine_info(engine: Engine) -> EngineInfo:
-    status = engine.available()
-    return EngineInfo(engine.version, status.available, status.reason)
+    """Version and availability; an engine that cannot even say is unavailable, with why."""
+    try:
+        status = engine.available()
+        version = str(engine.version)
+    except (Exception, SystemExit) as error:  # an in-process engine's bug (isolated never raise)
+        return EngineInfo(None, False, f"{type(error).__name__}: {error}")
+    return EngineInfo(version, status.available, status.reason)
 
 
 def claim_record(result: ClaimResult) -> ClaimRecord:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
+from bpcheck.checking import registry
 from bpcheck.checking.check import OK, FixtureResult, check_fixture
+from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import (
     SUMMARY_HEADERS,
     disagreement_table,
@@ -36,6 +39,7 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
+    engines = registry.with_timeout(engines, args.timeout)
     if args.json:
         check_output(Path(args.json), "--json")
     results = [check_fixture(fixture, engines) for fixture in fixtures]
@@ -67,3 +71,21 @@ def register(commands: object) -> None:
         metavar="FILE",
         help="write the results as JSON (schema: bpcheck/io/schema/run-result-v1.schema.json)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds each engine may take to load, and to run one fixture, before it is "
+        f"stopped and reported errored (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return seconds

@@ -17,18 +17,32 @@ import pytest
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import ERRORED, OK, SKIPPED, check_fixture
+from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import failing_claims_table
 from bpcheck.io.loader import SCHEMA_NAME, FixtureError, load
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--bpcheck-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds an engine may take to load, or to run one fixture, before it is stopped "
+        f"and reported errored (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The registered engines, read from metadata: no engine is loaded for the header."""
+    timeout = config.getoption("--bpcheck-timeout")
     lines = []
-    for name, engine in registry.all_engines().items():
-        status = engine.available()
-        state = "available" if status.available else f"unavailable: {status.reason}"
-        lines.append(f"bpcheck engine {name} {engine.version} ({state})")
+    for name, registered in registry.registrations().items():
+        owners = ", ".join(f"{r.target} from {r.distribution}" for r in registered)
+        lines.append(f"bpcheck engine {name}: {owners}")
+    lines.append(f"bpcheck engines run in their own processes, {timeout:g} s per request")
     return lines
 
 
@@ -58,9 +72,10 @@ class FixtureFile(pytest.File):
         except FixtureError as error:
             yield InvalidFixtureItem.from_parent(self, name=self.path.name, error=error)
             return
-        for name, engine in registry.all_engines().items():
+        timeout = self.config.getoption("--bpcheck-timeout")
+        for name, engine in registry.select((), timeout).items():
             yield FixtureItem.from_parent(
-                self, name=f"{fixture.id}[{name}]", fixture=fixture, engine=engine
+                self, name=f"{fixture.id}[{name}]", fixture=fixture, engine=engine, engine_name=name
             )
 
 
@@ -86,21 +101,25 @@ class InvalidFixtureItem(pytest.Item):
 
 
 class FixtureItem(pytest.Item):
-    def __init__(self, *, fixture: Fixture, engine: Engine, **kwargs: Any) -> None:
+    def __init__(
+        self, *, fixture: Fixture, engine: Engine, engine_name: str, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.fixture = fixture
         self.engine = engine
+        self.engine_name = engine_name  # results are filed under it, never the engine's own name
 
     def runtest(self) -> None:
-        result = check_fixture(self.fixture, {self.engine.name: self.engine})
+        name = self.engine_name
+        result = check_fixture(self.fixture, {name: self.engine})
         run = result.runs[0]
         if run.outcome == SKIPPED:
-            pytest.skip(f"{self.engine.name}: {run.reason}")
+            pytest.skip(f"{name}: {run.reason}")
         if run.outcome == ERRORED:
-            raise ClaimsDiffer(f"{self.engine.name} errored: {run.reason}")
+            raise ClaimsDiffer(f"{name} errored: {run.reason}")
         bad = [c for c in result.claims if c.outcome != OK]
         if bad:
-            table = failing_claims_table(bad, [self.engine.name])
+            table = failing_claims_table(bad, [name])
             details = "\n".join(f"  {c.claim.id}: {c.message}" for c in bad)
             raise ClaimsDiffer(
                 f"{len(bad)} claim(s) differ from their expected verdict\n{table}\n{details}"

@@ -59,7 +59,7 @@ from bpcheck.testing import strategies as bst
 from bpcheck.testing.conformance import central_difference, parameter_names, with_parameter
 
 ENGINES: dict[str, Engine] = {
-    name: engine for name, engine in registry.all_engines().items() if engine.available().available
+    name: engine for name, engine in registry.in_process().items() if engine.available().available
 }
 REFERENCE: Engine = next(iter(ENGINES.values()))
 """The first available engine in registry order (loops): pins and the honesty screen use it."""

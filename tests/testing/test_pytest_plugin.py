@@ -72,4 +72,4 @@ def test_a_broken_fixture_is_an_error_item_not_a_silent_skip(pytester: pytest.Py
 def test_header_names_the_engines(pytester: pytest.Pytester) -> None:
     write_fixture(pytester, VALID, "tiny.json")
     result = pytester.runpytest(*QUIET, "fixtures", "-k", "loops")
-    result.stdout.fnmatch_lines(["bpcheck engine loops *(available)"])
+    result.stdout.fnmatch_lines(["bpcheck engine loops: *LoopsEngine from bpcheck *"])
