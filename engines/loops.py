@@ -47,13 +47,15 @@ def sigmoid(x: float) -> float:
 
 
 def t_log(t: float, o: float) -> float:
-    """``t log o``, and 0 when t is 0: the limit of t log t the cross-entropies rely on."""
-    return 0.0 if t == 0.0 else t * math.log(o)
+    """``t log o``, 0 when t is 0 (the cross-entropies' limit); log 0 is -inf, never an error."""
+    log_o = math.log(o) if o > 0.0 else -math.inf if o == 0.0 else math.nan
+    return 0.0 if t == 0.0 else t * log_o
 
 
 def t_over(t: float, o: float) -> float:
-    """``t / o``, and 0 when t is 0 (the derivative of ``t log o``, same convention)."""
-    return 0.0 if t == 0.0 else t / o
+    """``t / o``, 0 when t is 0 (the derivative of ``t log o``); t / 0 is an infinity."""
+    infinity = math.copysign(math.inf, t) * math.copysign(1.0, o)
+    return 0.0 if t == 0.0 else t / o if o != 0.0 else infinity
 
 
 def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> float:
@@ -132,8 +134,8 @@ class LoopsEngine:
             return [sigmoid(x) for x in nets]
         if name == "tanh":
             return [math.tanh(x) for x in nets]
-        if name == "relu":
-            return [x if x > 0.0 else 0.0 for x in nets]
+        if name == "relu":  # NaN is not <= 0: relu(NaN) is NaN, with slope 1
+            return [0.0 if x <= 0.0 else x for x in nets]
         if name == "softmax":
             top = max(nets)
             exps = [math.exp(x - top) for x in nets]
@@ -150,7 +152,7 @@ class LoopsEngine:
         if name == "tanh":
             return 1.0 - out * out
         if name == "relu":
-            return 1.0 if out > 0.0 else 0.0
+            return 0.0 if out <= 0.0 else 1.0
         raise ValueError(f"unknown activation {name!r}")
 
     def out_net_jacobian(self, name: str, outs: Vector) -> Matrix:
@@ -165,12 +167,13 @@ class LoopsEngine:
 
     def loss_term(self, loss: str, target: float, out: float, scale: int) -> float:
         """One output's contribution to the loss; ``scale`` divides the mse terms."""
+        error = target - out  # squared by multiplying: ``**`` raises on overflow, * gives inf
         if loss == "half_sse":
-            return 0.5 * (target - out) ** 2
+            return 0.5 * (error * error)
         if loss == "sse":
-            return (target - out) ** 2
+            return error * error
         if loss == "mse":
-            return (target - out) ** 2 / scale
+            return error * error / scale
         if loss == "bce":
             return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
         if loss == "softmax_ce":
@@ -207,6 +210,8 @@ class LoopsEngine:
         """d/dnet from d/dout: the chain rule through the activation (written from ``outs``)."""
         if activation == "sigmoid":  # the tutorials' case, spelt out: it is the hot loop
             return [g * (o * (1.0 - o)) for g, o in zip(d_out, outs)]
+        if activation == "relu":  # a dead neuron passes nothing back, not even an infinity
+            return [0.0 if o <= 0.0 else g for g, o in zip(d_out, outs)]
         if activation != "softmax":
             derivative = self.elementwise_derivative
             return [g * derivative(activation, o) for g, o in zip(d_out, outs)]

@@ -10,6 +10,7 @@ freely.  Field names are the JSON's.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,24 @@ from bpcheck.io.schemas import first_problem, load_schema, read_checked
 SCHEMA_NAME = "run-result-v1.schema.json"
 
 
-def _number(value: float | None) -> float | None:
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+"""How NaN and the infinities are written: strict JSON has no number for them."""
+
+
+def _number(value: float | str | None) -> float | None:
     """float64 (a hand-written file may hold ``1`` where bpcheck writes ``1.0``)."""
-    return None if value is None else float(value)
+    return None if value is None else _float(value)
+
+
+def _float(value: float | str) -> float:
+    return NON_FINITE[value] if isinstance(value, str) else float(value)
+
+
+def _json_number(value: float | None) -> float | str | None:
+    """``value`` for strict JSON: NaN and infinities as the strings of :data:`NON_FINITE`."""
+    if value is None or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 @dataclass
@@ -108,8 +124,8 @@ class ClaimRecord:
             "printed": self.printed,
             "expected": self.expected,
             "verdict": self.verdict,
-            "value": self.value,
-            "values": dict(self.values),
+            "value": _json_number(self.value),
+            "values": {name: _json_number(v) for name, v in self.values.items()},
             "outcomes": dict(self.outcomes),
             "outcome": self.outcome,
             "message": self.message,
@@ -171,13 +187,13 @@ class DisagreementRecord:
         return {
             "quantity": self.quantity,
             "step": self.step,
-            "values": dict(self.values),
+            "values": {name: _json_number(v) for name, v in self.values.items()},
             "tolerance": self.tolerance,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DisagreementRecord:
-        values = {name: float(v) for name, v in data["values"].items()}
+        values = {name: _float(v) for name, v in data["values"].items()}
         return cls(data["quantity"], data["step"], values, float(data["tolerance"]))
 
 
@@ -265,4 +281,4 @@ def write_run_result(path: Path, result: RunResult) -> None:
     problem = first_problem(document, schema())
     if problem is not None:  # a bug in bpcheck, not in the user's input
         raise ValueError(f"run results that break {SCHEMA_NAME}: {': '.join(problem)}")
-    write_atomically(path, json.dumps(document, indent=1) + "\n", "--json")
+    write_atomically(path, json.dumps(document, indent=1, allow_nan=False) + "\n", "--json")

@@ -17,7 +17,6 @@ try:
     import numpy as np
     import numpy.typing as npt
     from jax import lax
-    from jax.scipy.special import xlogy
 except ImportError:  # the engine is optional: report "unavailable" instead of failing
     HAVE_JAX = False
 else:
@@ -141,8 +140,8 @@ def activate(name: str, net: Array) -> Array:
     if name == "relu":
         # Written with ``where`` so that JAX differentiates relu at exactly 0 to 0,
         # the convention of the problem model; ``jnp.maximum(net, 0)`` splits a tie
-        # and would give 0.5 there.
-        return jnp.where(net > 0.0, net, 0.0)
+        # and would give 0.5 there.  NaN is not <= 0: relu(NaN) is NaN, slope 1.
+        return jnp.where(net <= 0.0, 0.0, net)
     if name == "softmax":
         return jax.nn.softmax(net)
     raise ValueError(f"unknown activation {name!r}")
@@ -189,11 +188,22 @@ def loss_terms(shape: NetShape, out: Array, target: Array) -> Array:
         return (target - out) ** 2
     if shape.loss == "mse":
         return (target - out) ** 2 / (shape.layers[-1].size * shape.batch_size)
-    if shape.loss == "bce":  # xlogy: 0 log 0 = 0, the limit (and a gradient that stays finite)
-        return -(xlogy(target, out) + xlogy(1.0 - target, 1.0 - out))
+    if shape.loss == "bce":
+        return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
     if shape.loss == "softmax_ce":
-        return -xlogy(target, out)
+        return -t_log(target, out)
     raise ValueError(f"unknown loss {shape.loss!r}")
+
+
+def t_log(t: Array, o: Array) -> Array:
+    """``t log o``, and 0 where t is 0 whatever o is (NaN too): the limit 0 log 0 = 0.
+
+    Not ``xlogy``, which gives NaN for 0 log NaN and a NaN slope at 0 log 0.  The
+    inner ``where`` keeps ``log`` away from the o of a zero t, so that the slope
+    there is 0 and not 0 times infinity.
+    """
+    result: Array = jnp.where(t == 0.0, 0.0, t * jnp.log(jnp.where(t == 0.0, 1.0, o)))
+    return result
 
 
 def batch_terms(shape: NetShape, outs: Array, targets: Array) -> Array:
@@ -305,7 +315,7 @@ def sequential_backward(
     nets, outs = jax.vmap(lambda x: forward(shape, params, x))(inputs)
     top = outs[-1]
     d_out = jax.grad(lambda o: jnp.sum(batch_terms(shape, o, targets)))(top)
-    term_d_out = jax.vmap(jax.jacrev(functools.partial(loss_terms, shape)))(top, targets)
+    term_d_out = jax.vmap(diagonal)(d_out)
     new, grads = list(params), list(params)  # every entry is replaced, top layer first
     backward = Backward([], [], [], [])
     for index in reversed(range(len(shape.layers))):
@@ -353,6 +363,17 @@ def train(
 # --- the full trace of one step ----------------------------------------------
 
 
+def diagonal(d_out: Array) -> Array:
+    """Each term's partials by the outputs, ``[k, j]``, from the loss's gradient ``d_out``.
+
+    Term ``k`` depends on output ``k`` only, so its partials are ``d_out[k]`` at
+    ``k`` and exactly 0 elsewhere.  ``jax.jacrev`` of the terms would multiply a
+    zero cotangent by each output's slope, and 0 times an infinite slope is NaN.
+    """
+    result: Array = jnp.where(jnp.eye(d_out.shape[-1], dtype=bool), d_out[:, None], 0.0)
+    return result
+
+
 def activation_slope(name: str, net: Array) -> Array:
     """d out_j / d net_j: the diagonal of the activation's Jacobian, by forward mode.
 
@@ -378,7 +399,8 @@ def simultaneous_backward(
         # This sample's share of E is the sum of its terms; other samples do not
         # depend on its nudges, so this gradient is dE/dnet and dE/dout.
         total = jax.grad(lambda nudges: jnp.sum(terms(nudges)))(zeros)
-        return total, jax.jacrev(terms)(zeros)
+        _, pull = jax.vjp(lambda nudges: forward(shape, params, x, nudges)[1][-1], zeros)
+        return total, jax.vmap(pull)(diagonal(total[-1][1]))[0]
 
     total, per_term = jax.vmap(one_sample)(inputs, targets)
     return Backward(

@@ -31,7 +31,9 @@ def _tanh(net: Array) -> Array:
 
 
 def _relu(net: Array) -> Array:
-    return np.maximum(net, 0.0)
+    # NaN is not <= 0, so relu(NaN) is NaN (np.maximum would agree; this says why).
+    result: Array = np.where(net <= 0.0, 0.0, net)
+    return result
 
 
 def _softmax(net: Array) -> Array:
@@ -54,8 +56,9 @@ def _tanh_slope(net: Array, out: Array) -> Array:
 
 
 def _relu_slope(net: Array, out: Array) -> Array:
-    # relu'(0) is defined as 0, hence the strict inequality.
-    return (net > 0.0).astype(np.float64)
+    # relu'(0) is defined as 0; NaN takes relu's other branch, so its slope is 1.
+    result: Array = np.where(net <= 0.0, 0.0, 1.0)
+    return result
 
 
 def _softmax_diagonal_slope(net: Array, out: Array) -> Array:
@@ -99,6 +102,9 @@ def _to_delta(activation: str, grad_out: Array, out: Array, slope: Array) -> Arr
     """dE/d net from dE/d out: the chain rule through the layer's activation."""
     if activation == "softmax":
         return _softmax_delta(grad_out, out)
+    if activation == "relu":  # a dead neuron passes nothing back, not even an infinity
+        dead: Array = np.where(slope == 0.0, 0.0, grad_out)
+        return dead
     result: Array = grad_out * slope
     return result
 
@@ -313,7 +319,8 @@ def recorded_step(
     terms = _loss_terms(loss, out_last, target)
     seed = _loss_slopes(loss, out_last, target)
     grad_out = seed
-    term_grad_out = seed[:, :, None] * np.eye(seed.shape[1])
+    # Term k depends on output k only: exact zeros elsewhere (not 0 times an infinite seed).
+    term_grad_out = np.where(np.eye(seed.shape[1], dtype=bool), seed[:, :, None], 0.0)
     records: list[LayerRecord] = []
     pending: list[tuple[DenseLayer, Array, Array]] = []
     for index in range(len(layers) - 1, -1, -1):
