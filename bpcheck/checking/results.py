@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabulate import SEPARATING_LINE, DataRow, Line, TableFormat, tabulate
 
 from bpcheck import __version__
-from bpcheck.checking.check import ClaimResult, Disagreement, FixtureResult
+from bpcheck.checking.check import ERRORED, OK, SKIPPED, ClaimResult, Disagreement, FixtureResult
 from bpcheck.checking.run_result import (
     ClaimRecord,
     DisagreementRecord,
@@ -16,6 +16,7 @@ from bpcheck.checking.run_result import (
     RunRecord,
     RunResult,
 )
+from bpcheck.checking.tally import Counts
 from bpcheck.io.escape import terminal_text
 from bpcheck.model.engine import Engine
 
@@ -76,27 +77,130 @@ def short(value: float | None) -> str:
     return "-" if value is None else f"{value:.10g}"
 
 
-def summary_rows(results: list[FixtureResult]) -> list[list[str]]:
-    """One row per fixture and engine: how many claims ended in each outcome."""
+FIXTURE_HEADERS = [
+    "fixture",
+    "claims",
+    "match",
+    "truncated",
+    "mismatch",
+    "pinned",
+    "relations",
+    "as expected",
+    "engines",
+]
+"""One row per fixture: its claims by kind (see :mod:`bpcheck.checking.tally`), how many
+ended as the fixture expects, and what the engines did."""
+
+UNJUDGED_HEADER = "not computed"
+"""A column shown only when some claim has no value from any engine."""
+
+
+def fixture_rows(run: RunResult) -> tuple[list[str], list[list[str]]]:
+    """The headers and one row per fixture: the counts ``run --json`` writes, as text."""
+    unjudged = any(f.counts["unjudged"].claims for f in run.fixtures)
+    headers = FIXTURE_HEADERS[:-2] + ([UNJUDGED_HEADER] if unjudged else []) + FIXTURE_HEADERS[-2:]
     rows = []
-    for result in results:
-        for run in result.runs:
-            counts = {"ok": 0, "failed": 0, "errored": 0, "skipped": 0}
-            for claim in result.claims:
-                counts[claim.outcomes.get(run.engine, "skipped")] += 1
-            rows.append(
-                [
-                    result.fixture.id,
-                    run.engine,
-                    str(len(result.claims)),
-                    *(str(counts[k]) for k in ("ok", "failed", "errored", "skipped")),
-                    run.reason or "",
-                ]
-            )
-    return rows
+    for fixture in run.fixtures:
+        counts = fixture.counts
+        kinds = ["match", "truncated", "mismatch", "pinned", "relations"]
+        kinds += ["unjudged"] if unjudged else []
+        rows.append(
+            [
+                fixture.id,
+                str(counts.claims),
+                *(str(counts[k].claims) for k in kinds),
+                as_expected_cell(counts),
+                engines_cell(fixture),
+            ]
+        )
+    return headers, rows
 
 
-SUMMARY_HEADERS = ["fixture", "engine", "claims", "ok", "failed", "errored", "skipped", "note"]
+def as_expected_cell(counts: Counts) -> str:
+    """``all``, or ``25 of 27``."""
+    if counts.as_expected == counts.claims:
+        return "all"
+    return f"{counts.as_expected} of {counts.claims}"
+
+
+def engines_cell(fixture: FixtureRecord) -> str:
+    """``agree``, ``disagree on 3``, ``only loops``, with the engines that errored or skipped."""
+    ran = [name for name, run in fixture.runs.items() if run.outcome == OK]
+    if fixture.disagreements:
+        notes = [f"disagree on {len(fixture.disagreements)}"]
+    elif len(ran) >= 2:
+        notes = ["agree"]
+    else:
+        notes = [f"only {ran[0]}" if ran else "none ran"]
+    notes += [f"{name} {run.outcome}" for name, run in fixture.runs.items() if run.outcome != OK]
+    return ", ".join(notes)
+
+
+def plural(count: int, word: str) -> str:
+    """``1 fixture``, ``2 fixtures``, ``3 quantities``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def tally_line(run: RunResult) -> str:
+    """The run in one line: what the printed numbers are, whether as expected, the engines.
+
+    ``293 claims in 12 fixtures: 57 printed numbers match, 15 truncated, 11 wrong,
+    194 pinned, 16 relations (all as expected); engines agree``
+    """
+    counts = run.counts
+    head = f"{plural(counts.claims, 'claim')} in {plural(len(run.fixtures), 'fixture')}: "
+    matched = counts["match"].claims
+    kinds = [
+        f"{matched} printed number matches" if matched == 1 else f"{matched} printed numbers match",
+        f"{counts['truncated'].claims} truncated",
+        f"{counts['mismatch'].claims} wrong",
+    ]
+    kinds += [f"{counts['pinned'].claims} pinned"] if counts["pinned"].claims else []
+    kinds += [plural(counts["relations"].claims, "relation")] if counts["relations"].claims else []
+    kinds += [f"{counts['unjudged'].claims} not computed"] if counts["unjudged"].claims else []
+    return head + ", ".join(kinds) + f" ({expectation(counts)}); " + "; ".join(engine_notes(run))
+
+
+KIND_WORDS = {
+    "match": "match",
+    "truncated": "truncated",
+    "mismatch": "wrong",
+    "pinned": "pinned",
+    "relations": "relations",
+    "unjudged": "not computed",
+}
+
+
+def expectation(counts: Counts) -> str:
+    """``all as expected``, or ``3 not as expected: 1 match, 2 pinned``."""
+    if counts.as_expected == counts.claims:
+        return "all as expected"
+    off = [f"{c.unexpected} {KIND_WORDS[k]}" for k, c in counts.kinds.items() if c.unexpected]
+    return f"{counts.claims - counts.as_expected} not as expected: {', '.join(off)}"
+
+
+def engine_notes(run: RunResult) -> list[str]:
+    """Whether the engines agree, and which errored or skipped how many fixtures."""
+    ran = {name for f in run.fixtures for name, r in f.runs.items() if r.outcome == OK}
+    disagreeing = [f for f in run.fixtures if f.disagreements]
+    if disagreeing:
+        quantities = sum(len(f.disagreements) for f in disagreeing)
+        where = plural(len(disagreeing), "fixture")
+        notes = [f"engines disagree on {plural(quantities, 'quantity')} in {where}"]
+    elif len(ran) >= 2:
+        notes = ["engines agree"]
+    else:
+        notes = [f"only {min(ran)} ran" if ran else "no engine ran"]
+    for outcome in (ERRORED, SKIPPED):
+        for name in run.engines:
+            n = sum(f.runs[name].outcome == outcome for f in run.fixtures if name in f.runs)
+            if n:
+                notes.append(
+                    f"{name} {outcome} {'on ' if outcome == ERRORED else ''}{plural(n, 'fixture')}"
+                )
+    return notes
 
 
 def failing_claims_table(claims: list[ClaimResult], engines: list[str]) -> str:

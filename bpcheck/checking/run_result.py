@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpcheck.checking.check import Outcome
+from bpcheck.checking.check import OK, Outcome
+from bpcheck.checking.tally import Counts
 from bpcheck.io.files import write_atomically
 from bpcheck.io.schemas import first_problem, load_schema, read_checked
 
@@ -211,6 +212,11 @@ class FixtureRecord:
     claims: list[ClaimRecord]
     disagreements: list[DisagreementRecord]
 
+    @property
+    def counts(self) -> Counts:
+        """Its claims by kind and verdict found, and how many ended as expected."""
+        return Counts.of(self.claims, len(self.disagreements))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -221,10 +227,12 @@ class FixtureRecord:
             "runs": {name: run.to_json() for name, run in self.runs.items()},
             "claims": [claim.to_json() for claim in self.claims],
             "disagreements": [d.to_json() for d in self.disagreements],
+            "counts": self.counts.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FixtureRecord:
+        """From a document that satisfies the schema; ``counts`` is derived, not read."""
         return cls(
             id=data["id"],
             title=data["title"],
@@ -248,12 +256,23 @@ class RunResult:
     engines: dict[str, EngineInfo]
     fixtures: list[FixtureRecord]
 
+    @property
+    def counts(self) -> Counts:
+        """The counts of every fixture added up."""
+        return sum((f.counts for f in self.fixtures), Counts())
+
     def to_json(self) -> dict[str, Any]:
+        failed = sum(f.outcome != OK for f in self.fixtures)
         return {
             "$schema": SCHEMA_NAME,
             "bpcheck": self.bpcheck,
             "engines": {name: engine.to_json() for name, engine in self.engines.items()},
             "fixtures": [fixture.to_json() for fixture in self.fixtures],
+            "counts": {
+                "fixtures": len(self.fixtures),
+                "fixtures_not_ok": failed,
+                **self.counts.to_json(),
+            },
         }
 
     @classmethod

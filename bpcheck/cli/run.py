@@ -10,31 +10,55 @@ from bpcheck.checking import registry
 from bpcheck.checking.check import OK, FixtureResult, check_fixture
 from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import (
-    SUMMARY_HEADERS,
     disagreement_table,
     failing_claims_table,
+    fixture_rows,
     run_result,
-    summary_rows,
+    tally_line,
     text_table,
 )
-from bpcheck.checking.run_result import write_run_result
+from bpcheck.checking.run_result import RunResult, write_run_result
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
+from bpcheck.cli.output import BAD, GOOD, VERDICT_STYLES, say, show, styled_table
 from bpcheck.errors import ExitCode
-from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
+from bpcheck.io.progress import tracked
 
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:
+    """What went wrong in one fixture: engines that did not run, claims, disagreements."""
+    for run in result.runs:
+        if run.outcome != OK:
+            say(f"\n{result.fixture.id}: {run.engine} {run.outcome}: {run.reason}")
     bad = [c for c in result.claims if c.outcome != OK]
     if bad:
-        print(f"\n{result.fixture.id}: claims that differ from their expected verdict")
+        say(f"\n{result.fixture.id}: claims that differ from their expected verdict", BAD)
         print(failing_claims_table(bad, engines))
         for claim in bad:
-            print(terminal_text(f"  {claim.claim.id}: {claim.message}"))  # engine text
+            say(f"  {claim.claim.id}: {claim.message}")  # engine text, escaped
     if result.disagreements:
-        print(f"\n{result.fixture.id}: engines disagree")
+        say(f"\n{result.fixture.id}: engines disagree", BAD)
         print(disagreement_table(result.disagreements, engines))
+
+
+def print_summary(run: RunResult) -> None:
+    """One row per fixture, coloured at a terminal: verdicts by colour, what is off in red."""
+    headers, rows = fixture_rows(run)
+    styles = []
+    for row in rows:
+        cells = dict(zip(headers, row, strict=True))
+        style = {h: VERDICT_STYLES.get(h, "") for h in headers if cells[h] != "0"}
+        style["as expected"] = GOOD if cells["as expected"] == "all" else BAD
+        style["engines"] = GOOD if cells["engines"] == "agree" else engines_style(cells["engines"])
+        style["not computed"] = BAD
+        styles.append([style.get(h, "") for h in headers])
+    show(styled_table(text_table(headers, rows), styles))
+
+
+def engines_style(cell: str) -> str:
+    """Red when engines disagree, errored or skipped; plain when only one was asked for."""
+    return BAD if any(word in cell for word in ("disagree", "errored", "skipped")) else ""
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
@@ -42,15 +66,18 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     engines = registry.with_timeout(engines, args.timeout)
     if args.json:
         check_output(Path(args.json), "--json")
-    results = [check_fixture(fixture, engines) for fixture in fixtures]
-    print(text_table(SUMMARY_HEADERS, summary_rows(results)))
+    results = [
+        check_fixture(fixture, engines) for fixture in tracked(fixtures, "checking", lambda f: f.id)
+    ]
+    run = run_result(engines, results)
+    print_summary(run)
     for result in results:
         print_result(result, list(engines))
     if args.json:
-        write_run_result(Path(args.json), run_result(engines, results))
-    failed = [r for r in results if r.outcome != OK]
-    claims = sum(len(r.claims) for r in results)
-    print(f"\n{len(fixtures)} fixture(s), {claims} claim(s), {len(failed)} fixture(s) not ok")
+        write_run_result(Path(args.json), run)
+    failed = any(r.outcome != OK for r in results)
+    print()
+    say(tally_line(run), BAD if failed else GOOD)
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
