@@ -9,9 +9,30 @@ from pathlib import Path
 from bpcheck.checking.results import text_table
 from bpcheck.checking.run_result import read_run_result
 from bpcheck.cli.command import add_command
+from bpcheck.cli.output import BAD, GOOD, NOTE, say
 from bpcheck.errors import BadInput, ExitCode
-from bpcheck.io.escape import terminal_text
-from bpcheck.report.compare import CHANGE_HEADERS, DEFAULT_TOLERANCE, change_rows, compare
+from bpcheck.report.compare import (
+    CHANGE_HEADERS,
+    DEFAULT_TOLERANCE,
+    REGRESSION,
+    Section,
+    by_section,
+    change_rows,
+    compare,
+)
+
+SECTION_STYLES = {Section.REGRESSION: BAD, Section.FIX: GOOD, Section.DOCUMENT: NOTE}
+ONE = {
+    Section.REGRESSION: "regression",
+    Section.FIX: "fix",
+    Section.DOCUMENT: "document change",
+    Section.OTHER: "other change",
+}
+"""Each section's name for one change."""
+
+
+def counted(section: Section, count: int) -> str:
+    return f"{count} {ONE[section] if count == 1 else section}"
 
 
 def cmd_compare(args: argparse.Namespace) -> ExitCode:
@@ -19,13 +40,19 @@ def cmd_compare(args: argparse.Namespace) -> ExitCode:
     new = read_run_result(Path(args.new))
     if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
         raise BadInput([f"--tolerance: expected a finite number >= 0, found {args.tolerance}"])
-    changes = compare(old, new, args.tolerance)
-    regressions = sum(c.regression for c in changes)
-    if changes:
-        print(text_table(CHANGE_HEADERS, change_rows(changes)))
-        print()
-    summary = f"{len(changes)} change(s), {regressions} regression(s) from {args.old} to {args.new}"
-    print(terminal_text(summary))
+    sections = by_section(compare(old, new, args.tolerance))
+    for section, changes in sections.items():
+        if changes:
+            say(f"{section} ({len(changes)})", SECTION_STYLES.get(section, ""))
+            print(text_table(CHANGE_HEADERS, change_rows(changes)))
+            print()
+    total = sum(len(changes) for changes in sections.values())
+    counts = ", ".join(counted(section, len(changes)) for section, changes in sections.items())
+    regressions = len(sections[REGRESSION])
+    say(
+        f"{total} {'change' if total == 1 else 'changes'} from {args.old} to {args.new}: {counts}",
+        BAD if regressions else GOOD,
+    )
     return ExitCode.FAILED if regressions else ExitCode.OK
 
 
@@ -34,15 +61,19 @@ def register(commands: object) -> None:
         commands,
         "compare",
         summary="list what changed between two `run --json` results (drift)",
-        description="List every change from OLD to NEW, two `bpcheck run --json` results:\n"
-        "verdicts and outcomes that changed, values that moved beyond the tolerance,\n"
-        "claims, fixtures and engines that came or went.  A regression is a change that\n"
-        "loses something: a verdict change, a moved value, a removed claim or fixture,\n"
-        "a vanished engine, an outcome that was ok and is not.",
+        description="List every change from OLD to NEW, two `bpcheck run --json` results,\n"
+        "in sections:\n"
+        "  regressions       a claim leaves its expected verdict, a value drifts past the\n"
+        "                    tolerance, a claim or fixture is removed, an engine vanishes;\n"
+        "  fixes             a claim reaches its expected verdict, or its verdict moves\n"
+        "                    toward match with the expectation following (a typo corrected);\n"
+        "  document changes  a printed number or expected verdict edited, a claim or\n"
+        "                    fixture added;\n"
+        "  other changes     the rest (an engine appeared).",
         example="bpcheck compare main.json branch.json --tolerance 1e-9",
         handler=cmd_compare,
         exit_codes={
-            ExitCode.OK: "no regression (changes that lose nothing may be listed)",
+            ExitCode.OK: "no regression (fixes and document changes may be listed)",
             ExitCode.FAILED: "at least one regression",
         },
     )

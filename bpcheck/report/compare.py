@@ -4,9 +4,21 @@ Both runs are ``bpcheck run --json`` results, read with
 :func:`bpcheck.checking.run_result.read_run_result`.  A change is listed when a
 claim's verdict or outcome changed, an engine's value moved beyond a relative
 tolerance, a claim or fixture came or went, or an engine appeared or vanished.
-Regressions are the changes that lose something: a verdict change, a moved
-value, a removed claim or fixture, a vanished engine, an outcome that was
-``ok`` and is not.
+Each change goes in one :class:`Section`:
+
+* **regressions** lose something: a claim leaves its expected verdict (its
+  outcome, or an engine's, was ``ok`` and is not; or its verdict moved away from
+  the one expected), a value drifts past the tolerance, a claim or fixture is
+  removed, an engine vanishes;
+* **fixes** gain something: a claim reaches its expected verdict, or its verdict
+  moves toward ``match`` with the fixture's expectation following it (a typo
+  corrected in the document: ``mismatch -> match``, now expected ``match``);
+* **document changes** are edits of what the fixture says the document prints:
+  a printed number, an expected verdict, a claim or fixture added, a verdict
+  that moved away from ``match`` with the expectation following it;
+* **other** changes lose nothing and gain nothing (an engine appeared).
+
+Only regressions make ``bpcheck compare`` exit 1.
 
 This module needs neither pandas nor matplotlib, so that drift can be checked
 where the ``report`` extra is not installed.
@@ -16,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from bpcheck.checking.check import OK
 from bpcheck.checking.run_result import ClaimRecord, FixtureRecord, RunResult
@@ -24,9 +37,21 @@ DEFAULT_TOLERANCE = 1e-12
 """Relative change of an engine's value that counts as drift (engines agree to this)."""
 
 
+class Section(StrEnum):
+    """Where a change is listed (see the module's docstring), in the order they are printed."""
+
+    REGRESSION = "regressions"
+    FIX = "fixes"
+    DOCUMENT = "document changes"
+    OTHER = "other changes"
+
+
+REGRESSION, FIX, DOCUMENT, OTHER = Section
+
+
 @dataclass(frozen=True)
 class Change:
-    """One difference between the old run and the new; ``regression`` if it loses something."""
+    """One difference between the old run and the new, and the section it belongs to."""
 
     kind: str
     fixture: str
@@ -34,8 +59,27 @@ class Change:
     engine: str
     old: str
     new: str
-    regression: bool
+    section: Section
     detail: str = ""
+
+    @property
+    def regression(self) -> bool:
+        return self.section == REGRESSION
+
+
+RANKS = {"match": 2, "truncated": 1, "mismatch": 0, "holds": 1, "fails": 0, "pinned": 1}
+"""How right a verdict is: a move up is a correction, a move down a new erratum."""
+
+
+def verdict_section(old: ClaimRecord, new: ClaimRecord) -> Section:
+    """Where a change of the claim's verdict goes (see the module's docstring)."""
+    expected_before, expected_now = old.expected or "pinned", new.expected or "pinned"
+    if new.verdict != expected_now:
+        return REGRESSION if old.verdict == expected_before else OTHER
+    if expected_before == expected_now:
+        return FIX  # it was off its expected verdict and is back on it
+    better = RANKS.get(str(new.verdict), -1) > RANKS.get(str(old.verdict), -1)
+    return FIX if better else DOCUMENT
 
 
 def _number(value: float | None) -> str:
@@ -65,11 +109,11 @@ def engine_changes(old: RunResult, new: RunResult) -> list[Change]:
     """Engines that could run in one run and not the other (an unavailable one counts as gone)."""
     before, after = available_engines(old), available_engines(new)
     changes = [
-        Change("engine vanished", "", "", name, "available", _why_gone(new, name), True)
+        Change("engine vanished", "", "", name, "available", _why_gone(new, name), REGRESSION)
         for name in sorted(before - after)
     ]
     changes += [
-        Change("engine appeared", "", "", name, _why_gone(old, name), "available", False)
+        Change("engine appeared", "", "", name, _why_gone(old, name), "available", OTHER)
         for name in sorted(after - before)
     ]
     return changes
@@ -87,20 +131,21 @@ def claim_changes(
 ) -> list[Change]:
     """What changed in one claim present in both runs, for the engines both runs had."""
 
-    def change(kind: str, engine: str, before: str, after: str, regression: bool) -> Change:
-        return Change(kind, fixture, old.id, engine, before, after, regression)
+    def change(kind: str, engine: str, before: str, after: str, section: Section) -> Change:
+        return Change(kind, fixture, old.id, engine, before, after, section)
 
     changes = []
     if old.printed != new.printed:
-        changes.append(change("printed", "", str(old.printed), str(new.printed), False))
+        changes.append(change("printed", "", str(old.printed), str(new.printed), DOCUMENT))
     if old.expected != new.expected:
-        changes.append(change("expected", "", str(old.expected), str(new.expected), False))
+        changes.append(change("expected", "", str(old.expected), str(new.expected), DOCUMENT))
     if old.verdict != new.verdict:
-        changes.append(change("verdict", "", str(old.verdict), str(new.verdict), True))
+        section = verdict_section(old, new)
+        changes.append(change("verdict", "", str(old.verdict), str(new.verdict), section))
     for engine in sorted(engines):
         before, after = old.values.get(engine), new.values.get(engine)
         if before is not None and after is not None and moved(before, after, tolerance):
-            found = change("value", engine, _number(before), _number(after), True)
+            found = change("value", engine, _number(before), _number(after), REGRESSION)
             changes.append(replace(found, detail=f"relative {relative(before, after):.2g}"))
     outcome = _outcome_change(fixture, old, new, engines)
     if outcome is not None:
@@ -113,15 +158,17 @@ def _outcome_change(
 ) -> Change | None:
     """The claim's outcome change, naming the engines whose own outcome changed.
 
-    A regression when the claim, or any engine on it, was ``ok`` and is not.
+    A regression when the claim, or any engine on it, was ``ok`` and is not; a fix
+    when it was not ``ok`` and is.
     """
     changed = sorted(e for e in engines if old.outcomes.get(e) != new.outcomes.get(e))
     if old.outcome == new.outcome and not changed:
         return None
     lost = old.outcome == OK and new.outcome != OK
     lost = lost or any(old.outcomes.get(e) == OK and new.outcomes.get(e) != OK for e in changed)
+    section = REGRESSION if lost else (FIX if new.outcome == OK else OTHER)
     engine = ", ".join(changed)
-    return Change("outcome", fixture, old.id, engine, str(old.outcome), str(new.outcome), lost)
+    return Change("outcome", fixture, old.id, engine, str(old.outcome), str(new.outcome), section)
 
 
 def fixture_changes(
@@ -131,19 +178,20 @@ def fixture_changes(
     fid = old.id
     changes = []
     if old.outcome != new.outcome:
-        lost = old.outcome == OK
+        section = REGRESSION if old.outcome == OK else (FIX if new.outcome == OK else OTHER)
         was, now = str(old.outcome), str(new.outcome)
-        changes.append(Change("fixture outcome", fid, "", "", was, now, lost))
+        changes.append(Change("fixture outcome", fid, "", "", was, now, section))
     before = {c.id: c for c in old.claims}
     after = {c.id: c for c in new.claims}
     for cid, claim in before.items():
         if cid not in after:
-            changes.append(Change("claim removed", fid, cid, "", str(claim.outcome), "-", True))
+            gone = Change("claim removed", fid, cid, "", str(claim.outcome), "-", REGRESSION)
+            changes.append(gone)
         else:
             changes.extend(claim_changes(fid, claim, after[cid], engines, tolerance))
     for cid, claim in after.items():
         if cid not in before:
-            changes.append(Change("claim added", fid, cid, "", "-", str(claim.outcome), False))
+            changes.append(Change("claim added", fid, cid, "", "-", str(claim.outcome), DOCUMENT))
     return changes
 
 
@@ -156,30 +204,24 @@ def compare(old: RunResult, new: RunResult, tolerance: float = DEFAULT_TOLERANCE
     for fid, fixture in before.items():
         if fid not in after:
             n = len(fixture.claims)
-            changes.append(Change("fixture removed", fid, "", "", f"{n} claim(s)", "-", True))
+            gone = Change("fixture removed", fid, "", "", f"{n} claim(s)", "-", REGRESSION)
+            changes.append(gone)
         else:
             changes.extend(fixture_changes(fixture, after[fid], engines, tolerance))
     for fid, fixture in after.items():
         if fid not in before:
             n = len(fixture.claims)
-            changes.append(Change("fixture added", fid, "", "", "-", f"{n} claim(s)", False))
+            changes.append(Change("fixture added", fid, "", "", "-", f"{n} claim(s)", DOCUMENT))
     return changes
 
 
-CHANGE_HEADERS = ["change", "fixture", "claim", "engine", "old", "new", "regression", "detail"]
+CHANGE_HEADERS = ["change", "fixture", "claim", "engine", "old", "new", "detail"]
 
 
 def change_rows(changes: list[Change]) -> list[list[str]]:
-    return [
-        [
-            c.kind,
-            c.fixture,
-            c.claim,
-            c.engine,
-            c.old,
-            c.new,
-            "yes" if c.regression else "",
-            c.detail,
-        ]
-        for c in changes
-    ]
+    return [[c.kind, c.fixture, c.claim, c.engine, c.old, c.new, c.detail] for c in changes]
+
+
+def by_section(changes: list[Change]) -> dict[Section, list[Change]]:
+    """The changes of each section, in :class:`Section` order (every section, maybe empty)."""
+    return {section: [c for c in changes if c.section == section] for section in Section}

@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,11 @@ from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import ClaimRecord, EngineInfo, RunResult, read_run_result
 from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load
-from bpcheck.report.compare import compare, moved
+from bpcheck.report.compare import DOCUMENT, FIX, OTHER, compare, moved
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "babin" / "babin.json"
+SCHEMA = ROOT / "fixtures" / "schema" / "fixture-v1.schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,14 @@ def files(tmp_path: Path, old: RunResult, new: RunResult) -> list[str]:
     return [str(p) for p in paths]
 
 
+def section(out: str, title: str) -> list[list[str]]:
+    """The rows (split in words) of the section titled ``title`` of compare's output."""
+    lines = out.splitlines()
+    start = lines.index(title) + 3  # the title, the headers, the rule
+    end = lines.index("", start)
+    return [line.split() for line in lines[start:end]]
+
+
 def claim(results: RunResult, cid: str) -> ClaimRecord:
     return next(c for c in results.fixtures[0].claims if c.id == cid)
 
@@ -49,7 +59,9 @@ def test_identical_runs_have_no_changes(
     run: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(files(tmp_path, run, run)) == 0
-    assert "0 change(s), 0 regression(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("0 changes from ") and "\n" not in out
+    assert out.endswith(": 0 regressions, 0 fixes, 0 document changes, 0 other changes")
 
 
 def test_a_planted_verdict_change_is_a_regression(
@@ -59,8 +71,7 @@ def test_a_planted_verdict_change_is_a_regression(
     claim(new, "h1").verdict = "truncated"
     assert main(files(tmp_path, run, new)) == 1
     out = capsys.readouterr().out
-    line = next(line for line in out.splitlines() if line.startswith("verdict"))
-    assert line.split() == ["verdict", "babin", "h1", "match", "truncated", "yes"]
+    assert section(out, "regressions (1)") == [["verdict", "babin", "h1", "match", "truncated"]]
 
 
 def test_a_planted_value_drift_is_found_beyond_the_tolerance(
@@ -73,10 +84,10 @@ def test_a_planted_value_drift_is_found_beyond_the_tolerance(
     target.values["loops"] = run_value * (1 + 1e-9)
     assert main(files(tmp_path, run, new)) == 1
     out = capsys.readouterr().out
-    line = next(line for line in out.splitlines() if line.startswith("value"))
-    assert line.split()[:4] == ["value", "babin", "out_h1", "loops"]
+    [line] = section(out, "regressions (1)")
+    assert line[:4] == ["value", "babin", "out_h1", "loops"]
     old, new_value = f"{run_value:.17g}", f"{target.values['loops']:.17g}"
-    assert line.split()[4:] == [old, new_value, "yes", "relative", "1e-09"]
+    assert line[4:] == [old, new_value, "relative", "1e-09"]
     assert main([*files(tmp_path, run, new), "--tolerance", "1e-6"]) == 0
 
 
@@ -197,3 +208,70 @@ def test_a_missing_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main([str(tmp_path / "gone.json"), str(tmp_path / "also.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"{tmp_path / 'gone.json'}: $: cannot read the file")
+
+
+# --- fixes and document changes ---------------------------------------------------------------
+
+
+def run_of(document: dict[str, Any], tmp_path: Path, name: str) -> RunResult:
+    """The ``run --json`` result of the fixture ``document`` (loops), as a user would get it."""
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({**document, "$schema": str(SCHEMA)}))
+    engines = registry.select(["loops"])
+    return run_result(engines, [check_fixture(load(path), engines)])
+
+
+def babin_with(**changes: str) -> dict[str, Any]:
+    """Babin's fixture with the claim ``w8-after-1`` (printed 0.0613, a mismatch) changed."""
+    document = json.loads(FIXTURE.read_text())
+    target = next(c for c in document["claims"] if c["id"] == "w8-after-1")
+    target.update(changes)
+    return dict(document)
+
+
+def test_a_corrected_typo_is_a_fix_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The document corrects 0.0613 to 0.5614 (rounded) and the fixture now expects match."""
+    old = run_of(babin_with(), tmp_path, "old")
+    new = run_of(babin_with(printed="0.5614", expect="match"), tmp_path, "new")
+    assert main(files(tmp_path, old, new)) == 0
+    out = capsys.readouterr().out
+    assert section(out, "fixes (1)") == [["verdict", "babin", "w8-after-1", "mismatch", "match"]]
+    assert section(out, "document changes (2)") == [
+        ["printed", "babin", "w8-after-1", "0.0613", "0.5614"],
+        ["expected", "babin", "w8-after-1", "mismatch", "match"],
+    ]
+    assert "regressions (" not in out
+    assert out.splitlines()[-1].endswith(
+        ": 0 regressions, 1 fix, 2 document changes, 0 other changes"
+    )
+
+
+def test_a_new_erratum_recorded_with_its_expectation_is_a_document_change(
+    tmp_path: Path,
+) -> None:
+    old = run_of(babin_with(printed="0.5614", expect="match"), tmp_path, "old")
+    new = run_of(babin_with(), tmp_path, "new")
+    sections = {c.kind: c.section for c in compare(old, new)}
+    assert sections == {"printed": DOCUMENT, "expected": DOCUMENT, "verdict": DOCUMENT}
+
+
+def test_a_claim_that_reaches_its_expected_verdict_is_a_fix(tmp_path: Path) -> None:
+    """Expected match all along, the printed number was wrong, the document corrected it."""
+    old = run_of(babin_with(expect="match"), tmp_path, "old")
+    new = run_of(babin_with(printed="0.5614", expect="match"), tmp_path, "new")
+    sections = {c.kind: c.section for c in compare(old, new)}
+    assert sections == {
+        "printed": DOCUMENT,
+        "verdict": FIX,
+        "outcome": FIX,
+        "fixture outcome": FIX,
+    }
+
+
+def test_a_verdict_that_moves_while_the_claim_stays_off_loses_nothing(tmp_path: Path) -> None:
+    old = run_of(babin_with(expect="truncated"), tmp_path, "old")
+    new = run_of(babin_with(printed="0.5614", expect="truncated"), tmp_path, "new")
+    sections = {c.kind: c.section for c in compare(old, new)}
+    assert sections["verdict"] == OTHER and not any(c.regression for c in compare(old, new))
