@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from bpcheck.checking.check import Outcome
 from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
+from bpcheck.cli.output import BAD, GOOD, NOTE, say, show, styled_table
 from bpcheck.errors import ExitCode
 from bpcheck.gradcheck import (
     AUTO_DIRECTIONAL_ABOVE,
@@ -22,35 +24,78 @@ from bpcheck.gradcheck import (
 )
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
+from bpcheck.io.progress import tracked
 from bpcheck.model.fixture import Fixture
 
-ROW_HEADERS = ["parameter", "engine", "reference", "abs error", "rel error", "tolerance", "status"]
+ROW_HEADERS = [
+    "parameter",
+    "engine dE/dθ",
+    "reference dE/dθ",
+    "abs error",
+    "abs tolerance",
+    "outcome",
+]
+"""The error and its tolerance side by side, both absolute (in the units of dE/dθ): a row
+is ok when the one is at most the other.  (The relative error is in ``--json``.)"""
+
+ROW_WORDS = {Status.PASS: str(Outcome.OK), Status.FAIL: str(Outcome.FAILED), Status.KINK: "kink"}
+"""A row's outcome in the words of the summary and of ``bpcheck run``: ok, failed (and kink)."""
+
+STYLES = {"ok": GOOD, "failed": BAD, "errored": BAD, "kink": NOTE, "skipped": NOTE}
 
 
 def row_cells(row: Row) -> list[str]:
-    status = str(row.status)
+    outcome = ROW_WORDS[row.status]
     if row.one_sided is not None:
-        status += f" (left {row.one_sided[0]:.10g}, right {row.one_sided[1]:.10g})"
+        outcome += f" (left {row.one_sided[0]:.10g}, right {row.one_sided[1]:.10g})"
     return [
         row.parameter,
         f"{row.engine_value:.15g}",
         f"{row.reference:.15g}",
         f"{row.abs_error:.2e}",
-        f"{row.rel_error:.2e}",
         f"{row.tolerance:.2e}",
-        status,
+        outcome,
     ]
 
 
+def closest(rows: list[Row]) -> Row | None:
+    """The row nearest its tolerance (largest error over tolerance), kinks aside."""
+    checked = [r for r in rows if r.status != Status.KINK]
+
+    def ratio(row: Row) -> float:
+        if row.tolerance > 0:
+            return row.abs_error / row.tolerance
+        return 0.0 if row.abs_error == 0 else math.inf
+
+    return max(checked, key=lambda r: (math.isnan(ratio(r)), ratio(r)), default=None)
+
+
 def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
-    """``mazur-2015  loops  step 0  richardson  ok  8 checked, worst rel error 1.2e-13``."""
+    """``mazur-2015  loops  step 0  richardson  ok  8 checked; nearest its tolerance: w[1,2,1],
+    abs error 1.4e-15 against abs tolerance 7.1e-14``."""
     head = f"{fixture.id}  {result.engine}  step {result.step}  {result.method}  {result.outcome}"
     if result.reason:  # an engine's own words: no control character reaches the terminal
         return terminal_text(f"{head}  {result.reason}")
+    detail = f"{len(result.rows)} checked"
+    nearest = closest(result.rows)
+    if nearest is not None:
+        detail += (
+            f"; nearest its tolerance: {nearest.parameter}, abs error {nearest.abs_error:.1e}"
+            f" against abs tolerance {nearest.tolerance:.1e}"
+        )
     counts = {s: sum(r.status == s for r in result.rows) for s in Status}
-    detail = f"{len(result.rows)} checked, worst rel error {result.worst_relative_error:.1e}"
-    extra = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != Status.PASS)
-    return f"{head}  {detail}" + (f" ({extra})" if extra else "")
+    extra = ", ".join(f"{n} {ROW_WORDS[s]}" for s, n in counts.items() if n and s != Status.PASS)
+    return terminal_text(f"{head}  {detail}" + (f" ({extra})" if extra else ""))
+
+
+def print_result(fixture: Fixture, result: GradcheckResult, quiet: bool) -> None:
+    say(summary_line(fixture, result), STYLES.get(str(result.outcome), ""))
+    if quiet or not result.rows:
+        return
+    rows = [row_cells(r) for r in result.rows]
+    styles = [["", "", "", "", "", STYLES.get(cells[-1].split()[0], "")] for cells in rows]
+    show(styled_table(text_table(ROW_HEADERS, rows), styles))
+    print()
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
@@ -58,18 +103,20 @@ def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
     if args.json:
         check_output(Path(args.json), "--json")
     entries: list[tuple[Fixture, GradcheckResult]] = []
-    for fixture in fixtures:
+    for fixture in tracked(fixtures, "gradcheck", lambda f: f.id):
         for result in gradcheck_fixture(fixture, engines, method=args.method):
             entries.append((fixture, result))
-            print(summary_line(fixture, result))
-            if not args.quiet and result.rows:
-                print(text_table(ROW_HEADERS, [row_cells(r) for r in result.rows]) + "\n")
+            print_result(fixture, result, args.quiet)
     if args.json:
         write_gradcheck_results(Path(args.json), GradcheckRun.of(entries))
     outcomes = [result.outcome for _, result in entries]
     counts = ", ".join(f"{outcomes.count(o)} {o}" for o in Outcome)
-    print(f"\n{len(fixtures)} fixture(s), {len(entries)} gradient check(s): {counts}")
     failed = Outcome.FAILED in outcomes or Outcome.ERRORED in outcomes
+    print()
+    say(
+        f"{len(fixtures)} fixture(s), {len(entries)} gradient check(s): {counts}",
+        BAD if failed else GOOD,
+    )
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
@@ -80,9 +127,11 @@ def register(commands: object) -> None:
         summary="check every engine's gradients against finite differences of the loss",
         description="Differentiate each fixture's loss numerically, with a forward pass of\n"
         "bpcheck's own, and compare every engine's dE/dθ with it: at step 0 and, for\n"
-        "multi-step fixtures, at the parameters each engine trained.  Tolerances come\n"
-        "from an error model of the method and of float64 rounding; a relu unit at 0 is\n"
-        "a kink, shown with its one-sided derivatives and neither passed nor failed.",
+        "multi-step fixtures, at the parameters each engine trained.  Each row shows\n"
+        "the absolute error |engine - reference| beside its absolute tolerance (both in\n"
+        "the units of dE/dθ), from an error model of the method and of float64 rounding,\n"
+        "and its outcome: ok, failed, or kink (a relu unit at 0, shown with its one-sided\n"
+        "derivatives, neither ok nor failed).",
         example="bpcheck gradcheck fixtures/ --engine loops --method mpmath --json out/gc.json",
         handler=cmd_gradcheck,
         exit_codes={

@@ -448,9 +448,10 @@ def test_cli_prints_the_table_and_exits_1_on_a_wrong_gradient(
     assert code == 1, printed
     lines = printed.splitlines()
     assert lines[1].split() == [
-        "parameter", "engine", "reference", "abs", "error", "rel", "error", "tolerance", "status",
+        "parameter", "engine", "dE/dθ", "reference", "dE/dθ", "abs", "error", "abs", "tolerance",
+        "outcome",
     ]  # fmt: skip
-    assert [line.split()[-1] for line in lines if line.startswith("w[2,1,1]")] == ["fail"]
+    assert [line.split()[-1] for line in lines if line.startswith("w[2,1,1]")] == ["failed"]
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(
