@@ -10,13 +10,15 @@ from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
 from bpcheck.io.files import check_rewritable, write_atomically
+from bpcheck.io.progress import tracked
 
 
 def cmd_regen(args: argparse.Namespace) -> ExitCode:
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     check_rewritable(fixture.path for fixture in fixtures)
     status = ExitCode.OK
-    for fixture in fixtures:
+    changed = 0
+    for fixture in tracked(fixtures, "regen", lambda f: f.id):
         result = regenerate(fixture, engines)
         for problem in result.problems:
             print(f"{fixture.path}: $: cannot regenerate: {problem}", file=sys.stderr)
@@ -24,7 +26,8 @@ def cmd_regen(args: argparse.Namespace) -> ExitCode:
         if result.changed:
             write_atomically(fixture.path, result.new_text)
             print(result.diff(), end="")
-    print(f"{len(fixtures)} fixture(s) regenerated")
+            changed += 1
+    print(f"{changed} of {len(fixtures)} fixture(s) changed")
     return status
 
 
@@ -34,9 +37,14 @@ def register(commands: object) -> None:
         "regen",
         summary="rewrite pinned reference values from the engines' agreed result",
         description="Rewrite every pinned value of the fixtures from the engines' agreed "
-        "result and show the diff; refuses where the engines disagree.",
+        "result, show the diff of each fixture that changed, and say how many did; a "
+        "fixture where the engines disagree, or none ran, is left as it was.",
         example="bpcheck regen fixtures/mazur/",
         handler=cmd_regen,
+        exit_codes={
+            ExitCode.OK: "every fixture was regenerated (or was already current)",
+            ExitCode.FAILED: "a fixture was left as it was: the engines disagree, or none ran",
+        },
     )
     add_paths(parser)
     add_engines(parser)
