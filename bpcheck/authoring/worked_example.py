@@ -5,10 +5,18 @@ result: forward pass, loss, output layer, hidden layers, updates, the loss after
 the update.  The numbers come from an engine's trace; only the shape of each
 formula is written here.  A printed claim on the same quantity and step is kept
 beside the computed value, with the verdict it gets.
+
+Every name shown is one ``bpcheck claim`` accepts for this fixture: its alias when
+the fixture has one (``out_h1``, ``dE_dout_o1``; ``@2`` for a second sample), else
+the canonical name (``dE_dout[2,1]``).  A line starts with the quantity it computes,
+alias first and the canonical name in brackets (``delta_o1 (delta[2,1])``).  A
+negative number inside a formula is in brackets (``1 - (-0.036)^2``,
+``-0.4 * 0.5 + (-0.1)``), so no reader wonders what ``- -`` or ``-x^2`` means.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -41,6 +49,24 @@ def num(value: float) -> str:
     return f"{value:.10g}"
 
 
+def operand(value: float) -> str:
+    """A number as it goes into a formula: in brackets when negative (``(-0.036)``)."""
+    text = num(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+_NUMBER = r"-[0-9.]+(?:e[+-][0-9]+)?"
+_LEADING = re.compile(rf"^\(({_NUMBER})\)(?![\^0-9])")
+_DOUBLED = re.compile(rf"\((\({_NUMBER}\))\)")
+
+
+def tidy(numbers: str) -> str:
+    """Brackets no reader needs: a leading negative factor (``-0.4 * 0.5``, not before ``^``)
+    and a function's bracket around a bracketed number (``tanh(-0.5)``)."""
+    numbers = _DOUBLED.sub(lambda m: "(" + m.group(1)[1:-1] + ")", numbers)
+    return _LEADING.sub(r"\1", numbers)
+
+
 @dataclass(frozen=True)
 class Printed:
     """A number the document prints for a line, where, and the verdict it gets."""
@@ -60,11 +86,20 @@ class Line:
     value: float
     step: int
     claims: list[Claim] = field(default_factory=list)
+    canonical: str = ""
+    """The canonical name, shown in brackets after an alias."""
+
+    @property
+    def heading(self) -> str:
+        """``delta_o1 (delta[2,1])``, or the canonical name alone when there is no alias."""
+        if not self.canonical or self.canonical == self.name:
+            return self.name
+        return f"{self.name} ({self.canonical})"
 
     @property
     def parts(self) -> list[str]:
-        """What comes before ``= value``: the name, the formula, the numbers (when there are)."""
-        return [part for part in (self.name, self.formula, self.numbers) if part]
+        """What comes before ``= value``: the heading, the formula, the numbers (when there are)."""
+        return [part for part in (self.heading, self.formula, self.numbers) if part]
 
     @property
     def printed(self) -> list[Printed]:
@@ -102,43 +137,31 @@ class Explainer:
         return names
 
     def label(self, canonical: str) -> str:
-        """The document's name for a quantity: its alias, one built from aliases, or canonical."""
+        """The name ``claim`` accepts for a quantity: its alias, else the canonical name.
+
+        ``@s`` is written only when the problem has several samples; an alias of a
+        per-sample quantity stands for sample 1 and takes ``@s`` for the others.
+        """
         base, sample = q.split_sample(canonical)
-        single = self.problem.n_samples == 1
-        suffix = "" if sample is None or single else f"@{sample}"
-        for name in (canonical, base):
-            if name in self.names:
-                return self.names[name] + ("" if name == canonical else suffix)
-        return self.derived(base, sample) + suffix
+        suffix = "" if sample is None or self.problem.n_samples == 1 else f"@{sample}"
+        if canonical in self.names:
+            return self.names[canonical]
+        if base in self.names:
+            return self.names[base] + suffix
+        return base + suffix
 
-    def derived(self, base: str, sample: int | None) -> str:
-        """``dE/dout_o1``, ``dout_o1/dnet_o1``, ``dE_o1/dout_h1``, ``dE/dw5`` from the aliases."""
-        kind, _, rest = base.partition("[")
-        inside = "[" + rest
-
-        def named(prefix: str, position: str = inside) -> str:
-            wanted = f"{prefix}{position}" + ("" if sample is None else f"@{sample}")
-            return self.names.get(
-                wanted, self.names.get(f"{prefix}{position}", f"{prefix}{position}")
-            )
-
-        if kind in ("dE_dout", "delta"):
-            return f"dE/d{named('out' if kind == 'dE_dout' else 'net')}"
-        if kind == "dout_dnet":
-            return f"d{named('out')}/d{named('net')}"
-        if kind in ("dE_dw", "dE_db"):
-            return f"dE/d{named(kind[-1])}"
-        if kind.startswith("dE[") and "_d" in base:
-            term, _, wrt = base.partition("_d")
-            what, _, position = wrt.partition("[")
-            return f"d{named(term[1:], '')}/d{named(what, '[' + position)}"
-        return base
+    def canonical_label(self, canonical: str) -> str:
+        """The canonical name as a reader writes it: ``@s`` only with several samples."""
+        base, sample = q.split_sample(canonical)
+        several = sample is not None and self.problem.n_samples > 1
+        return f"{base}@{sample}" if several else base
 
     def line(self, canonical: str, formula: str, numbers: str, step: int | None = None) -> Line:
         at = self.step if step is None else step
         value = self.trace[at][canonical]
         claims = self.claims_for(canonical, at)
-        return Line(self.label(canonical), formula, numbers, value, at, claims)
+        name, full = self.label(canonical), self.canonical_label(canonical)
+        return Line(name, formula, tidy(numbers), value, at, claims, full)
 
     def claims_for(self, canonical: str, step: int) -> list[Claim]:
         return [
@@ -148,7 +171,8 @@ class Explainer:
         ]
 
     def v(self, canonical: str) -> str:
-        return num(self.values[canonical])
+        """The value as it goes into a formula (negative numbers in brackets)."""
+        return operand(self.values[canonical])
 
     # --- the sections ------------------------------------------------------------------
 
@@ -172,7 +196,7 @@ class Explainer:
             after = self.step + 1
             yield Section(
                 f"After the update (step {after})",
-                [self.line(q.LOSS, "the loss with the new parameters", "", after)],
+                [self.line(q.LOSS, "", "", after)],
             )
 
     def forward(self, s: int, several: bool) -> Section:
@@ -220,7 +244,7 @@ class Explainer:
         for s in batch:
             for k in range(1, self.problem.n_outputs + 1):
                 o = q.neuron("out", output, k, s)
-                t = num(self.problem.targets[s - 1][k - 1])
+                t = operand(self.problem.targets[s - 1][k - 1])
                 formula = term_shape.format(t=f"t{k}", o=self.label(o), n=n)
                 numbers = term_shape.format(t=t, o=self.v(o), n=n)
                 section.lines.append(self.line(q.term(k, s), formula, numbers))
@@ -237,7 +261,7 @@ class Explainer:
         lines = []
         if is_output:
             shape = TERM_FORMULAS[self.problem.loss][1]
-            t = num(self.problem.targets[s - 1][j - 1])
+            t = operand(self.problem.targets[s - 1][j - 1])
             n = self.problem.n_outputs * len(batch_of_step(self.problem, self.step))
             formula = shape.format(t=f"t{j}", o=self.label(out), n=n)
             numbers = shape.format(t=t, o=self.v(out), n=n)
@@ -321,7 +345,7 @@ class Explainer:
         if self.step >= self.problem.steps or after not in self.trace:
             return []
         layer = self.problem.layers[number - 1]
-        rate = num(self.problem.learning_rate)
+        rate = operand(self.problem.learning_rate)
         names = [
             (q.weight(number, j, i), q.weight_grad(number, j, i))
             for j in range(1, layer.size + 1)

@@ -154,13 +154,13 @@ def test_explain_mazur_follows_the_document(capsys: pytest.CaptureFixture[str]) 
     order = [
         out.index(text)
         for text in (
-            "net_h1 =",
-            "out_o1 =",
-            "E_total =",
-            "dE/dout_o1 =",
-            "dE_total_dw5 =",
-            "(step 1) w5 =",
-            "dE_total_dw1 =",
+            "net_h1 (net[1,1]) =",
+            "out_o1 (out[2,1]) =",
+            "E_total (E) =",
+            "dE_dout[2,1] =",
+            "dE_total_dw5 (dE_dw[2,1,1]) =",
+            "(step 1) w5 (w[2,1,1]) =",
+            "dE_total_dw1 (dE_dw[1,1,1]) =",
         )
     ]
     assert order == sorted(order), "steps out of the document's order"
