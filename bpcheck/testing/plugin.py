@@ -1,134 +1,180 @@
-"""pytest plugin: fixture JSON files are test files, one item per fixture and engine.
+"""pytest plugin: bpcheck fixture files are test files, one item per claim and engine.
 
-``pytest fixtures/``, ``pytest fixtures/mazur/mazur-2015.json`` and
-``pytest -k mazur`` all work; items are named ``mazur-2015[loops]``.  A JSON
-file is collected when it lies under a folder named ``fixtures`` (outside
-``schema/``) or names the fixture schema, so that a broken fixture is reported,
-never skipped.
+Installing bpcheck must not change another project's test run, so collection is
+opt-in.  A JSON file is collected only when
+
+* its ``"$schema"`` names the bpcheck fixture schema, any version
+  (``.../fixture-v1.schema.json``, a relative path or a URI), found in the first
+  :data:`HEAD_BYTES` bytes of a regular file; or
+* it lies under a path of the ``bpcheck_paths`` ini option (``bpcheck_paths =
+  ["fixtures"]`` in ``[tool.pytest.ini_options]``), so that a broken fixture there
+  is a failed item, never a file pytest silently passes over.
+
+Everything else is left to pytest.  Nothing is printed, and no engine process is
+started, unless bpcheck items ran: the engines' lines come at the end of the
+terminal summary (where they are known under xdist too).  This module imports only
+what deciding about a file needs; the items (:mod:`bpcheck.testing.plugin_items`)
+are imported when the first fixture file is found.
+
+Items read like the document: ``mazur-2015.json::mazur-2015::E_total-after-1[loops]``
+(one per claim and engine) and ``mazur-2015.json::mazur-2015::agreement`` (the
+engines agree), so ``-k E_total``, ``--lf`` and xdist work claim by claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from bpcheck.checking import registry
-from bpcheck.checking.check import ERRORED, OK, SKIPPED, check_fixture
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT
-from bpcheck.checking.results import failing_claims_table
-from bpcheck.io.loader import SCHEMA_NAME, FixtureError, load
-from bpcheck.model.engine import Engine
-from bpcheck.model.fixture import Fixture
+if TYPE_CHECKING:
+    from bpcheck.testing.plugin_items import FixtureFile
+
+HEAD_BYTES = 4096
+"""How much of a JSON file is read to find its ``"$schema"``: it is the first key in practice."""
+
+PATHS_INI = "bpcheck_paths"
+
+_SCHEMA_KEY = re.compile(rb'"\$schema"\s*:\s*"([^"\\]{0,1000})"')
+_FIXTURE_SCHEMA = re.compile(r"(?:^|[/\\])fixture-v[0-9]+\.schema\.json(?:#.*)?$")
+
+_SAW_ITEMS = pytest.StashKey[bool]()
+"""Set when a report of a bpcheck item arrives (in the main process, under xdist too)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
+    group = parser.getgroup("bpcheck", "bpcheck fixture files")
+    group.addoption(
+        "--bpcheck-engine",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this engine (repeatable; default: every registered engine)",
+    )
+    group.addoption(
         "--bpcheck-timeout",
         type=float,
-        default=DEFAULT_TIMEOUT,
+        default=None,
         metavar="SECONDS",
         help="seconds an engine may take to load, or to run one fixture, before it is stopped "
-        f"and reported errored (default {DEFAULT_TIMEOUT:g})",
+        "and reported errored (default: as bpcheck run --timeout)",
+    )
+    parser.addini(
+        PATHS_INI,
+        type="paths",
+        default=[],
+        help="folders (or files) whose every JSON file is a bpcheck fixture; elsewhere only "
+        'files whose "$schema" names the bpcheck fixture schema are collected',
     )
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The registered engines, read from metadata: no engine is loaded for the header."""
-    timeout = config.getoption("--bpcheck-timeout")
-    lines = []
-    for name, registered in registry.registrations().items():
-        owners = ", ".join(f"{r.target} from {r.distribution}" for r in registered)
-        lines.append(f"bpcheck engine {name}: {owners}")
-    lines.append(f"bpcheck engines run in their own processes, {timeout:g} s per request")
-    return lines
+def pytest_configure(config: pytest.Config) -> None:
+    """An unknown ``--bpcheck-engine`` is a usage error, before anything is collected."""
+    names = config.getoption("--bpcheck-engine")
+    if names:
+        from bpcheck.checking import registry
+
+        known = registry.names()
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise pytest.UsageError(
+                f"--bpcheck-engine: unknown engine {unknown[0]!r}; expected one of "
+                f"{', '.join(known)}"
+            )
+    config.pluginmanager.register(_Summary(config), SUMMARY)
 
 
-def is_fixture_file(path: Path) -> bool:
-    if path.suffix != ".json" or "schema" in path.parts:
-        return False
-    if "fixtures" in path.parts or "regressions" in path.parts:
-        return True
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes | None:
+    """The first ``size`` bytes of a regular file; None for anything else or any error.
+
+    Opened without blocking and checked before a byte is read, so a FIFO or a
+    device named ``*.json`` costs nothing.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        head = path.read_text("utf-8", errors="replace")[:2000]
+        descriptor = os.open(path, flags)
     except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return os.read(descriptor, size)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+
+
+def names_fixture_schema(path: Path) -> bool:
+    """Whether the file's first ``"$schema"`` names the bpcheck fixture schema (any version)."""
+    head = read_head(path)
+    found = _SCHEMA_KEY.search(head) if head else None
+    if found is None:
         return False
-    return SCHEMA_NAME in head
+    return _FIXTURE_SCHEMA.search(found.group(1).decode("utf-8", "replace")) is not None
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_fixture_file(file_path):
-        collector: FixtureFile = FixtureFile.from_parent(parent, path=file_path)
-        return collector
-    return None
+def under_listed_path(path: Path, listed: list[Path]) -> bool:
+    """Whether ``path`` is one of the ``bpcheck_paths`` or inside one (schemas excepted)."""
+    if path.name.endswith(".schema.json"):
+        return False
+    return any(path == root or path.is_relative_to(root) for root in listed)
 
 
-class FixtureFile(pytest.File):
-    def collect(self) -> Iterator[pytest.Item]:
-        try:
-            fixture = load(self.path)
-        except FixtureError as error:
-            yield InvalidFixtureItem.from_parent(self, name=self.path.name, error=error)
+def is_fixture_file(path: Path, config: pytest.Config) -> bool:
+    if path.suffix != ".json":
+        return False
+    return under_listed_path(path, config.getini(PATHS_INI)) or names_fixture_schema(path)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> FixtureFile | None:
+    if not is_fixture_file(file_path, parent.config):
+        return None
+    from bpcheck.testing.plugin_items import FixtureFile
+
+    collector: FixtureFile = FixtureFile.from_parent(parent, path=file_path)
+    return collector
+
+
+class _Summary:
+    """Notes whether bpcheck items ran and, if they did, names the engines at the end.
+
+    Registered for every run, silent unless a report of a bpcheck item arrives: the
+    reports carry the fixture's path as a user property, which xdist sends to the
+    main process, so this works with ``-n`` as without.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.fixtures: dict[str, None] = {}
+        """The paths of the fixtures whose items ran, in the order they first reported."""
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == FIXTURE_PROPERTY:
+                self.fixtures.setdefault(str(value), None)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.fixtures:
             return
-        timeout = self.config.getoption("--bpcheck-timeout")
-        for name, engine in registry.select((), timeout).items():
-            yield FixtureItem.from_parent(
-                self, name=f"{fixture.id}[{name}]", fixture=fixture, engine=engine, engine_name=name
-            )
+        from bpcheck.testing.plugin_items import engine_lines
+
+        terminalreporter.section("bpcheck", sep="-")
+        for line in engine_lines(self.config):
+            terminalreporter.write_line(line)
 
 
-class ClaimsDiffer(Exception):
-    """Raised by an item whose claims do not end at their expected verdicts."""
+FIXTURE_PROPERTY = "bpcheck fixture"
+"""The user property every bpcheck item's report carries: the fixture file's path."""
+
+SUMMARY = "bpcheck-summary"
 
 
-class InvalidFixtureItem(pytest.Item):
-    """Stands for a fixture that does not load: fails with the loader's one-line errors."""
-
-    def __init__(self, *, error: FixtureError, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.error = error
-
-    def runtest(self) -> None:
-        raise ClaimsDiffer(str(self.error))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        return str(excinfo.value)
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, self.name
-
-
-class FixtureItem(pytest.Item):
-    def __init__(
-        self, *, fixture: Fixture, engine: Engine, engine_name: str, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.fixture = fixture
-        self.engine = engine
-        self.engine_name = engine_name  # results are filed under it, never the engine's own name
-
-    def runtest(self) -> None:
-        name = self.engine_name
-        result = check_fixture(self.fixture, {name: self.engine})
-        run = result.runs[0]
-        if run.outcome == SKIPPED:
-            pytest.skip(f"{name}: {run.reason}")
-        if run.outcome == ERRORED:
-            raise ClaimsDiffer(f"{name} errored: {run.reason}")
-        bad = [c for c in result.claims if c.outcome != OK]
-        if bad:
-            table = failing_claims_table(bad, [name])
-            details = "\n".join(f"  {c.claim.id}: {c.message}" for c in bad)
-            raise ClaimsDiffer(
-                f"{len(bad)} claim(s) differ from their expected verdict\n{table}\n{details}"
-            )
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ClaimsDiffer):
-            return f"{self.fixture.path}: {self.name}\n{excinfo.value}"
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, self.name
+def fixtures_that_ran(config: pytest.Config) -> list[Path]:
+    """The fixture files whose items ran in this session (in the main process, under xdist too)."""
+    summary = config.pluginmanager.get_plugin(SUMMARY)
+    return [Path(path) for path in summary.fixtures] if isinstance(summary, _Summary) else []

@@ -54,8 +54,9 @@ def pytest_run(folder: Path, names: list[str]) -> subprocess.CompletedProcess[st
     env = install(folder, names)
     (folder / "fixtures").mkdir()
     (folder / "fixtures" / FIXTURE.name).write_text(FIXTURE.read_text())
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"]
-    command += ["--bpcheck-timeout", str(TIMEOUT), "-k", "not matrices and not autodiff"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-v"]
+    command += ["--bpcheck-timeout", str(TIMEOUT)]
+    command += [arg for name in ["loops", *names] for arg in ("--bpcheck-engine", name)]
     command += ["-o", "addopts=", "fixtures"]
     return subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=BOUND, cwd=folder
@@ -137,7 +138,16 @@ def test_pytest_reports_each_hostile_engine_errored(tmp_path: Path) -> None:
     for name, (_, reasons) in {**FAST, **HANGING}.items():
         errored = next(line for line in output.splitlines() if line.startswith(f"{name} errored: "))
         assert all(part in errored for part in reasons), errored
-    assert f"{len(FAST) + len(HANGING) + 1} failed, 2 passed" in output  # impostor fails
+    outcomes: dict[str, set[str]] = {}  # engine (or "agreement") -> outcomes of its items
+    for line in output.splitlines():
+        item, _, outcome = line.partition(" ")
+        if item.startswith("fixtures/") and outcome.split()[:1] in (["PASSED"], ["FAILED"]):
+            engine = item.rpartition("[")[2].rstrip("]") if item.endswith("]") else "agreement"
+            outcomes.setdefault(engine, set()).add(outcome.split()[0])
+    assert outcomes["loops"] == outcomes["noisy"] == {"PASSED"}, outcomes
+    assert all(outcomes[name] == {"FAILED"} for name in [*FAST, *HANGING]), outcomes
+    assert "FAILED" in outcomes["impostor"]  # its values are not loops'
+    assert outcomes["agreement"] == {"FAILED"}
     assert "noise" not in output
 
 
