@@ -17,14 +17,23 @@ EXIT_CODES = {
 }
 
 
+def has_default(action: argparse.Action) -> bool:
+    """Whether ``--help`` should show the option's default: it has one that is not "absent".
+
+    ``None``, ``False`` (a flag) and ``SUPPRESS`` say the option is simply not given;
+    ``0`` and ``""`` are defaults a user needs to know (``0 == False``, so compare by identity).
+    """
+    absent = action.default is None or action.default is False
+    return bool(action.option_strings) and not absent and action.default is not argparse.SUPPRESS
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Each option's default shown after its help (when it has one); description and epilog
     kept as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        quiet = (None, False, argparse.SUPPRESS)
-        if "%(default)" in text or action.default in quiet or not action.option_strings:
+        if "%(default)" in text or "default:" in text or not has_default(action):
             return text
         return text + " (default: %(default)s)"
 
@@ -50,8 +59,13 @@ def add_command(
         epilog=epilog,
         formatter_class=_Formatter,
     )
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handler, command_summary=summary)
     return parser
+
+
+def summary_of(parser: argparse.ArgumentParser) -> str:
+    """The one line a command is listed with in ``bpcheck --help``."""
+    return str(parser.get_default("command_summary") or "")
 
 
 def add_paths(parser: argparse.ArgumentParser) -> None:

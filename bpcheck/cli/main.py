@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bpcheck import __version__
+from bpcheck.cli.command import summary_of
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
 
@@ -22,21 +23,45 @@ EPILOG = """\
 exit status: 0 all is well, 1 a claim, an engine or a check failed, 2 bad input
 (one line per problem: FILE: LOCATION: what was expected).
 
-example: bpcheck run fixtures/"""
+example: bpcheck run fixtures/
+`bpcheck COMMAND --help` says what COMMAND does, its defaults, exit status and an example."""
+
+DESCRIPTION = "Check the numbers backpropagation tutorials print."
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, ``--help`` listing user and maintainer commands apart."""
     parser = argparse.ArgumentParser(
         prog="bpcheck",
-        description="Check the numbers backpropagation tutorials print.",
+        usage="%(prog)s [-h] [--version] COMMAND ...",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"bpcheck {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Listed by hand below, in two groups: argparse would list them all in one.
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS, prog="bpcheck"
+    )
     for name in USER_COMMANDS + MAINTAINER_COMMANDS:
         importlib.import_module(f"bpcheck.cli.{name}").register(commands)
+    parsers = command_parsers(parser)
+    groups = {"user commands": USER_COMMANDS, "maintainer commands": MAINTAINER_COMMANDS}
+    width = max(len(name) for name in parsers) + 2
+    listing = [
+        f"{title}:\n" + "\n".join(f"  {n:<{width}}{summary_of(parsers[n])}" for n in names)
+        for title, names in groups.items()
+    ]
+    parser.description = "\n\n".join([DESCRIPTION, *listing])
     return parser
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's own parser, by name (for ``--help`` and the test that reads them all)."""
+    for action in parser._actions:  # argparse names no public way to the sub-parsers
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _quiet_stdout() -> None:

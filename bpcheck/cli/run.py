@@ -86,8 +86,12 @@ def register(commands: object) -> None:
         commands,
         "run",
         summary="run the engines on fixtures and judge every claim",
-        description="Run every engine on every fixture, judge each printed number against "
-        "its expected verdict, and check that the engines agree.",
+        description="Run every engine on every fixture, judge each printed number against\n"
+        "its expected verdict, and check that the engines agree.  One row per fixture\n"
+        "counts its printed numbers by the verdict found (match, truncated, mismatch),\n"
+        "its pinned values and relations, says whether all ended as the fixture expects\n"
+        "and whether the engines agree; then what went wrong, and a closing tally.\n"
+        "--json writes every claim and the same counts.",
         example="bpcheck run fixtures/ --engine loops --json out/run.json",
         handler=cmd_run,
     )
@@ -104,7 +108,7 @@ def register(commands: object) -> None:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="seconds each engine may take to load, and to run one fixture, before it is "
-        f"stopped and reported errored (default {DEFAULT_TIMEOUT:g})",
+        "stopped and reported errored (default: %(default)g)",
     )
 
 
