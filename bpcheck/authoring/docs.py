@@ -1,8 +1,9 @@
-"""Tables in the READMEs that are generated from the fixtures and the code, so they cannot drift.
+"""Tables in the documentation generated from the fixtures and the code, so they cannot drift.
 
-``fixtures/README.md`` holds the coverage table (per document: worked examples,
-printed numbers encoded, verdict counts); ``README.md`` the errata found in the
-documents and the bug zoo (each bug of the catalogue against each check, from
+``fixtures/README.md`` holds the coverage table (per document, named by title,
+author and URL: worked examples, printed numbers encoded, verdict counts);
+``docs/errata.md`` the errata found in the documents and ``docs/diagnose.md`` the
+bug zoo (each bug of the catalogue against each check, from
 :mod:`bpcheck.diagnose.zoo`).  ``bpcheck docs`` rewrites each between its marker
 comments; a test fails when one is out of date, so a dropped claim is noticed.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from bpcheck.checking.check import check_fixture
 from bpcheck.diagnose.zoo import zoo_table
+from bpcheck.io.escape import markdown_code, markdown_text, markdown_wrapped
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
@@ -29,14 +31,51 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), line(["---"] * len(headers)), *(line(r) for r in rows)])
 
 
-def coverage_table(fixtures: list[Fixture]) -> str:
-    by_document: dict[str, list[Fixture]] = defaultdict(list)
+def document_link(source: dict[str, str], label: str | None = None) -> str:
+    """The document as a reader finds it: its title linked to its URL (or its file name).
+
+    With ``label`` the link is a reference (``[title][label]``), defined by
+    :func:`link_definition`, so a table row stays short whatever the URL's length.
+    """
+    title = markdown_text(source.get("title") or source["document"])
+    url = source.get("url")
+    if not url:
+        return f"{title} (no URL known)"
+    return f"[{title}][{label}]" if label else f"[{title}]({_destination(url)})"
+
+
+def link_definition(label: str, url: str) -> str:
+    return f"[{label}]: {_destination(url)}"
+
+
+def _destination(url: str) -> str:
+    """A URL as a link destination: in angle brackets, which it cannot close."""
+    return "<" + url.replace("<", "%3C").replace(">", "%3E") + ">"
+
+
+def by_document(fixtures: list[Fixture]) -> dict[str, list[Fixture]]:
+    """The fixtures grouped by ``source.document``, documents in file-name order."""
+    groups: dict[str, list[Fixture]] = defaultdict(list)
     for fixture in fixtures:
-        by_document[fixture.source["document"]].append(fixture)
-    rows = []
+        groups[fixture.source["document"]].append(fixture)
+    return {document: groups[document] for document in sorted(groups)}
+
+
+def document_source(group: list[Fixture]) -> dict[str, str]:
+    """The document's title, author and URL, from the first of its fixtures that gives each."""
+    found: dict[str, str] = {"document": group[0].source["document"]}
+    for key in ("title", "author", "url"):
+        given = [f.source[key] for f in group if f.source.get(key)]
+        if given:
+            found[key] = given[0]
+    return found
+
+
+def coverage_table(fixtures: list[Fixture]) -> str:
+    """Per document (title, author, file, URL): worked examples, printed numbers, verdicts."""
+    rows, links = [], []
     totals: Counter[str] = Counter()
-    for document in sorted(by_document):
-        group = by_document[document]
+    for number, (document, group) in enumerate(by_document(fixtures).items(), start=1):
         counts: Counter[str] = Counter()
         for fixture in group:
             counts["examples"] += 1
@@ -49,10 +88,17 @@ def coverage_table(fixtures: list[Fixture]) -> str:
                 if claim.pinned is not None:
                     counts["pinned"] += 1
         totals.update(counts)
-        rows.append([f"`{document}`", *_count_cells(counts)])
-    rows.append(["**all**", *_count_cells(totals)])
-    headers = ["document", "worked examples", "printed numbers", *VERDICT_COLUMNS]
-    return markdown_table([*headers, "relations", "pinned values"], rows)
+        source = document_source(group)
+        label = f"document-{number}"
+        if source.get("url"):
+            links.append(link_definition(label, source["url"]))
+        author = markdown_text(source.get("author", "-"))
+        rows.append([document_link(source, label), author, markdown_code(document)])
+        rows[-1] += _count_cells(counts)
+    rows.append(["**all**", "", "", *_count_cells(totals)])
+    headers = ["document", "author", "file", "worked examples", "printed numbers", *VERDICT_COLUMNS]
+    table = markdown_table([*headers, "relations", "pinned values"], rows)
+    return "\n\n".join([table, "\n".join(links)]) if links else table
 
 
 def _count_cells(counts: Counter[str]) -> list[str]:
@@ -60,31 +106,64 @@ def _count_cells(counts: Counter[str]) -> list[str]:
     return [str(counts[key]) for key in keys]
 
 
+NOTE_WIDTH = 100
+"""Notes below a table are wrapped at this width, so no line of the page scrolls sideways."""
+
+
 def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
-    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value."""
-    rows = []
-    for fixture in fixtures:
-        flagged = [c for c in fixture.claims if c.expect in ("truncated", "mismatch")]
-        if not flagged:
+    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value.
+
+    One table per document, under its title, author and URL; why each number
+    differs is a numbered note below the table (a note repeated is given once),
+    so the table stays narrow enough to read on a code host.
+    """
+    parts = []
+    for document, group in by_document(fixtures).items():
+        rows, notes = [], []
+        for fixture in group:
+            flagged = [c for c in fixture.claims if c.expect in ("truncated", "mismatch")]
+            if not flagged:
+                continue
+            results = {r.claim.id: r for r in check_fixture(fixture, {engine.name: engine}).claims}
+            for claim in flagged:
+                value = results[claim.id].reference
+                note = " ".join(claim.note.split())
+                if note not in notes:
+                    notes.append(note)
+                rows.append(
+                    [
+                        markdown_code(fixture.id),
+                        markdown_text(claim.quantity),
+                        str(claim.step),
+                        claim.printed or "",
+                        "-" if value is None else f"{value:.10g}",
+                        claim.expect or "",
+                        markdown_text(claim.diagnosis or "-"),
+                        str(notes.index(note) + 1),
+                    ]
+                )
+        if not rows:
             continue
-        results = {r.claim.id: r for r in check_fixture(fixture, {engine.name: engine}).claims}
-        for claim in flagged:
-            value = results[claim.id].reference
-            rows.append(
-                [
-                    f"`{fixture.source['document']}`",
-                    f"`{fixture.id}`",
-                    claim.quantity,
-                    str(claim.step),
-                    claim.printed or "",
-                    "-" if value is None else f"{value:.10g}",
-                    claim.expect or "",
-                    claim.diagnosis or "-",
-                    claim.note.replace("|", "\\|").replace("\n", " "),
-                ]
-            )
-    headers = ["document", "fixture", "quantity", "step", "printed", "true value", "verdict"]
-    return markdown_table([*headers, "diagnosis", "why"], rows)
+        source = document_source(group)
+        author = markdown_text(source.get("author", "author not known"))
+        headers = ["fixture", "quantity", "step", "printed", "true value", "verdict", "diagnosis"]
+        parts += [
+            f"### {document_link(source)}",
+            "",
+            f"{author}; file {markdown_code(document)}.",
+            "",
+            markdown_table([*headers, "why"], rows),
+            "",
+            *(numbered(i, note) for i, note in enumerate(notes, start=1)),
+            "",
+        ]
+    return "\n".join(parts).rstrip()
+
+
+def numbered(number: int, text: str) -> str:
+    """``text`` as item ``number`` of an ordered list, wrapped at :data:`NOTE_WIDTH`."""
+    head = f"{number}. "
+    return markdown_wrapped(text, NOTE_WIDTH, head, " " * len(head))
 
 
 def replace_between(text: str, name: str, content: str) -> str:
@@ -109,11 +188,11 @@ class Section:
 
 def generated_sections(root: Path, fixtures: list[Fixture], engine: Engine) -> list[Section]:
     """Every generated section of the project at ``root``, in the order they are written."""
-    readme = root / "README.md"
+    docs = root / "docs"
     return [
         Section(root / "fixtures" / "README.md", "coverage", lambda: coverage_table(fixtures)),
-        Section(readme, "errata", lambda: errata_table(fixtures, engine)),
-        Section(readme, "zoo", lambda: zoo_table(fixtures)),
+        Section(docs / "errata.md", "errata", lambda: errata_table(fixtures, engine)),
+        Section(docs / "diagnose.md", "zoo", lambda: zoo_table(fixtures)),
     ]
 
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 
-__all__ = ["csv_cell", "markdown_code", "markdown_text", "terminal_text"]
+__all__ = ["csv_cell", "markdown_code", "markdown_text", "markdown_wrapped", "terminal_text"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a cell as a formula (OWASP's list)."""
@@ -85,3 +86,38 @@ def markdown_code(text: str) -> str:
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_BLOCK_START = re.compile(r"[-+*>=]+|#.*|[0-9]+[.)]")
+"""A word that, first on a line, would start a list, a quote or a heading in Markdown."""
+
+_GLUE = "\x00"
+
+
+def markdown_wrapped(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """``text`` as literal Markdown (:func:`markdown_text`) in lines of at most ``width``.
+
+    ``first`` and ``rest`` indent the first and the following lines (a list item's
+    ``"1. "`` and ``"   "``).  No line starts with a word that would open a list, a
+    quote or a heading (``- 0.5``): such a word stays on the line before.  Only a
+    single word longer than ``width`` makes a longer line.
+    """
+    words = markdown_text(text).split(" ")
+    if _BLOCK_START.fullmatch(words[0]):
+        at = len(words[0]) - 1 if words[0][0].isdigit() else 0
+        words[0] = words[0][:at] + "\\" + words[0][at:]
+    glued = words[:1]
+    for word in words[1:]:
+        if _BLOCK_START.fullmatch(word):
+            glued[-1] += _GLUE + word
+        else:
+            glued.append(word)
+    lines = textwrap.wrap(
+        " ".join(glued),
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(line.replace(_GLUE, " ") for line in lines) or first.rstrip()

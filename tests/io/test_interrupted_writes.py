@@ -95,7 +95,9 @@ def prepare_docs(folder: Path) -> None:
     with_schema(folder)
     fixture_copy("babin/babin-comment-w2.json", folder / "fixtures/babin/c.json")
     markers = ("<!-- {0}:start -->\nstale\n<!-- {0}:end -->\n").format
-    (folder / "README.md").write_text("# Notes\n\n" + markers("errata") + markers("zoo"))
+    (folder / "docs").mkdir()
+    (folder / "docs/errata.md").write_text("# Errata\n\n" + markers("errata"))
+    (folder / "docs/diagnose.md").write_text("# Diagnose\n\n" + markers("zoo"))
     (folder / "fixtures/README.md").write_text("# Fixtures\n\n" + markers("coverage"))
 
 

@@ -131,12 +131,12 @@ def test_a_malformed_setting_is_one_line(
     ]
 
 
-def test_the_defaults_are_what_the_readme_states() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+def test_the_defaults_are_what_the_documentation_states() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "fixtures.md").read_text("utf-8")
     limits = from_environment({})
     assert limits == Limits()
     for name, value in vars(limits).items():
-        assert f"| {name} | {value:,} |" in readme, f"README's Limits section lacks {name}"
+        assert f"| {name} | {value:,} |" in page, f"the Limits of docs/fixtures.md lack {name}"
 
 
 # --- files ----------------------------------------------------------------------------------

@@ -194,14 +194,16 @@ def test_docs_refuses_a_readme_it_cannot_rewrite(
 ) -> None:
     shutil.copytree(ROOT / "fixtures" / "hmkcode", tmp_path / "fixtures" / "hmkcode")
     shutil.copy(ROOT / "fixtures" / "README.md", tmp_path / "fixtures" / "README.md")
-    readme = tmp_path / "README.md"
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "diagnose.md", tmp_path / "docs" / "diagnose.md")
+    readme = tmp_path / "docs" / "errata.md"
     if case == "read-only":
-        shutil.copy(ROOT / "README.md", readme)
+        shutil.copy(ROOT / "docs" / "errata.md", readme)
         read_only(readme)
         expected = "expected a writable file, found a read-only one"
     elif case == "link":
-        shutil.copy(ROOT / "README.md", tmp_path / "real.md")
-        readme.symlink_to("real.md")
+        shutil.copy(ROOT / "docs" / "errata.md", tmp_path / "real.md")
+        readme.symlink_to("../real.md")
         expected = "expected a regular file, found a symbolic link"
     else:
         expected = "expected a file with generated sections"
