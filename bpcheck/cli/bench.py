@@ -8,6 +8,7 @@ from bpcheck.checking import registry
 from bpcheck.cli.command import add_command, add_engines
 from bpcheck.cli.inputs import select_engines
 from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.progress import tracked
 
 
 def cmd_bench(args: argparse.Namespace) -> ExitCode:
@@ -21,7 +22,12 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
         status = engine.available()
         if not status.available:
             print(f"{name}: skipped: {status.reason}")
-    print(figures_table(run_benchmarks(engines, args.repeats)))
+    figures = [
+        figure
+        for name, engine in tracked(list(engines.items()), "bench", lambda item: item[0])
+        for figure in run_benchmarks({name: engine}, args.repeats)
+    ]
+    print(figures_table(figures))
     return ExitCode.OK
 
 

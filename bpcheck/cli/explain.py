@@ -11,17 +11,21 @@ from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.loader import load
+from bpcheck.io.progress import working
 
 DESCRIPTION = """\
 Print the forward pass, loss, deltas, gradients and updates of one step, each as
 a formula, the formula with the numbers put in, and the result, in the order a
 tutorial presents them; each printed claim is shown beside the computed value
-with its verdict.  Markdown, or a standalone HTML page."""
+with its verdict.  Every name is one `bpcheck claim` accepts: the fixture's alias
+(with the canonical name in brackets) or the canonical name.  Markdown, or a
+standalone HTML page."""
 
 
 def cmd_explain(args: argparse.Namespace) -> ExitCode:
     fixture = load(Path(args.fixture))
-    text = explain(fixture, args.step, registry.all_engines(), args.format)
+    with working(f"computing {fixture.id}"):
+        text = explain(fixture, args.step, registry.all_engines(), args.format)
     print(terminal_text(text, lines=True))  # no control character reaches the terminal
     return ExitCode.OK
 

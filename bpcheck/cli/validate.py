@@ -7,10 +7,12 @@ import argparse
 from bpcheck.cli.command import add_command, add_paths
 from bpcheck.cli.inputs import load_fixtures
 from bpcheck.errors import ExitCode
+from bpcheck.io.progress import working
 
 
 def cmd_validate(args: argparse.Namespace) -> ExitCode:
-    fixtures = load_fixtures(args.paths)
+    with working("validating"):
+        fixtures = load_fixtures(args.paths)
     print(f"{len(fixtures)} fixture(s) valid")
     return ExitCode.OK
 
