@@ -17,6 +17,7 @@ from bpcheck.diagnose.results import (
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
+from bpcheck.io.progress import tracked
 
 
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
@@ -27,7 +28,7 @@ def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
         check_output(Path(args.json), "--json")
     diagnoses = []
     unreproduced = 0
-    for fixture in fixtures:
+    for fixture in tracked(fixtures, "diagnose", lambda f: f.id):
         errata = diagnose_fixture(fixture)
         if not errata:
             continue
