@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bpcheck.authoring.aliases import tutorial_aliases
 from bpcheck.authoring.explain import explain
 from bpcheck.authoring.worked_example import tidy
 from bpcheck.cli.main import main
@@ -153,3 +154,26 @@ def test_negative_numbers_in_a_formula_are_in_brackets(tmp_path: Path) -> None:
 )
 def test_tidy_keeps_only_the_brackets_a_reader_needs(numbers: str, tidied: str) -> None:
     assert tidy(numbers) == tidied
+
+
+def test_the_aliases_new_writes_name_every_line_of_explain(tmp_path: Path) -> None:
+    """Mazur's network with the aliases ``new`` writes: derivatives get tutorial names too."""
+    document: dict[str, Any] = json.loads(MAZUR.read_text())
+    document["aliases"] = tutorial_aliases([2, 2, 2], "shared")
+    document["claims"] = []
+    document["$schema"] = str(SCHEMA)
+    path = tmp_path / "mazur.json"
+    path.write_text(json.dumps(document))
+    text = explain(load(path), 0, {"loops": LoopsEngine()})
+    for line in (
+        "- dE_dout_o1 (dE_dout[2,1]) = -(t1 - out_o1) = ",
+        "- dout_dnet_o1 (dout_dnet[2,1]) = out_o1 (1 - out_o1) = ",
+        "- delta_o1 (delta[2,1]) = dE_dout_o1 * dout_dnet_o1 = ",
+        "- dE_db2 (dE_db[2]) = delta_o1 + delta_o2 = ",
+        "- dE_dw5 (dE_dw[2,1,1]) = delta_o1 * out_h1 = ",
+    ):
+        assert line in text
+    names = printed_names(text, 0)
+    assert claim_rejects(path, names, tmp_path) == []
+    alone = re.findall(r"^- (?:\(step [0-9]+\) )?(\S+\[\S*) = ", text, flags=re.MULTILINE)
+    assert [n for n in alone if not n.startswith("dE[")] == [], "only per-term partials lack one"
