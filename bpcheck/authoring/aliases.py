@@ -8,6 +8,8 @@ with the name the document prints beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def neuron_prefix(layer: int, n_layers: int) -> str:
     """``i`` for inputs, ``o`` for outputs, ``h`` for one hidden layer, ``h2_`` for several."""
@@ -18,9 +20,15 @@ def neuron_prefix(layer: int, n_layers: int) -> str:
     return "h" if n_layers == 2 else f"h{layer}_"
 
 
-def tutorial_aliases(sizes: list[int], bias_kind: str) -> dict[str, str]:
+def tutorial_aliases(sizes: list[int], bias_kinds: str | Sequence[str]) -> dict[str, str]:
     """``w1, w2, ...`` numbered layer by layer, neuron by neuron, source by source
-    (Mazur's and Babin's order), neurons as ``i1``, ``h1``, ``o1``, and the loss terms."""
+    (Mazur's and Babin's order), neurons as ``i1``, ``h1``, ``o1``, and the loss terms.
+
+    Each neuron's numbers get a name (``net_h1``, ``out_h1``, ``dE_dout_h1``,
+    ``dout_dnet_h1``, ``delta_h1``), and so does each gradient (``dE_dw5``,
+    ``dE_db2``): ``bpcheck explain`` prints these names, and ``claim`` accepts them.
+
+    ``bias_kinds``: one for every layer of weights, or one per layer."""
     n_layers = len(sizes) - 1
     aliases: dict[str, str] = {}
     for i in range(1, sizes[0] + 1):
@@ -32,26 +40,37 @@ def tutorial_aliases(sizes: list[int], bias_kind: str) -> dict[str, str]:
             aliases[f"net_{prefix}{j}"] = f"net[{layer},{j}]"
             aliases[f"out_{prefix}{j}"] = f"out[{layer},{j}]"
             aliases[f"delta_{prefix}{j}"] = f"delta[{layer},{j}]"
+            aliases[f"dE_dout_{prefix}{j}"] = f"dE_dout[{layer},{j}]"
+            aliases[f"dout_dnet_{prefix}{j}"] = f"dout_dnet[{layer},{j}]"
             for i in range(1, sizes[layer - 1] + 1):
                 number += 1
                 aliases[f"w{number}"] = f"w[{layer},{j},{i}]"
                 aliases[f"dE_dw{number}"] = f"dE_dw[{layer},{j},{i}]"
-    aliases.update(bias_aliases(sizes, bias_kind))
+    biases = bias_aliases(sizes, bias_kinds)
+    aliases.update(biases)
+    aliases.update({f"dE_d{b}": f"dE_d{target}" for b, target in biases.items()})
     for k in range(1, sizes[-1] + 1):
         aliases[f"E_o{k}"] = f"E[{k}]"
     aliases["E_total"] = "E"
     return aliases
 
 
-def bias_aliases(sizes: list[int], bias_kind: str) -> dict[str, str]:
-    """``b1, b2, ...``: one per layer when the bias is shared, else one per neuron."""
+def bias_aliases(sizes: list[int], bias_kinds: str | Sequence[str]) -> dict[str, str]:
+    """``b1, b2, ...`` numbered layer by layer: one for a layer whose bias is shared, one
+    per neuron for a ``per_neuron`` bias, none for a layer without one.
+
+    With every layer shared, ``b1`` is the first layer's bias and ``b2`` the second's
+    (Mazur's names); with every layer per neuron, the biases are numbered like weights.
+    """
+    n_layers = len(sizes) - 1
+    kinds = [bias_kinds] * n_layers if isinstance(bias_kinds, str) else list(bias_kinds)
     aliases: dict[str, str] = {}
-    if bias_kind == "shared":
-        for layer in range(1, len(sizes)):
-            aliases[f"b{layer}"] = f"b[{layer}]"
-    elif bias_kind == "per_neuron":
-        number = 0
-        for layer in range(1, len(sizes)):
+    number = 0
+    for layer, kind in enumerate(kinds, start=1):
+        if kind == "shared":
+            number += 1
+            aliases[f"b{number}"] = f"b[{layer}]"
+        elif kind == "per_neuron":
             for j in range(1, sizes[layer] + 1):
                 number += 1
                 aliases[f"b{number}"] = f"b[{layer},{j}]"

@@ -1,15 +1,19 @@
 """Printed numbers added to a fixture as claims, each with the verdict the engines find.
 
 ``bpcheck claim`` runs the engines at once, so an author sees which of their
-numbers are wrong while the document is still open beside them.  A claim whose
-number is not a ``match`` gets a note asking for its cause: the author checks the
-document and writes down why it differs.
+numbers are wrong while the document is still open beside them.  A number that
+is not a ``match`` may be the author's typo as well as the document's slip, so
+its claim gets a placeholder note (:mod:`bpcheck.io.placeholders`) that every
+command checking fixtures refuses until a person has looked and written the cause
+(or the author gives the cause with ``--note``).  A quantity claimed twice at the
+same step is most likely a slip of the author too: refused unless asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from typing import Any
 from bpcheck.authoring.fixture_file import dumps_fixture
 from bpcheck.checking.check import ClaimResult, check_fixture
 from bpcheck.errors import BadInput, InputError
+from bpcheck.io import placeholders
 from bpcheck.io.files import sigterm_unwinds
 from bpcheck.io.loader import FixtureError, load
 from bpcheck.model.engine import Engine
@@ -35,6 +40,11 @@ class NewClaim:
     @property
     def computed(self) -> bool:
         return self.result.verdict is not None
+
+    @property
+    def needs_a_note(self) -> bool:
+        """Its note is the placeholder: nobody has said yet why the number differs."""
+        return placeholders.is_placeholder(self.stored.get("note"))
 
 
 @dataclass
@@ -58,9 +68,14 @@ def parse_assignment(path: Path, text: str) -> tuple[str, str]:
 
 
 def unique_id(wanted: str, taken: set[str], step: int) -> str:
-    """A claim id from the name, ``-after-STEP`` for later steps, numbered when taken."""
+    """A claim id from the name, ``-after-STEP`` for later steps, numbered when taken.
+
+    Characters an id cannot hold become one ``-`` each run, none at either end:
+    ``delta[2,1]`` is ``delta-2-1``.
+    """
     base = wanted if step == 0 else f"{wanted}-after-{step}"
     base = "".join(ch if ch.isalnum() or ch in "_.'-" else "-" for ch in base)
+    base = "-".join(part for part in base.split("-") if part) or "claim"
     candidate, number = base, 2
     while candidate in taken:
         candidate, number = f"{base}-{number}", number + 1
@@ -74,15 +89,22 @@ def add_claims(
     *,
     where: str = "",
     step: int = 0,
+    note: str = "",
+    again: bool = False,
 ) -> Claimed:
     """Judge each ``NAME=PRINTED`` of ``step`` as a new claim of the fixture at ``path``.
 
+    ``note``: the note of every new claim (the cause, when the author knows a number
+    differs); without one, a claim that is not a match gets a placeholder note.
+    ``again``: allow a quantity already claimed at ``step`` to be claimed again.
     The file is not written: the caller writes ``document`` (with
     :func:`~bpcheck.authoring.fixture_file.write_fixture`) once it has seen that
     every new claim could be computed.  Raises BadInput when the fixture, an
-    assignment or a new claim is wrong.
+    assignment or a new claim is wrong (the fixture's own placeholders are no error).
     """
-    load(path)
+    if placeholders.is_placeholder(note):
+        raise BadInput([InputError(str(path), "--note", "expected the cause, not a placeholder")])
+    load(path, drafts=True)
     document = json.loads(path.read_text("utf-8"))
     pairs = [parse_assignment(path, a) for a in assignments]
     taken = {c["id"] for c in document["claims"]}
@@ -98,10 +120,14 @@ def add_claims(
                 "printed": printed,
                 "where": where,
                 "expect": "match",
+                **({"note": note} if note else {}),
             }
         )
     trial = dict(document, claims=[*document["claims"], *new_claims])
-    results = check_fixture(load_trial(path, trial), engines)
+    fixture = load_trial(path, trial)
+    if not again:
+        refuse_repeats(path, fixture, [(name, printed) for name, printed in pairs])
+    results = check_fixture(fixture, engines)
     found = {r.claim.id: r for r in results.claims}
     claimed = Claimed(trial, disagreements=len(results.disagreements))
     for claim in new_claims:
@@ -124,7 +150,7 @@ def load_trial(path: Path, document: dict[str, Any]) -> Fixture:
         with sigterm_unwinds(), tempfile.TemporaryDirectory(prefix="bpcheck-claim-") as folder:
             trial = Path(folder) / path.name
             trial.write_text(dumps_fixture(document), "utf-8")
-            fixture = load(trial)
+            fixture = load(trial, drafts=True)
     except FixtureError as error:
         raise BadInput(
             [InputError(str(path), line.location, line.message) for line in error.errors]
@@ -135,11 +161,31 @@ def load_trial(path: Path, document: dict[str, Any]) -> Fixture:
     return dataclasses.replace(fixture, path=path)
 
 
+def refuse_repeats(path: Path, fixture: Fixture, pairs: list[tuple[str, str]]) -> None:
+    """BadInput when a new claim's quantity (alias or canonical name) is already claimed at
+    its step, by the fixture or by an earlier assignment of the same command."""
+    new = fixture.claims[len(fixture.claims) - len(pairs) :]
+    first: dict[tuple[str, int], str] = {}
+    for claim in fixture.claims[: len(fixture.claims) - len(pairs)]:
+        if claim.printed is not None and claim.relation is None:
+            first.setdefault((claim.canonical, claim.step), f"claim {claim.id!r}")
+    problems = []
+    for claim, (name, printed) in zip(new, pairs, strict=True):
+        key = (claim.canonical, claim.step)
+        if key in first:
+            message = (
+                f"{name} at step {claim.step} is already {first[key]}; expected a quantity "
+                "not claimed yet (--again claims it once more)"
+            )
+            problems.append(InputError(str(path), f"{name}={printed}", message))
+        first.setdefault(key, f"claimed by {name}={printed} before it")
+    if problems:
+        raise BadInput(problems)
+
+
 def record_verdict(claim: dict[str, Any], result: ClaimResult) -> None:
-    """Store the verdict found; anything but a match asks the author for its cause."""
+    """Store the verdict found; anything but a match needs its cause, from the author."""
     claim["expect"] = result.verdict
-    if result.verdict != "match":
-        claim["note"] = (
-            f"bpcheck claim found {result.reference!r}: investigate (typo? truncation? "
-            "another reading?) and replace this note with the cause."
-        )
+    if result.verdict != "match" and not claim.get("note"):
+        computed = math.nan if result.reference is None else result.reference
+        claim["note"] = placeholders.note(claim["printed"], str(result.verdict), computed)

@@ -6,25 +6,36 @@ import argparse
 import sys
 from pathlib import Path
 
-from bpcheck.authoring.claim import add_claims
+from bpcheck.authoring.claim import NewClaim, add_claims
 from bpcheck.authoring.fixture_file import write_fixture
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_rewritable
 
 DESCRIPTION = """\
 Add each NAME=PRINTED to the fixture as a claim (the number kept as printed),
 run every engine and store the verdict found: match, truncated or mismatch.  A
-claim that is not a match gets a note asking for its cause.  The file is left
-as it was when a claim is wrong or cannot be computed."""
+number that is not a match is said in one loud line: it may be a typo of yours
+as well as a slip of the document.  Its claim gets a placeholder note that
+validate, run and the tests refuse until you replace it with the cause (or give
+the cause with --note).  A quantity already claimed at the step is refused
+unless --again.  The file is left as it was when a claim is wrong or cannot be
+computed."""
 
 
 def cmd_claim(args: argparse.Namespace) -> ExitCode:
     path = Path(args.fixture)
     check_rewritable([path])
     claimed = add_claims(
-        path, args.assignments, registry.all_engines(), where=args.where, step=args.step
+        path,
+        args.assignments,
+        registry.all_engines(),
+        where=args.where,
+        step=args.step,
+        note=args.note,
+        again=args.again,
     )
     for new in claimed.claims:
         result = new.result
@@ -39,10 +50,25 @@ def cmd_claim(args: argparse.Namespace) -> ExitCode:
             f"{new.stored['quantity']} = {value}, printed {new.stored['printed']}: {result.verdict}"
         )
     write_fixture(path, claimed.document)
+    for new in claimed.claims:
+        if new.result.verdict != "match":
+            print(terminal_text(loud_line(path, new)), file=sys.stderr)
     if claimed.disagreements:
         print(f"{path}: engines disagree on {claimed.disagreements} quantities", file=sys.stderr)
         return ExitCode.FAILED
-    return ExitCode.OK
+    return ExitCode.FAILED if any(new.needs_a_note for new in claimed.claims) else ExitCode.OK
+
+
+def loud_line(path: Path, new: NewClaim) -> str:
+    """One line no one reads past: the number is not a match, and what the engines compute."""
+    stored, result = new.stored, new.result
+    head = f"{path}: {stored['quantity']}={stored['printed']}: {str(result.verdict).upper()}"
+    said = f"the engines compute {result.reference:.17g}"
+    if new.needs_a_note:
+        return (
+            f"{head}: {said}; typed right? its note is a placeholder, refused until you write why"
+        )
+    return f"{head}: {said}; noted: {stored['note']}"
 
 
 def register(commands: object) -> None:
@@ -55,8 +81,9 @@ def register(commands: object) -> None:
         '--where "forward pass"',
         handler=cmd_claim,
         exit_codes={
-            ExitCode.FAILED: "a new claim could not be computed (nothing is written), "
-            "or the engines disagree (the claims are written)"
+            ExitCode.FAILED: "a new claim could not be computed (nothing is written), the "
+            "engines disagree, or a number is not a match and its note is still a placeholder "
+            "(the claims are written)"
         },
     )
     parser.add_argument("fixture", help="the fixture file")
@@ -65,3 +92,14 @@ def register(commands: object) -> None:
         "--where", default="", help="where the numbers are printed (default: %(default)r)"
     )
     parser.add_argument("--step", type=int, default=0, help="after this many updates")
+    parser.add_argument(
+        "--note",
+        default="",
+        help="the note of each new claim: why a number differs, when you know it does "
+        "(without it, a number that is not a match gets a placeholder note)",
+    )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="claim a quantity already claimed at this step (a document printing it twice)",
+    )

@@ -23,7 +23,7 @@ from bpcheck.io.progress import tracked
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
     if args.top < 0:
         raise BadInput([f"--top: expected a whole number of 0 or more, found {args.top}"])
-    fixtures = load_fixtures(args.paths)
+    fixtures = load_fixtures(args.paths, drafts=True)
     if args.json:
         check_output(Path(args.json), "--json")
     diagnoses = []

@@ -24,9 +24,13 @@ def select_engines(names: Collection[str] | None) -> dict[str, Engine]:
         raise BadInput([f"--engine: {unknown.args[0]}"]) from None
 
 
-def load_fixtures(paths: Sequence[str]) -> list[Fixture]:
-    """Every fixture under ``paths``; every problem with any of them is one line of BadInput."""
-    fixtures, errors = load_all([Path(p) for p in paths])
+def load_fixtures(paths: Sequence[str], *, drafts: bool = False) -> list[Fixture]:
+    """Every fixture under ``paths``; every problem with any of them is one line of BadInput.
+
+    ``drafts``: accept the placeholders ``new`` and ``claim`` write (for ``diagnose``, which
+    helps a person replace a claim's placeholder note with the cause).
+    """
+    fixtures, errors = load_all([Path(p) for p in paths], drafts=drafts)
     if errors:
         raise BadInput(errors)
     if not fixtures:

@@ -7,20 +7,29 @@ import sys
 from pathlib import Path
 
 from bpcheck.authoring.fixture_file import write_fixture
-from bpcheck.authoring.new import DEFAULTS, QUESTIONS, new_fixture, option
+from bpcheck.authoring.new import QUESTIONS, new_fixture, option
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
+from bpcheck.io.escape import terminal_text
+from bpcheck.io.placeholders import is_placeholder
 
 DESCRIPTION = """\
 Write a new fixture file from the network as a tutorial states it: layer sizes,
-activations, loss, inputs, targets and the weights w1, w2, ... in the tutorial's
-order.  The file gets the aliases a tutorial would use (w1, b1, out_h1, E_total,
-...) and no claims: add them with `bpcheck claim`.  What is not given is asked
-for at a terminal; an existing file is never overwritten."""
+activations, biases, loss, training settings, inputs, targets and the weights
+w1, w2, ... in the tutorial's order.  The file gets the aliases a tutorial would
+use (w1, b1, out_h1, E_total, ...) and no claims: add them with `bpcheck claim`.
+What is not given is asked for at a terminal (each prompt says how many values it
+needs, and a bad answer is asked again); elsewhere the defaults apply.  An
+unnamed document or place is a placeholder that validate refuses until you
+replace it.  An existing file is never overwritten."""
 
 NOT_GIVEN = argparse.SUPPRESS
 """The default of an option whose absence matters: the attribute is missing unless given,
 so a prompt can tell what to ask (and ``--help`` shows no ``(default: None)``)."""
+
+
+def tell(message: str) -> None:
+    print(terminal_text(message), file=sys.stderr)
 
 
 def cmd_new(args: argparse.Namespace) -> ExitCode:
@@ -29,15 +38,19 @@ def cmd_new(args: argparse.Namespace) -> ExitCode:
     prompt = ask or (ask is None and sys.stdin.isatty())
     document = new_fixture(
         path,
-        {key: getattr(args, key, None) for key in QUESTIONS},
-        steps=args.steps,
+        {question.key: getattr(args, question.key, None) for question in QUESTIONS},
         fixture_id=getattr(args, "id", None),
         title=getattr(args, "title", None),
         ask=input if prompt else None,
+        say=tell,
     )
     write_fixture(path, document, new=True)
     names = ", ".join(k for k in document["aliases"] if k.startswith(("w", "b")))
     print(f"{path}: written with aliases {names} (and i/h/o, net_/out_/delta_, E_o, E_total)")
+    left = [f"source.{key}" for key, text in document["source"].items() if is_placeholder(text)]
+    if left:
+        are = "is a placeholder" if len(left) == 1 else "are placeholders"
+        tell(f"{path}: {' and '.join(left)} {are}: write them in the file (validate refuses them)")
     return ExitCode.OK
 
 
@@ -48,7 +61,7 @@ def register(commands: object) -> None:
         summary="create a fixture from a short description",
         description=DESCRIPTION,
         example="bpcheck new fixtures/my-notes/tanh-121.json --sizes 1,2,1 --activations tanh "
-        "--inputs 0.5 --targets 0.2 --weights 0.3,-0.4,0.6,0.8",
+        "--inputs 0.5 --targets 0.2 --weights 0.3,-0.4,0.6,0.8 --document notes.md",
         handler=cmd_new,
         exit_codes={
             ExitCode.OK: "the fixture was written",
@@ -58,10 +71,15 @@ def register(commands: object) -> None:
     parser.add_argument("path", help="the fixture file to create (refuses to overwrite)")
     parser.add_argument("--id", default=NOT_GIVEN, help="slug id (default: the file name)")
     parser.add_argument("--title", default=NOT_GIVEN, help="title (default: the id)")
-    parser.add_argument("--steps", default="1", help="training steps")
-    for key, question in QUESTIONS.items():
-        default = f" (default: {DEFAULTS[key]})" if DEFAULTS.get(key) else ""
-        parser.add_argument(option(key), dest=key, default=NOT_GIVEN, help=question + default)
+    for question in QUESTIONS:
+        default = question.default
+        shown = "" if default is None or is_placeholder(default) else default
+        parser.add_argument(
+            option(question.key),
+            dest=question.key,
+            default=NOT_GIVEN,
+            help=question.help + (f" (default: {shown})" if shown else ""),
+        )
     parser.add_argument(
         "--ask",
         action=argparse.BooleanOptionalAction,

@@ -27,6 +27,7 @@ from bpcheck.errors import BadInput, InputError
 from bpcheck.io import limits as input_limits
 from bpcheck.io.hints import close_match, hint
 from bpcheck.io.json_positions import location
+from bpcheck.io.placeholders import placeholder_errors
 from bpcheck.io.strict_json import UnreadableJson, read_text
 from bpcheck.io.strict_json import parse as parse_json
 from bpcheck.io.validator import validator
@@ -389,10 +390,12 @@ def alias_errors(path: str, aliases: dict[str, str], names: _Names) -> list[Inpu
 # --- the public entry points ----------------------------------------------------------
 
 
-def load(path: Path, limits: input_limits.Limits | None = None) -> Fixture:
+def load(path: Path, limits: input_limits.Limits | None = None, *, drafts: bool = False) -> Fixture:
     """Load and check one fixture file; raise :class:`FixtureError` listing every problem.
 
-    ``limits`` defaults to :func:`bpcheck.io.limits.from_environment`.
+    ``limits`` defaults to :func:`bpcheck.io.limits.from_environment`.  ``drafts``:
+    accept the placeholders of ``new`` and ``claim`` (:mod:`bpcheck.io.placeholders`),
+    for the commands that help a person replace them.
     """
     where = str(path)
     limits = limits or input_limits.from_environment()
@@ -414,6 +417,8 @@ def load(path: Path, limits: input_limits.Limits | None = None) -> Fixture:
     errors = alias_errors(where, aliases, names)
     claims, claim_errors = build_claims(where, document["claims"], names)
     errors.extend(claim_errors)
+    if not drafts:
+        errors.extend(placeholder_errors(where, document))
     if errors:
         raise FixtureError(errors)
     return Fixture(
@@ -453,9 +458,12 @@ def fixture_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_all(
-    paths: Iterable[Path], limits: input_limits.Limits | None = None
+    paths: Iterable[Path], limits: input_limits.Limits | None = None, *, drafts: bool = False
 ) -> tuple[list[Fixture], list[InputError]]:
-    """Load every fixture under ``paths``; collect errors instead of stopping at the first."""
+    """Load every fixture under ``paths``; collect errors instead of stopping at the first.
+
+    ``drafts``: as for :func:`load`.
+    """
     limits = limits or input_limits.from_environment()
     fixtures: list[Fixture] = []
     errors: list[InputError] = []
@@ -467,7 +475,7 @@ def load_all(
             )
             continue
         try:
-            fixture = load(path, limits)
+            fixture = load(path, limits, drafts=drafts)
         except FixtureError as error:
             errors.extend(error.errors)
             continue

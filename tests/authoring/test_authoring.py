@@ -13,16 +13,9 @@ import pytest
 from bpcheck.authoring.new import new_fixture
 from bpcheck.cli.main import main
 from bpcheck.errors import BadInput
+from tests.support.walkthrough import walkthrough_commands
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def walkthrough_commands() -> list[list[str]]:
-    """The shell commands between the README's walkthrough markers, continuations joined."""
-    text = (ROOT / "README.md").read_text()
-    block = text.split("<!-- walkthrough:start -->")[1].split("<!-- walkthrough:end -->")[0]
-    body = block.split("```sh")[1].split("```")[0].replace("\\\n", " ")
-    return [shlex.split(line) for line in body.strip().splitlines()]
 
 
 @pytest.fixture
@@ -39,23 +32,30 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_readme_walkthrough_runs_as_written(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands = walkthrough_commands()
+    """Every command but the last, ``bpcheck sync``, which needs the repository around it
+    (``test_walkthrough_in_a_copy.py`` runs the whole walkthrough in a copy of it)."""
+    commands = walkthrough_commands(ROOT)
     assert [c[:2] for c in commands] == [
         ["bpcheck", "new"],
+        ["bpcheck", "claim"],
         ["bpcheck", "claim"],
         ["bpcheck", "claim"],
         ["bpcheck", "validate"],
         ["bpcheck", "run"],
         ["bpcheck", "explain"],
+        ["bpcheck", "sync"],
     ]
-    for command in commands:
+    for command in commands[:-1]:
         assert main(command[1:]) == 0, f"{shlex.join(command)} failed:\n{capsys.readouterr()}"
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "E_total = 0.027867643423187986, printed 0.0278: truncated" in out
     assert "out_o1 = -0.036083220171142141, printed -0.0361: match" in out
+    assert "E_total=0.0278: TRUNCATED: the engines compute 0.027867643423187986" in captured.err
     document = json.loads((workspace / "fixtures/my-notes/tanh-121.json").read_text())
     expects = {c["id"]: c["expect"] for c in document["claims"]}
     assert expects == {"out_o1": "match", "E_total": "truncated", "w4-after-1": "match"}
+    assert document["$schema"] == "../schema/fixture-v1.schema.json"
     assert "printed -0.0361 (forward pass): match" in out
 
 
@@ -84,9 +84,12 @@ def test_new_checks_the_weight_count(workspace: Path, capsys: pytest.CaptureFixt
 def test_new_prompts_for_what_is_missing(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = iter(["1,1", "", "", "", "", "0.5", "1", "0.2", ""])
+    # sizes, activations, bias, loss, learning rate, batch, update order, steps,
+    # inputs, targets, weights, document, where
+    answers = iter(["1,1", "", "", "", "", "", "", "", "0.5", "1", "0.2", "notes.md", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
     assert main(["new", "fixtures/asked.json", "--ask"]) == 0
+    assert next(answers, None) is None, "fewer questions than expected"
     document = json.loads((workspace / "fixtures/asked.json").read_text())
     assert document["problem"]["layers"] == [{"activation": "sigmoid", "weights": [[0.2]]}]
     assert document["aliases"]["w1"] == "w[1,1,1]"
@@ -128,7 +131,7 @@ def test_new_rejects_steps_that_are_not_a_whole_number(
 
 def test_a_fixture_document_is_built_without_the_command_line(workspace: Path) -> None:
     answers = {"sizes": "2,1", "inputs": "0.05,0.1", "targets": "0.01", "weights": "0.15,0.2"}
-    document = new_fixture(workspace / "fixtures" / "d.json", answers, steps="2")
+    document = new_fixture(workspace / "fixtures" / "d.json", {**answers, "steps": "2"})
     assert document["problem"]["layers"] == [{"activation": "sigmoid", "weights": [[0.15, 0.2]]}]
     assert document["problem"]["steps"] == 2
     assert document["$schema"] == "schema/fixture-v1.schema.json"

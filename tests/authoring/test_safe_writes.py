@@ -40,7 +40,7 @@ def test_claim_follows_no_link_planted_beside_the_fixture(tmp_path: Path, loops_
     victim.write_text("precious")
     planted = path.with_name(f".{path.name}.claim-trial")
     planted.symlink_to(victim)
-    assert main(["claim", str(path), "output_input0=0.0"]) == 0
+    assert main(["claim", str(path), "output_input0=0.0", "--again"]) == 0
     assert victim.read_text() == "precious"
     assert planted.is_symlink(), "claim touches nothing beside the fixture"
     claims = json.loads(path.read_text())["claims"]
@@ -49,7 +49,7 @@ def test_claim_follows_no_link_planted_beside_the_fixture(tmp_path: Path, loops_
 
 def test_claim_leaves_nothing_beside_the_fixture(tmp_path: Path, loops_only: None) -> None:
     path = fixture_in(tmp_path)
-    assert main(["claim", str(path), "output_input0=0.0"]) == 0
+    assert main(["claim", str(path), "output_input0=0.0", "--again"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["c.json"]
 
 
@@ -67,7 +67,7 @@ def test_a_wrong_claim_is_reported_against_the_fixture(
 def test_claim_and_regen_keep_the_fixture_permission_bits(tmp_path: Path, loops_only: None) -> None:
     path = fixture_in(tmp_path)
     path.chmod(0o640)
-    assert main(["claim", str(path), "output_input0=0.0"]) == 0
+    assert main(["claim", str(path), "output_input0=0.0", "--again"]) == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     pinned = tmp_path / "r.json"
     text = (ROOT / "fixtures" / "rules-003" / "rules-003-sequential.json").read_text()
