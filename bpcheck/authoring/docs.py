@@ -4,8 +4,9 @@
 author and URL: worked examples, printed numbers encoded, verdict counts);
 ``docs/errata.md`` the errata found in the documents and ``docs/diagnose.md`` the
 bug zoo (each bug of the catalogue against each check, from
-:mod:`bpcheck.diagnose.zoo`).  ``bpcheck docs`` rewrites each between its marker
-comments; a test fails when one is out of date, so a dropped claim is noticed.
+:mod:`bpcheck.diagnose.zoo`).  ``bpcheck sync`` rewrites each between its marker
+comments (:mod:`bpcheck.authoring.sync`); a test fails when one is out of date, so a
+dropped claim is noticed.
 """
 
 from __future__ import annotations
@@ -106,12 +107,16 @@ def _count_cells(counts: Counter[str]) -> list[str]:
     return [str(counts[key]) for key in keys]
 
 
+OPEN = "open"
+"""The diagnosis of an erratum whose cause nobody has accepted yet: open, not a failure."""
+
 NOTE_WIDTH = 100
 """Notes below a table are wrapped at this width, so no line of the page scrolls sideways."""
 
 
 def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
-    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value.
+    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value
+    and its accepted diagnosis (:data:`OPEN` when there is none).
 
     One table per document, under its title, author and URL; why each number
     differs is a numbered note below the table (a note repeated is given once),
@@ -138,7 +143,7 @@ def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
                         claim.printed or "",
                         "-" if value is None else f"{value:.10g}",
                         claim.expect or "",
-                        markdown_text(claim.diagnosis or "-"),
+                        markdown_text(claim.diagnosis or OPEN),
                         str(notes.index(note) + 1),
                     ]
                 )

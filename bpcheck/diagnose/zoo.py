@@ -9,8 +9,8 @@ of bpcheck is run against the mutant:
 * ``conformance``: the engine contract suite of :mod:`bpcheck.testing.conformance`;
 * ``gradcheck``: finite differences of the loss against the mutant's gradients.
 
-:func:`zoo_table` is the README's table; ``bpcheck docs`` writes it with the
-other generated sections.  ``tests/test_zoo.py`` adds the Hypothesis property
+:func:`zoo_table` is the table of ``docs/diagnose.md``; ``bpcheck sync`` writes it
+with the other generated files.  ``tests/diagnose/test_zoo.py`` adds the Hypothesis property
 checks, which live in the tests, and fails when a mutant escapes every check.
 """
 

@@ -1,6 +1,6 @@
 """The bug zoo: every bug of the catalogue, planted as a mutant, is caught by some check.
 
-The README's table shows the checks that live in bpcheck; ``bpcheck docs``
+The table in docs/diagnose.md shows the checks that live in bpcheck; ``bpcheck sync``
 rewrites it after a change.  The Hypothesis properties, which live in the
 tests, are added here: a bug must not escape all of them either.
 """
@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from bpcheck.authoring.docs import generated_sections, replace_between
+from bpcheck.authoring.sync import SYNC
 from bpcheck.checking import registry
 from bpcheck.diagnose.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
 from bpcheck.model.engine import Engine
@@ -76,11 +77,11 @@ def test_no_bug_escapes_every_check(bundled: dict[Path, Fixture]) -> None:
 
 
 def test_the_readme_shows_the_zoo(bundled: dict[Path, Fixture]) -> None:
-    """The table ``bpcheck docs`` writes, made the way it makes it, is the README's."""
+    """The table ``bpcheck sync`` writes, made the way it makes it, is the page's."""
     sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())
     zoo_section = next(s for s in sections if s.marker == "zoo")
     table = zoo_section.content()
     text = zoo_section.path.read_text("utf-8")
     assert replace_between(text, "zoo", table) == text, (
-        f"the README's bug zoo table is out of date; run `bpcheck docs`:\n{table}"
+        f"the bug zoo table of {zoo_section.path.name} is out of date; run `{SYNC}`:\n{table}"
     )

@@ -117,8 +117,8 @@ REPORT_ARGV = ["report", "fixtures", "--out", "out", "--engine", "loops", "--for
 
 SCENES = [
     Scene("regen", ["regen", "fixtures/r.json", "--engine", "loops"], prepare_regen),
-    Scene("claim", ["claim", "fixtures/c.json", "output_input0=0.0"], prepare_claim),
-    Scene("docs", ["docs", "--root", "."], prepare_docs),
+    Scene("claim", ["claim", "fixtures/c.json", "output_input0=0.0", "--again"], prepare_claim),
+    Scene("sync", ["sync", "--root", "."], prepare_docs),
     Scene("report", REPORT_ARGV, prepare_report),
 ]
 

@@ -208,5 +208,5 @@ def test_docs_refuses_a_readme_it_cannot_rewrite(
     else:
         expected = "expected a file with generated sections"
     before = files_in(tmp_path)
-    refused(["docs", "--root", str(tmp_path)], readme, "--root", expected, capsys)
+    refused(["sync", "--root", str(tmp_path)], readme, "--root", expected, capsys)
     assert files_in(tmp_path) == before
