@@ -114,10 +114,14 @@ def _text(placeholder: str) -> Callable[[str, Known], str]:
     return lambda text, known: " ".join(text.split()) or placeholder
 
 
+def _values(n: int) -> str:
+    return f"{n} value{'s' if n != 1 else ''}"
+
+
 def _count(what: str, count: Callable[[Known], int], name: str) -> Callable[[Known], str]:
     def prompt(known: Known) -> str:
         n = count(known)
-        return f"{what} ({n} value{'s' if n != 1 else ''}, {name}1..{name}{n})"
+        return f"{what} ({_values(n)}, {name}1..{name}{n})"
 
     return prompt
 
@@ -170,14 +174,14 @@ QUESTIONS = (
         "inputs",
         "Inputs, samples separated by ';' (e.g. 0.05,0.10)",
         lambda t, k: read.rows(t, k["sizes"][0]),
-        prompt=lambda k: f"Inputs ({k['sizes'][0]} values per sample, samples separated by ';')",
+        prompt=lambda k: f"Inputs ({_values(k['sizes'][0])} per sample, samples separated by ';')",
     ),
     Question(
         "targets",
         "Targets, samples separated by ';' (e.g. 0.01,0.99)",
         lambda t, k: read.rows(t, k["sizes"][-1], len(k["inputs"])),
         prompt=lambda k: (
-            f"Targets ({k['sizes'][-1]} values per sample, "
+            f"Targets ({_values(k['sizes'][-1])} per sample, "
             f"{len(k['inputs'])} sample(s) separated by ';')"
         ),
     ),
