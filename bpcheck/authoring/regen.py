@@ -12,7 +12,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
-from bpcheck.checking.check import OK, check_fixture
+from bpcheck.checking.check import OK, FixtureResult, check_fixture
 from bpcheck.io.json_positions import positions
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -29,6 +29,8 @@ class Regenerated:
     old_text: str
     new_text: str
     problems: list[str]
+    label: str = "regenerated"
+    """What the new text is called in the diff: ``regenerated`` or ``accepted``."""
 
     @property
     def changed(self) -> bool:
@@ -39,26 +41,44 @@ class Regenerated:
             self.old_text.splitlines(keepends=True),
             self.new_text.splitlines(keepends=True),
             fromfile=f"{self.fixture.path} (before)",
-            tofile=f"{self.fixture.path} (regenerated)",
+            tofile=f"{self.fixture.path} ({self.label})",
         )
         return "".join(lines)
 
 
 def regenerate(fixture: Fixture, engines: dict[str, Engine]) -> Regenerated:
-    """New text for the fixture file, with every pinned value taken from the engines.
-
-    Each claim's ``pinned`` string is found where the parsed document puts it
-    (:func:`bpcheck.io.json_positions.positions`), so an alias or a provenance
-    entry that happens to be called ``pinned`` is never touched.
-    """
+    """New text for the fixture file, with every pinned value taken from the engines."""
     text = fixture.path.read_text("utf-8")
     result = check_fixture(fixture, engines)
+    problems = agreement_problems(result)
+    edits = pin_edits(text, result, problems)
+    if problems:
+        return Regenerated(fixture, text, text, problems)
+    return Regenerated(fixture, text, edited(text, edits), [])
+
+
+Edit = tuple[tuple[int, int], str]
+"""A ``[start, end)`` span of the text and what replaces it."""
+
+
+def agreement_problems(result: FixtureResult) -> list[str]:
+    """Why the engines' result cannot be taken as the agreed one: they disagree, or none ran."""
     problems = [
         f"{d.quantity} at step {d.step}: engines disagree ({d.values})"
         for d in result.disagreements
     ]
     if not any(run.outcome == OK for run in result.runs):
         problems.append("no engine could run this fixture")
+    return problems
+
+
+def pin_edits(text: str, result: FixtureResult, problems: list[str]) -> list[Edit]:
+    """Each claim's ``pinned`` string replaced by the engines' value; a problem if one is lost.
+
+    Each claim's ``pinned`` string is found where the parsed document puts it
+    (:func:`bpcheck.io.json_positions.positions`), so an alias or a provenance
+    entry that happens to be called ``pinned`` is never touched.
+    """
     spans = positions(text).spans
     pinned_claims = [c for c in result.claims if c.claim.pinned is not None]
     located = [
@@ -68,13 +88,14 @@ def regenerate(fixture: Fixture, engines: dict[str, Engine]) -> Regenerated:
     ]
     if len(located) != len(pinned_claims):
         problems.append("the file no longer holds the pins it was loaded with")
-    if problems:
-        return Regenerated(fixture, text, text, problems)
+    return [(span, json.dumps(pin(c.reference))) for span, c in located if c.reference is not None]
+
+
+def edited(text: str, edits: list[Edit]) -> str:
+    """``text`` with each span replaced (the spans do not overlap); the rest is untouched."""
     pieces, last = [], 0
-    for (start, end), claim in sorted(located, key=lambda item: item[0]):
-        value = claim.reference
-        new = text[start:end] if value is None else json.dumps(pin(value))
+    for (start, end), new in sorted(edits):
         pieces.extend([text[last:start], new])
         last = end
     pieces.append(text[last:])
-    return Regenerated(fixture, text, "".join(pieces), [])
+    return "".join(pieces)

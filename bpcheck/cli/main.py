@@ -16,7 +16,7 @@ from bpcheck.io.escape import terminal_text
 USER_COMMANDS = ("run", "validate", "new", "claim", "explain", "gradcheck", "diagnose", "report")
 """What a user checking or writing fixtures runs, in the order ``--help`` lists them."""
 
-MAINTAINER_COMMANDS = ("compare", "regen", "sync", "bench")
+MAINTAINER_COMMANDS = ("compare", "accept", "regen", "sync", "bench")
 """What keeps a repository of fixtures and its generated files current."""
 
 EPILOG = """\

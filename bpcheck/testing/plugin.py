@@ -42,8 +42,11 @@ PATHS_INI = "bpcheck_paths"
 _SCHEMA_KEY = re.compile(rb'"\$schema"\s*:\s*"([^"\\]{0,1000})"')
 _FIXTURE_SCHEMA = re.compile(r"(?:^|[/\\])fixture-v[0-9]+\.schema\.json(?:#.*)?$")
 
-_SAW_ITEMS = pytest.StashKey[bool]()
-"""Set when a report of a bpcheck item arrives (in the main process, under xdist too)."""
+FIXTURE_PROPERTY = "bpcheck fixture"
+"""The user property every bpcheck item's report carries: the fixture file's path."""
+
+SUMMARY = "bpcheck-summary"
+"""The name the :class:`_Summary` of a run is registered under."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -122,7 +125,7 @@ def under_listed_path(path: Path, listed: list[Path]) -> bool:
     """Whether ``path`` is one of the ``bpcheck_paths`` or inside one (schemas excepted)."""
     if path.name.endswith(".schema.json"):
         return False
-    return any(path == root or path.is_relative_to(root) for root in listed)
+    return any(path.is_relative_to(root) for root in listed)
 
 
 def is_fixture_file(path: Path, config: pytest.Config) -> bool:
@@ -166,12 +169,6 @@ class _Summary:
         terminalreporter.section("bpcheck", sep="-")
         for line in engine_lines(self.config):
             terminalreporter.write_line(line)
-
-
-FIXTURE_PROPERTY = "bpcheck fixture"
-"""The user property every bpcheck item's report carries: the fixture file's path."""
-
-SUMMARY = "bpcheck-summary"
 
 
 def fixtures_that_ran(config: pytest.Config) -> list[Path]:

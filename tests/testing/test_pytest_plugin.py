@@ -8,10 +8,8 @@ is replaced by engines built here, filed under registered names.
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from collections.abc import Collection
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,18 +23,9 @@ from bpcheck.testing import plugin_items
 from tests.support.broken_engines import broken_engine
 from tests.support.documents import VALID
 from tests.support.paths import ROOT
+from tests.support.pytester_runs import QUIET, use_engines, write_fixture
 
-QUIET = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
-"""The inner run cannot re-import our already-imported plugin for assertion rewriting."""
 LOOPS = ("--bpcheck-engine", "loops")
-
-
-def write_fixture(pytester: pytest.Pytester, document: dict[str, Any], name: str) -> Path:
-    folder = pytester.path / "fixtures"
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
 
 
 def with_claims(*claims: dict[str, Any]) -> dict[str, Any]:
@@ -59,15 +48,6 @@ O_RISES = {
     "expect": "holds",
     "where": "-",
 }
-
-
-def use_engines(monkeypatch: pytest.MonkeyPatch, engines: dict[str, Engine]) -> None:
-    """The plugin's items run these engines (in this process) instead of the registry's."""
-
-    def select(names: Collection[str], timeout: float) -> dict[str, Engine]:
-        return {name: engines[name] for name in names}
-
-    monkeypatch.setattr(plugin_items, "select_engines", select)
 
 
 def collected(result: pytest.RunResult) -> list[str]:
