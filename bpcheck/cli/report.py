@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.report.write import (
     DEFAULT_FORMATS,
     FORMATS,
     Request,
-    generate,
+    make,
     missing_extras,
 )
 
@@ -41,6 +42,7 @@ def request_from(args: argparse.Namespace) -> Request:
         formats=parse_formats(args.format),
         engines=list(args.engine or ()),
         gradcheck=Path(args.gradcheck) if args.gradcheck else None,
+        check_gradients=args.check_gradients,
         failures_only=args.failures_only,
     )
 
@@ -51,9 +53,17 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
         raise BadInput(
             [f"bpcheck report needs {', '.join(missing)}: pip install 'bpcheck[report]'"]
         )
-    written = generate(request_from(args))
-    print(f"{len(written)} file(s) written to {args.out}")
-    return ExitCode.OK
+    made = make(request_from(args))
+    print(f"{len(made.files)} file(s) written to {args.out}")
+    if made.index_kept is not None:
+        print(f"{made.index_kept}: kept (no report wrote it), so the folder's index is not written")
+    if made.not_ok:
+        names = terminal_text(", ".join(made.not_ok))
+        print(f"{len(made.not_ok)} fixture(s) not ok: {names}")
+    if made.gradients_failed:
+        failed = terminal_text(", ".join(made.gradients_failed))
+        print(f"{len(made.gradients_failed)} gradient check(s) failed or errored: {failed}")
+    return ExitCode.FAILED if made.failed else ExitCode.OK
 
 
 def register(commands: object) -> None:
@@ -69,8 +79,10 @@ def register(commands: object) -> None:
         example="bpcheck report fixtures/ --out reports/ --format md,html,csv,json",
         handler=cmd_report,
         exit_codes={
-            ExitCode.OK: "the report was written",
-            ExitCode.FAILED: "never: claims that fail are reported, not an error of the command",
+            ExitCode.OK: "the report was written, and every fixture (and gradient check) is ok",
+            ExitCode.FAILED: "the report was written, and a fixture is not ok (a claim missed "
+            "its expected verdict or an engine failed, as for `bpcheck run`) or a gradient "
+            "check failed",
         },
     )
     parser.add_argument("paths", nargs="*", help="fixture files or folders (searched recursively)")
@@ -96,4 +108,9 @@ def register(commands: object) -> None:
     parser.add_argument("--engine", action="append", help="only this engine (repeatable)")
     parser.add_argument(
         "--gradcheck", metavar="FILE", help="include a `bpcheck gradcheck --json` results file"
+    )
+    parser.add_argument(
+        "--check-gradients",
+        action="store_true",
+        help="run the gradient checks (as `bpcheck gradcheck` does) and include them",
     )

@@ -8,7 +8,7 @@ and compared leniently (numbers within 1e-9 relative, loss-curve PNGs by kind,
 not bytes, as their data are in the CSV and JSON); only when it says something
 else is ``reports/`` rewritten, with today's metadata.  ``bpcheck sync`` calls
 this; the report is made as ``bpcheck report fixtures/ --out reports/ --format
-md,html,csv,json`` run in the repository's root makes it.
+md,html,csv,json --check-gradients`` run in the repository's root makes it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ ALL_FORMATS = list(FORMATS)
 
 
 def request(out: Path, frozen: dict[str, Any] | None = None) -> Request:
-    return Request(out=out, paths=[FIXTURES], formats=ALL_FORMATS, frozen=frozen)
+    return Request(
+        out=out, paths=[FIXTURES], formats=ALL_FORMATS, check_gradients=True, frozen=frozen
+    )
 
 
 def committed_volatile(root: Path) -> dict[str, Any] | None:

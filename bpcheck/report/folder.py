@@ -21,6 +21,9 @@ from bpcheck.io.files import NO_LINKS, folder_problem, output_problem, write_ato
 from bpcheck.report.markdown import IMAGE_DIR
 
 MARKDOWN_NAME, HTML_NAME, JSON_NAME = "report.md", "report.html", "report.json"
+INDEX_NAME = "README.md"
+"""The folder's index (with the Markdown), shown by a code host when the folder is opened.
+Written only where no file of that name exists that a report did not write."""
 CSV_DIR = "csv"
 SUBFOLDERS = (CSV_DIR, IMAGE_DIR)
 MANIFEST_NAME = ".bpcheck-report-manifest"
@@ -39,7 +42,7 @@ def format_of(name: str) -> str | None:
     ``name`` is relative to the report folder, with ``/``: ``report.md``,
     ``csv/summary.csv``, ``img/loss-mazur-2015.png``.  None for any other name.
     """
-    fixed = {MARKDOWN_NAME: "md", HTML_NAME: "html", JSON_NAME: "json"}
+    fixed = {MARKDOWN_NAME: "md", INDEX_NAME: "md", HTML_NAME: "html", JSON_NAME: "json"}
     if name in fixed:
         return fixed[name]
     match = _NAMED.fullmatch(name)
@@ -138,15 +141,18 @@ def manifest_text(names: Iterable[str]) -> str:
 def replace_report(out: Path, files: Mapping[str, bytes], formats: Iterable[str]) -> list[Path]:
     """Write ``files`` (name -> content) in ``out``; delete what only an earlier report wrote.
 
-    Each file is written atomically.  Files of an earlier report (by its manifest)
-    in the formats written now but not written now are deleted; those of other
-    formats are kept, and stay in the manifest.  The manifest first lists both the
-    old and the new names, so a report interrupted half way leaves none of its
-    files unaccounted for.
+    Each file is written atomically.  A ``README.md`` that no report wrote (a user's,
+    a project's) is left alone and the index not written.  Files of an earlier
+    report (by its manifest) in the formats written now but not written now are
+    deleted; those of other formats are kept, and stay in the manifest.  The
+    manifest first lists both the old and the new names, so a report interrupted
+    half way leaves none of its files unaccounted for.
     """
     chosen = set(formats)
     check_folder(out, chosen)
     old = read_manifest(out)
+    if INDEX_NAME not in old and os.path.lexists(out / INDEX_NAME):
+        files = {name: content for name, content in files.items() if name != INDEX_NAME}
     targets = [out / name for name in files]
     problems = [(p, output_problem(p, create_folders=True)) for p in targets]
     bad = [InputError(str(p), LOCATION, problem) for p, problem in problems if problem]

@@ -22,6 +22,19 @@ NO_GRADCHECK = (
     "No gradient-check results given (`--gradcheck FILE`, from `bpcheck gradcheck --json`)."
 )
 NO_CURVES = "No fixture trains more than one step."
+GRADCHECK_NOTE = (
+    "Every engine's gradient dE/dθ against finite differences of the loss (bpcheck's own "
+    "forward pass; see `bpcheck gradcheck`): per fixture, engine and step, the method, the "
+    "worst relative error and the outcome. Every parameter's row, with its tolerance, is in "
+    "`csv/gradcheck-rows.csv`."
+)
+CURVES_NOTE = (
+    "Top: the loss E along training, from the reference engine, with each loss the document "
+    "prints marked and coloured by its verdict (green match, amber truncated, red mismatch). "
+    "Bottom: computed minus printed, in units of the printed last place (the units off of the "
+    "tables); inside the grey band (half a unit) a printed number matches. Two readings of "
+    "one document differ there even where their curves look alike."
+)
 
 
 def plain(note: str) -> str:

@@ -10,15 +10,19 @@ the markup, the CSS and the sorting script.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bpcheck.report.cells import LONG_TEXT, file_stem, shown
+from bpcheck.report.curves import Curve
 from bpcheck.report.notes import (
+    CURVES_NOTE,
     ERRATA_NOTE,
     FIXTURES_NOTE,
+    GRADCHECK_NOTE,
     NO_CURVES,
     SUMMARY_NOTE,
     intro,
@@ -106,6 +110,10 @@ class FixtureView:
     anchor: str
     title: str
     document: str
+    document_title: str
+    author: str
+    url: str | None
+    """The document's address, only if it is an http(s) URL: it becomes a link."""
     where: str
     path: str
     outcome: str
@@ -124,6 +132,9 @@ def fixture_view(section: FixtureSection, failures_only: bool) -> FixtureView:
         anchor=file_stem(section.id),
         title=section.title,
         document=section.document,
+        document_title=section.source.get("title", ""),
+        author=section.source.get("author", ""),
+        url=link_target(section.source.get("url", "")),
         where=section.where,
         path=section.path,
         outcome=section.outcome,
@@ -135,12 +146,34 @@ def fixture_view(section: FixtureSection, failures_only: bool) -> FixtureView:
     )
 
 
+def link_target(url: str) -> str | None:
+    """``url`` if it is an http(s) URL a link may point to (never ``javascript:``), else None."""
+    return url if URL.fullmatch(url) else None
+
+
+URL = re.compile(r"https?://[^\s<>\"']+")
+
+
 @dataclass(frozen=True)
 class CurveView:
     fixture: str
     png: str
     """The PNG in base64, for a data URI; empty when there is no curve."""
     note: str
+    marks: list[str]
+    """Each printed loss and its verdict, in words."""
+    verdicts: list[str]
+    """The verdict of each mark (for its colour)."""
+
+
+def curve_view(curve: Curve) -> CurveView:
+    return CurveView(
+        curve.fixture,
+        base64.b64encode(curve.png).decode("ascii"),
+        curve.note,
+        [f"step {m.step}: {m.printed} is {m.verdict} ({m.units:+.3g} units)" for m in curve.marks],
+        [status_class(m.verdict) for m in curve.marks],
+    )
 
 
 def page(report: Report) -> str:
@@ -156,11 +189,10 @@ def page(report: Report) -> str:
         documents=html_table(report.documents),
         errata_note=plain(ERRATA_NOTE),
         errata=html_table(report.errata),
+        gradcheck_note=plain(GRADCHECK_NOTE),
         gradcheck=None if report.gradcheck is None else html_table(report.gradcheck[0]),
-        curves=[
-            CurveView(c.fixture, base64.b64encode(c.png).decode("ascii"), c.note)
-            for c in report.curves
-        ],
+        curves_note=plain(CURVES_NOTE),
+        curves=[curve_view(c) for c in report.curves],
         no_curves=NO_CURVES,
         fixtures_note=plain(FIXTURES_NOTE),
         fixtures=[fixture_view(s, report.failures_only) for s in report.fixtures],

@@ -14,7 +14,15 @@ from typing import Any
 
 from bpcheck import __version__
 from bpcheck.report.cells import csv_frame, file_stem
-from bpcheck.report.folder import CSV_DIR, HTML_NAME, JSON_NAME, MARKDOWN_NAME, replace_report
+from bpcheck.report.folder import (
+    CSV_DIR,
+    HTML_NAME,
+    INDEX_NAME,
+    JSON_NAME,
+    MARKDOWN_NAME,
+    replace_report,
+)
+from bpcheck.report.index import index
 from bpcheck.report.markdown import IMAGE_DIR, markdown
 from bpcheck.report.page import page
 from bpcheck.report.tables import Report, Table
@@ -64,6 +72,7 @@ def rendered(report: Report, formats: list[str]) -> dict[str, bytes]:
             if curve.png:
                 files[f"{IMAGE_DIR}/loss-{file_stem(curve.fixture)}.png"] = curve.png
         files[MARKDOWN_NAME] = markdown(report).encode("utf-8")
+        files[INDEX_NAME] = index(report, formats).encode("utf-8")
     if "html" in formats:
         files[HTML_NAME] = page(report).encode("utf-8")
     if "csv" in formats:

@@ -2,10 +2,12 @@
 
 A report holds one table per fixture (each engine's value beside the printed
 one), a fixture-by-engine summary, verdict counts per document, the errata,
-gradient-check results (``--gradcheck FILE``), loss curves of multi-step
-fixtures and the run's metadata, as Markdown, one self-contained HTML file,
-CSV per table and JSON.  It reads fixtures (running the engines) or a saved
-``bpcheck run --json`` file (``--from``): both become the same results first.
+gradient-check results (run now with ``check_gradients``, or read from a
+``gradcheck --json`` file), loss curves of multi-step fixtures and the run's
+metadata, as Markdown (with a ``README.md`` index of the folder), one
+self-contained HTML file, CSV per table and JSON.  It reads fixtures (running the
+engines) or a saved ``bpcheck run --json`` file (``--from``): both become the
+same results first.
 
 pandas and matplotlib (the ``report`` extra) are imported only inside
 :func:`generate`, so the rest of bpcheck works without them.
@@ -29,10 +31,11 @@ from rich.progress import track
 
 from bpcheck import __version__
 from bpcheck.checking import registry
-from bpcheck.checking.check import check_fixture
+from bpcheck.checking.check import OK, check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import RunResult, read_run_result
 from bpcheck.errors import BadInput, InputError
+from bpcheck.gradcheck import GradcheckRun, gradcheck_fixture
 from bpcheck.gradcheck.result_file import read_gradcheck_results
 from bpcheck.io.loader import FixtureError, load, load_all
 from bpcheck.model.engine import Engine
@@ -67,6 +70,9 @@ class Request:
     formats: list[str] = field(default_factory=lambda: DEFAULT_FORMATS.split(","))
     engines: list[str] = field(default_factory=list)
     gradcheck: Path | None = None
+    """A ``bpcheck gradcheck --json`` file whose results the report shows."""
+    check_gradients: bool = False
+    """Run the gradient checks now, in this process, and show them (not with ``gradcheck``)."""
     failures_only: bool = False
     frozen: dict[str, Any] | None = None
     """Volatile metadata to use instead of today's (see :func:`volatile_values`)."""
@@ -147,9 +153,15 @@ def run_metadata(request: Request, results: RunResult, engines: list[str]) -> di
         "fixtures commit": git_commit(fixture_paths),
         "engines": ", ".join(engines),
         "claims shown": "only those not ok" if request.failures_only else "all",
-        "gradient checks": str(request.gradcheck) if request.gradcheck else None,
+        "gradient checks": gradcheck_origin(request),
     }
     return items
+
+
+def gradcheck_origin(request: Request) -> str | None:
+    if request.check_gradients:
+        return "run with the report"
+    return str(request.gradcheck) if request.gradcheck else None
 
 
 def volatile_values(report_json: dict[str, Any]) -> dict[str, Any]:
@@ -269,11 +281,44 @@ def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
     return found
 
 
+def run_gradcheck(fixtures: list[Fixture], engines: dict[str, Engine]) -> dict[str, Any]:
+    """Every engine's gradients on every fixture, as ``bpcheck gradcheck --json`` writes them."""
+    entries = [
+        (fixture, result)
+        for fixture in tracked(fixtures, "gradient checks")
+        for result in gradcheck_fixture(fixture, engines)
+    ]
+    found: dict[str, Any] = GradcheckRun.of(entries).to_json()
+    return found
+
+
 # --- making a report ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Made:
+    """What a report wrote, and what it found wrong (the command's exit status)."""
+
+    files: list[Path]
+    not_ok: list[str] = field(default_factory=list)
+    """Fixtures whose outcome is not ok: a claim missed its expected verdict, an engine failed."""
+    gradients_failed: list[str] = field(default_factory=list)
+    """Gradient checks that failed or errored, as ``fixture engine step N``."""
+    index_kept: Path | None = None
+    """A ``README.md`` in the folder that no report wrote: left as it was, no index written."""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.not_ok or self.gradients_failed)
+
+
 def generate(request: Request) -> list[Path]:
-    """Make the report the request asks for; return the files written.
+    """Make the report the request asks for; return the files written (see :func:`make`)."""
+    return make(request).files
+
+
+def make(request: Request) -> Made:
+    """Make the report the request asks for: the files written and what failed.
 
     Raises :class:`bpcheck.errors.BadInput` for bad input, before anything is written,
     and for an ``--out`` folder the report cannot be written in, before anything is run.
@@ -283,6 +328,8 @@ def generate(request: Request) -> list[Path]:
     from bpcheck.report import render as report_render
     from bpcheck.report import tables as report_tables
 
+    if request.check_gradients and request.gradcheck is not None:
+        raise BadInput(["--gradcheck: expected a results file or --check-gradients, not both"])
     report_folder.check_folder(request.out, request.formats)
     gradcheck = read_gradcheck(request.gradcheck)
     if request.saved:
@@ -291,10 +338,24 @@ def generate(request: Request) -> list[Path]:
     else:
         results, fixtures, engines = run_fixtures(request)
         shown = list(engines)
+    if request.check_gradients:
+        gradcheck = run_gradcheck(fixtures, engines)
     items = freeze(request, run_metadata(request, results, shown), results)
     multi = [f for f in fixtures if f.problem.steps > 1]
     curves = [report_curves.curve(f, engines) for f in tracked(multi, "loss curves")]
     report = report_tables.build_report(
         results, shown, items, curves, gradcheck, request.failures_only
     )
-    return report_render.write(report, request.out, request.formats)
+    files = report_render.write(report, request.out, request.formats)
+    index = request.out / report_folder.INDEX_NAME
+    kept = "md" in request.formats and index not in files
+    return Made(
+        files=files,
+        not_ok=[f.id for f in results.fixtures if f.outcome != OK],
+        gradients_failed=[
+            f"{entry['fixture']} {entry['engine']} step {entry.get('step', 0)}"
+            for entry in (gradcheck or {}).get("gradcheck", [])
+            if entry.get("outcome") in ("failed", "errored")
+        ],
+        index_kept=index if kept else None,
+    )

@@ -7,10 +7,7 @@ import io
 import json
 import math
 import re
-import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,8 @@ COMMITTED = ROOT / "reports"
 SMALL = ROOT / "fixtures" / "babin" / "babin-comment-w2.json"
 HOSTILE = "<script>alert(1)</script>"
 REGENERATE = (
-    "run `tox -e report` (bpcheck report fixtures/ --out reports/ --format md,html,csv,json)"
+    "run `tox -e report` (bpcheck report fixtures/ --out reports/ --format md,html,csv,json "
+    "--check-gradients)"
 )
 
 
@@ -85,6 +83,7 @@ def full(extra: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
         out=out,
         paths=[Path("fixtures/")],
         formats=["md", "html", "csv", "json"],
+        check_gradients=True,
         frozen=committed_volatile(),
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -125,12 +124,15 @@ def test_the_markdown_lists_every_erratum_of_the_documents(full: Path) -> None:
     assert wanted_rows, "the bundled fixtures record no errata"
     text = (full / "report.md").read_text()
     section = text.split("## Errata found in the documents")[1].split("\n## ")[0]
+    first = section.split("*Continued:*")[0]
     rows = [
-        [cell.strip() for cell in line.split(" | ")]
-        for line in section.splitlines()
+        [cell.strip() for cell in line.strip("|").split(" | ")]
+        for line in first.splitlines()
         if line.startswith("| ") and "---" not in line
-    ][1:]
-    listed = {(row[1], row[2]) for row in rows}
+    ]
+    header, rows = rows[0], rows[1:]
+    fixture, claim = header.index("fixture"), header.index("claim")
+    listed = {(row[fixture], row[claim]) for row in rows}
     assert listed == wanted_rows
 
 
@@ -146,19 +148,47 @@ def test_csv_keeps_full_precision(full: Path) -> None:
 # --- the committed reports ------------------------------------------------------------------
 
 
-def numbers_close(old: Any, new: Any) -> bool:
-    """Equal, or floats within 1e-9 relative: the ULPs one machine's BLAS or XLA may differ by."""
+NOISE = frozenset(
+    {"abs error", "rel error", "worst relative error", "abs_error", "rel_error"}
+    | {"worst_relative_error"}
+)
+"""Columns of the gradient checks whose passing values are rounding noise: they differ in
+their leading digits between machines (a libm's last bit), so only their size counts."""
+
+NOISE_FLOOR = 1e-6
+
+
+def numbers_close(old: Any, new: Any, column: str = "") -> bool:
+    """Equal, or floats within 1e-9 relative: the ULPs one machine's BLAS or XLA may differ by
+    (in a NOISE column, any two values below NOISE_FLOOR)."""
     if isinstance(old, float) or isinstance(new, float):
         try:
             a, b = float(old), float(new)
         except (TypeError, ValueError):
             return False
+        if column in NOISE and abs(a) < NOISE_FLOOR and abs(b) < NOISE_FLOOR:
+            return True
         return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300)
     if isinstance(old, dict) and isinstance(new, dict):
-        return old.keys() == new.keys() and all(numbers_close(old[k], new[k]) for k in old)
+        return old.keys() == new.keys() and all(numbers_close(old[k], new[k], k) for k in old)
     if isinstance(old, list) and isinstance(new, list):
-        return len(old) == len(new) and all(numbers_close(a, b) for a, b in zip(old, new))
+        return len(old) == len(new) and all(
+            numbers_close(a, b, column) for a, b in zip(old, new, strict=True)
+        )
     return bool(old == new)
+
+
+def csv_close(old: list[list[Any]], new: list[list[Any]]) -> bool:
+    """CSV rows compared cell by cell, each with its column's name (its header)."""
+    if len(old) != len(new) or not old or old[0] != new[0]:
+        return False
+    header = [str(h) for h in old[0]]
+    for a, b in zip(old[1:], new[1:], strict=True):
+        if len(a) != len(header) or len(b) != len(header):
+            return False
+        if not all(numbers_close(x, y, c) for x, y, c in zip(a, b, header, strict=True)):
+            return False
+    return True
 
 
 def csv_cells(path: Path) -> list[list[Any]]:
@@ -173,7 +203,8 @@ def csv_cells(path: Path) -> list[list[Any]]:
 
 
 def without_images(text: str) -> str:
-    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,...", text)
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,...", text)
+    return re.sub(r"\b[0-9]\.[0-9]{2}e-(1[0-9]|0[7-9])\b", "(noise)", text)
 
 
 def same(committed: Path, fresh: Path) -> bool:
@@ -181,7 +212,7 @@ def same(committed: Path, fresh: Path) -> bool:
     if committed.suffix == ".png":
         return committed.read_bytes().startswith(b"\x89PNG")
     if committed.suffix == ".csv":
-        return numbers_close(csv_cells(committed), csv_cells(fresh))
+        return csv_close(csv_cells(committed), csv_cells(fresh))
     if committed.suffix == ".json":
         return numbers_close(json.loads(committed.read_text()), json.loads(fresh.read_text()))
     return without_images(committed.read_text()) == without_images(fresh.read_text())
@@ -195,7 +226,9 @@ def test_the_committed_reports_are_up_to_date(full: Path) -> None:
     name NumPy's and JAX's), which the fresh report takes over from the committed one; the
     PNG bytes of the loss curves (they depend on matplotlib and FreeType; their data are
     compared in csv/loss-*.csv and report.json); numbers in CSV and JSON within 1e-9
-    relative (engines on another machine may differ in the last bits).
+    relative (engines on another machine may differ in the last bits); the errors of
+    passing gradient checks (below 1e-6, shown as 1.23e-12 in Markdown and HTML), which
+    are rounding noise.
     """
     if not COMMITTED.exists():
         pytest.fail(f"reports/ is missing: {REGENERATE}")
@@ -280,7 +313,7 @@ def test_failures_only_shows_only_the_claims_not_as_expected(extra: None, tmp_pa
     path = small_copy(tmp_path, {"claims": claims})
     out = tmp_path / "out"
     code = main([str(path), "--out", str(out), "--engine", "loops", "--failures-only"])
-    assert code == 0
+    assert code == 1, "a fixture not ok fails the report, as it fails `bpcheck run`"
     with (out / "csv" / "fixture-babin-comment-w2.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["claim"] for r in rows] == [claims[0]["id"]]
@@ -349,7 +382,7 @@ def test_gradient_check_results_are_reported(extra: None, tmp_path: Path) -> Non
     assert main([*argv, "--format", "md,csv"]) == 0
     text = (out / "report.md").read_text()
     section = text.split("## Gradient checks")[1].split("\n## ")[0]
-    assert "3.25e-11" in section and "b\\[1\\]" in section and "jax is not installed" in section
+    assert "3.25e-11" in section and "jax is not installed" in section
     with (out / "csv" / "gradcheck-rows.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["parameter"] for r in rows] == ["w[1,1,1]", "b[1]"]
@@ -429,85 +462,3 @@ def test_progress_is_quiet_off_a_terminal(
     assert re.fullmatch(
         rf"\d+ file\(s\) written to {re.escape(str(tmp_path / 'out'))}\n", captured.out
     )
-
-
-# --- the HTML in a browser ------------------------------------------------------------------
-
-
-def browser() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture
-def chromium() -> Iterator[str]:
-    found = browser()
-    if found is None:
-        pytest.skip("no headless Chromium here (apt-get install chromium): cannot render the HTML")
-    yield found
-
-
-def test_the_html_report_renders_its_tables_in_chromium(
-    full: Path, chromium: str, tmp_path: Path
-) -> None:
-    from matplotlib.image import imread
-
-    shot = tmp_path / "shot.png"
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={shot}",
-        "--window-size=1400,2000",
-        (full / "report.html").as_uri(),
-    ]
-    subprocess.run(command, capture_output=True, timeout=120, check=False)
-    assert shot.exists(), "Chromium wrote no screenshot"
-    pixels = (imread(shot)[..., :3] * 255).round()
-    assert pixels.shape[:2] == (2000, 1400)
-    assert pixels.std() > 20, "the page is blank"
-    green = (abs(pixels - [218, 251, 225]).max(axis=-1) <= 3).sum()
-    assert green > 5000, "no green (ok) cells: the summary table did not render with its colours"
-
-
-CLICK = """<script>
-var th = document.querySelectorAll("#t-errata th")[8];
-th.click();
-var first = document.querySelector("#t-errata tbody tr").cells[8].textContent;
-th.click();
-var last = document.querySelector("#t-errata tbody tr").cells[8].textContent;
-document.body.setAttribute("data-sorted", first + "|" + last + "|" + th.getAttribute("aria-sort"));
-</script></body>"""
-
-
-def test_the_tables_sort_in_chromium_without_network(
-    full: Path, chromium: str, tmp_path: Path
-) -> None:
-    page = (full / "report.html").read_text().replace("</body>", CLICK)
-    assert "http" not in re.sub(r"<td[^>]*>.*?</td>", "", page), "the page must need no network"
-    clicked = tmp_path / "clicked.html"
-    clicked.write_text(page)
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--dump-dom",
-        clicked.as_uri(),
-    ]
-    dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
-    found = re.search(r'data-sorted="([^"]*)"', dom)
-    assert found, "the sorting script did not run"
-    lowest, highest, order = found.group(1).split("|")
-    assert float(lowest) < 0 < float(highest) and order == "descending"
