@@ -1,9 +1,8 @@
 """``bpcheck sync``: regenerate (or with ``--check``, check) every generated file.
 
 The sections between marker comments (coverage table, errata list, bug zoo) and,
-when the project commits them, the reports in ``reports/``.  (It replaces
-``bpcheck docs`` and ``tox -e report``: one command, so no generated file is
-forgotten.)
+when the project commits them, the reports in ``reports/``: one command, so no
+generated file is forgotten.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def git_commit(paths: list[Path]) -> str | None:
     """The last commit that changed the fixtures, ``(modified)`` if they differ; else None.
 
     The fixtures' own commit, not HEAD: a report regenerated after an unrelated
-    commit stays byte-identical, so ``tox -e report`` leaves a clean tree clean.
+    commit stays byte-identical, so ``bpcheck sync`` leaves a clean tree clean.
     """
     existing = [p.resolve() for p in paths if p.exists()]
     if not existing:

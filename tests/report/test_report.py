@@ -26,10 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "reports"
 SMALL = ROOT / "fixtures" / "babin" / "babin-comment-w2.json"
 HOSTILE = "<script>alert(1)</script>"
-REGENERATE = (
-    "run `tox -e report` (bpcheck report fixtures/ --out reports/ --format md,html,csv,json "
-    "--check-gradients)"
-)
+REGENERATE = "run `bpcheck sync` (or `tox -e sync`) to regenerate them"
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +72,14 @@ def committed_volatile() -> dict[str, Any] | None:
 
 @pytest.fixture(scope="module")
 def full(extra: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The report of fixtures/ as `tox -e report` makes it, with the committed volatile metadata."""
-    from bpcheck.report.write import Request, generate
+    """The report of fixtures/ as `bpcheck sync` makes it, with the committed volatile metadata."""
+    from bpcheck.report.committed import request
+    from bpcheck.report.write import generate
 
     out = tmp_path_factory.mktemp("full")
-    request = Request(
-        out=out,
-        paths=[Path("fixtures/")],
-        formats=["md", "html", "csv", "json"],
-        check_gradients=True,
-        frozen=committed_volatile(),
-    )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
-        generate(request)
+        generate(request(out, committed_volatile()))
     return out
 
 
