@@ -271,7 +271,7 @@ def disagreements(runs: list[EngineRun]) -> list[Disagreement]:
 
 
 def agree(values: list[float], tolerance: float) -> bool:
-    """Whether the engines' values of one quantity agree (the README's "NaN and infinity").
+    """Whether the engines' values of one quantity agree (docs/engines.md, "NaN and infinity").
 
     NaN agrees only with NaN, and an infinity only with the same infinity, so an
     engine that diverges where the others do not is a disagreement whatever the

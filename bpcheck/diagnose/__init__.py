@@ -6,7 +6,7 @@
   engine through its seams;
 * :mod:`.diagnosis`: every variant tried on every erratum of a fixture, ranked;
 * :mod:`.results`: the ``diagnose --json`` contract as types;
-* :mod:`.zoo`: every bug against every check (the README's bug zoo table).
+* :mod:`.zoo`: every bug against every check (the bug zoo table of docs/diagnose.md).
 
 May import ``bpcheck.model``, ``bpcheck.io``, ``bpcheck.checking``,
 ``bpcheck.gradcheck``, ``bpcheck.testing`` and the loops engine; never argparse

@@ -66,7 +66,7 @@ CHECKS: dict[str, ZooCheck] = {
     "conformance": caught_by_conformance,
     "gradcheck": caught_by_gradcheck,
 }
-"""The checks that live in bpcheck, the columns of the README's table."""
+"""The checks that live in bpcheck, the columns of the bug zoo table (docs/diagnose.md)."""
 
 
 def zoo(
@@ -84,7 +84,7 @@ def zoo(
 
 
 def zoo_markdown(results: dict[str, dict[str, bool]]) -> str:
-    """The README's table: bug x check, caught or escaped."""
+    """The bug zoo table (docs/diagnose.md): bug x check, caught or escaped."""
     docs = {bug.name: bug.doc for bug in BUGS}
     checks = list(next(iter(results.values())))
     headers = ["bug", "what it does", *checks]
@@ -96,5 +96,5 @@ def zoo_markdown(results: dict[str, dict[str, bool]]) -> str:
 
 
 def zoo_table(fixtures: list[Fixture]) -> str:
-    """The README's bug zoo table: every bug against the checks that live in bpcheck."""
+    """The bug zoo table of docs/diagnose.md: every bug against the checks that live in bpcheck."""
     return zoo_markdown(zoo(fixtures))

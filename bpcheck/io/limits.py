@@ -13,7 +13,7 @@ Limits on the way a number or a document is written are fixed: no float64 and
 no fixture needs more, and they keep the arithmetic and the readers bounded.
 They are :data:`MAX_NUMBER_LENGTH` and :data:`MAX_DEPTH` here, and the length
 and exponent range of a printed number in :mod:`bpcheck.model.verdicts`.  The
-README's "Limits" section lists them all.
+docs/fixtures.md, "Limits", lists them all.
 """
 
 from __future__ import annotations

@@ -382,7 +382,10 @@ def alias_errors(path: str, aliases: dict[str, str], names: _Names) -> list[Inpu
         canonical = q.normalize(target)
         if not any(names.exists(canonical, step) for step in (0, names.problem.steps)):
             found = names.hint(canonical, 0, aliases=False)
-            message = f"unknown quantity {target!r}{found}; expected a canonical name (see README)"
+            message = (
+                f"unknown quantity {target!r}{found}; "
+                "expected a canonical name (see docs/quantities.md)"
+            )
             errors.append(InputError(path, f"$.aliases.{alias}", message))
     return errors
 
