@@ -56,3 +56,17 @@ def test_the_readme_is_a_front_page() -> None:
     for page in sorted((ROOT / "docs").glob("*.md")):
         if page.name != "README.md":
             assert f"(docs/{page.name})" in text, f"the README does not lead to {page.name}"
+
+
+@pytest.mark.slow  # every engine on every bundled fixture
+def test_the_readme_shows_what_bpcheck_run_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpcheck.cli.main import main
+
+    text = (ROOT / "README.md").read_text("utf-8")
+    shown = text.split("$ bpcheck run fixtures/\n")[1].split("\n```")[0]
+    monkeypatch.chdir(ROOT)
+    assert main(["run", "fixtures/"]) == 0
+    printed = capsys.readouterr().out.rstrip("\n")
+    assert shown == printed, "the README's screenful of `bpcheck run fixtures/` is out of date"
