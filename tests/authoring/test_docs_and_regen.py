@@ -17,6 +17,7 @@ from bpcheck.model.fixture import Fixture
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # regenerates every section, the bug zoo included
 def test_the_generated_sections_are_up_to_date(bundled: dict[Path, Fixture]) -> None:
     """The coverage table, the errata list and the bug zoo (the reports: tests/report)."""
     stale = stale_sections(ROOT, list(bundled.values()), registry.reference_engine())

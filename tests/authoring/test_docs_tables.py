@@ -58,7 +58,10 @@ def test_the_errata_are_grouped_by_document_with_numbered_notes(
     assert "\n2. True value with simultaneous updates, as the text teaches" in mazur
 
 
-@pytest.mark.parametrize("name", ["errata", "coverage", "zoo"])
+@pytest.mark.parametrize(
+    "name",
+    ["errata", "coverage", pytest.param("zoo", marks=pytest.mark.slow)],  # the zoo runs every check
+)
 def test_no_generated_line_scrolls_sideways(bundled: dict[Path, Fixture], name: str) -> None:
     sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())
     text = next(s for s in sections if s.marker == name).content()

@@ -19,6 +19,7 @@ from tests.support.paths import BUNDLED_FIXTURES
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # every engine on every bundled fixture (pytest fixtures/ does it too)
 @pytest.mark.parametrize("path", BUNDLED_FIXTURES, ids=lambda p: p.stem)
 def test_available_engines_agree_and_value_every_claim(
     path: Path, bundled: dict[Path, Fixture], available: dict[str, Engine]

@@ -50,6 +50,7 @@ def errata_of(fixture: Fixture) -> dict[str, Erratum]:
     return _DIAGNOSED[fixture.id]
 
 
+@pytest.mark.slow  # diagnoses every erratum, the 10,000-step ones too
 @pytest.mark.parametrize("path", BUNDLED_FIXTURES, ids=lambda p: p.stem)
 def test_every_accepted_diagnosis_is_reproduced(path: Path, bundled: dict[Path, Fixture]) -> None:
     """A recorded diagnosis must be among diagnose's explanations.  An erratum without

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
@@ -70,12 +71,14 @@ def caught_by_properties(mutant: Engine, fixtures: list[Fixture]) -> bool:
 ALL_CHECKS: dict[str, ZooCheck] = {**CHECKS, "properties": caught_by_properties}
 
 
+@pytest.mark.slow  # runs every check on every planted bug
 def test_no_bug_escapes_every_check(bundled: dict[Path, Fixture]) -> None:
     results = zoo(list(bundled.values()), ALL_CHECKS)
     escaped = [bug for bug, row in results.items() if not any(row.values())]
     assert not escaped, f"mutants that no check catches: {escaped}\n{zoo_markdown(results)}"
 
 
+@pytest.mark.slow  # runs every check on every planted bug
 def test_the_readme_shows_the_zoo(bundled: dict[Path, Fixture]) -> None:
     """The table ``bpcheck sync`` writes, made the way it makes it, is the page's."""
     sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())

@@ -82,6 +82,7 @@ def bpcheck(argv: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # mounts a filesystem and fills it, once per command
 @pytest.mark.parametrize(
     "argv",
     [["regen", "FIXTURE", "--engine", "loops"], ["claim", "FIXTURE", "out_o1=0.6", "E_total=0.3"]],
