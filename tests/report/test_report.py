@@ -18,6 +18,7 @@ from bpcheck.checking.check import check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.cli.main import main as bpcheck
 from bpcheck.io.loader import load, load_all
+from bpcheck.report.committed import same
 from bpcheck.report.write import tracked
 
 pytestmark = pytest.mark.slow  # building the report runs every engine on every fixture first
@@ -137,76 +138,6 @@ def test_csv_keeps_full_precision(full: Path) -> None:
 
 
 # --- the committed reports ------------------------------------------------------------------
-
-
-NOISE = frozenset(
-    {"abs error", "rel error", "worst relative error", "abs_error", "rel_error"}
-    | {"worst_relative_error"}
-)
-"""Columns of the gradient checks whose passing values are rounding noise: they differ in
-their leading digits between machines (a libm's last bit), so only their size counts."""
-
-NOISE_FLOOR = 1e-6
-
-
-def numbers_close(old: Any, new: Any, column: str = "") -> bool:
-    """Equal, or floats within 1e-9 relative: the ULPs one machine's BLAS or XLA may differ by
-    (in a NOISE column, any two values below NOISE_FLOOR)."""
-    if isinstance(old, float) or isinstance(new, float):
-        try:
-            a, b = float(old), float(new)
-        except (TypeError, ValueError):
-            return False
-        if column in NOISE and abs(a) < NOISE_FLOOR and abs(b) < NOISE_FLOOR:
-            return True
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300)
-    if isinstance(old, dict) and isinstance(new, dict):
-        return old.keys() == new.keys() and all(numbers_close(old[k], new[k], k) for k in old)
-    if isinstance(old, list) and isinstance(new, list):
-        return len(old) == len(new) and all(
-            numbers_close(a, b, column) for a, b in zip(old, new, strict=True)
-        )
-    return bool(old == new)
-
-
-def csv_close(old: list[list[Any]], new: list[list[Any]]) -> bool:
-    """CSV rows compared cell by cell, each with its column's name (its header)."""
-    if len(old) != len(new) or not old or old[0] != new[0]:
-        return False
-    header = [str(h) for h in old[0]]
-    for a, b in zip(old[1:], new[1:], strict=True):
-        if len(a) != len(header) or len(b) != len(header):
-            return False
-        if not all(numbers_close(x, y, c) for x, y, c in zip(a, b, header, strict=True)):
-            return False
-    return True
-
-
-def csv_cells(path: Path) -> list[list[Any]]:
-    def cell(text: str) -> Any:
-        try:
-            return float(text) if re.fullmatch(r"[-+0-9.eEinfa]+", text) else text
-        except ValueError:
-            return text
-
-    with path.open(newline="") as handle:
-        return [[cell(c) for c in row] for row in csv.reader(handle)]
-
-
-def without_images(text: str) -> str:
-    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,...", text)
-    return re.sub(r"\b[0-9]\.[0-9]{2}e-(1[0-9]|0[7-9])\b", "(noise)", text)
-
-
-def same(committed: Path, fresh: Path) -> bool:
-    """Whether a committed file still says what a fresh one says (see the test's docstring)."""
-    if committed.suffix == ".png":
-        return committed.read_bytes().startswith(b"\x89PNG")
-    if committed.suffix == ".csv":
-        return csv_close(csv_cells(committed), csv_cells(fresh))
-    if committed.suffix == ".json":
-        return numbers_close(json.loads(committed.read_text()), json.loads(fresh.read_text()))
-    return without_images(committed.read_text()) == without_images(fresh.read_text())
 
 
 def test_the_committed_reports_are_up_to_date(full: Path) -> None:
