@@ -5,6 +5,7 @@ the loss numerically and compares every engine's dE/dθ with it:
 
 * :mod:`.network`: bpcheck's own float64 forward pass and loss;
 * :mod:`.error_model`: running error analysis, the rounding part of every tolerance;
+* :mod:`.scales`: the scale on which the loss bends along each line, where steps start;
 * :mod:`.differences`: the ``central``, ``richardson`` and ``directional`` methods;
 * :mod:`.mpmath_reference`: the ``mpmath`` method, the loss at 40 digits;
 * :mod:`.check`: one engine on one problem; :mod:`.fixture_check`: on a fixture;

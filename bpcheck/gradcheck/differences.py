@@ -7,6 +7,20 @@ the difference between two levels of the same stencil: ``|D(h) - D(2h)|`` for
 ``richardson`` (the error of the lower order, so at least that of the result);
 rounding comes from :mod:`bpcheck.gradcheck.error_model`.
 
+**The step** follows the scale on which the loss bends along the line, not
+``|θ|``: :mod:`bpcheck.gradcheck.scales` gives a starting step from the
+network, then :func:`probe` scans steps by octaves, one way, while the error
+bound (truncation + rounding) improves.  A step is only taken when its
+truncation is *settled* (it shrinks as the step does, as truncation must:
+a stencil that jumps over a feature of the loss sees a difference falling
+like 1/h, whose error is twice its change between levels) and its estimate
+is consistent with every step taken before it (the intervals ``value ±
+bound`` overlap).  The truncation estimate of the table one octave wider,
+divided by 2^order, is a floor on each (an accidental cancellation at one
+step must not pass for a small error).  The loss is evaluated at exactly
+``θ + t·v`` (see :meth:`Network.forward`): the steps h, 2h, 4h are exact
+whatever the units in the last place of θ.
+
 A relu unit whose net input is 0, or crosses 0 within the stencil, makes the
 loss non-differentiable there: that parameter is reported as a ``kink`` with
 its one-sided derivatives, neither passed nor failed.
@@ -17,12 +31,21 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bpcheck.gradcheck.error_model import PROBABILISTIC_LAMBDA, Rounding, gamma, rounding
 from bpcheck.gradcheck.network import Network
 from bpcheck.gradcheck.result import Row, make_row
+from bpcheck.gradcheck.scales import (
+    EPSILON,
+    SMALLEST_STEP,
+    direction_rates,
+    parameter_rates,
+    power_of_two_step,
+    scaled_step,
+    step_ceiling,
+)
 
 with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_MISSING
     import numpy as np
@@ -30,8 +53,7 @@ with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_M
 if TYPE_CHECKING:
     from bpcheck.gradcheck.network import Array
 
-EPSILON = 2.0**-52
-"""Machine epsilon, the scale of the optimal steps: h ~ eps^(1/3) (central), eps^(1/5) (R₂)."""
+__all__ = ["EPSILON", "power_of_two_step"]  # re-exported for the mpmath reference
 
 DIRECTIONS = 4
 """Random unit directions of a directional check."""
@@ -42,19 +64,35 @@ SHRINK = 64.0
 SHRINK_ATTEMPTS = 3
 """... this many times, before calling the parameter a kink."""
 
+SCAN_OCTAVES = 64
+"""The scan moves the step by at most this many octaves from the start ..."""
 
-def power_of_two_step(target: float) -> float:
-    """The power of two nearest ``target``: θ ± h is then exact for most θ."""
-    return 2.0 ** round(math.log2(target))
+PATIENCE = 1
+"""... and stops after this many tries in a row without a smaller error bound."""
+
+FLAT_JUMP = 256.0
+"""Upwards, a step at which the loss has not moved at all (every difference exactly 0:
+a saturated unit, a dead relu) is followed by one this much wider, not twice as wide."""
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A derivative estimated by a finite-difference table, with its error terms."""
+    """A derivative estimated by a finite-difference table, with its error terms.
+
+    ``change`` is the change from the level below (the error of a lower
+    order); ``truncation`` bounds the truncation error by it plus the rounding
+    both sides of that change may carry, so that noise cannot make a large
+    truncation look small; ``rounding`` bounds the estimate's own rounding.
+    """
 
     value: float
     truncation: float
     rounding: float
+    change: float
+
+    @property
+    def bound(self) -> float:
+        return self.truncation + self.rounding
 
 
 def richardson_table(differences: list[float], noises: list[float], levels: int) -> Estimate:
@@ -65,68 +103,71 @@ def richardson_table(differences: list[float], noises: list[float], levels: int)
     from the two entries of the level below, ``T[0][m-1]`` and ``T[1][m-1]``
     (for ``levels = 0``, ``|D(h) - D(2h)|``, three times the truncation of
     ``D(h)``): the errors of a lower order, at least that of the result even
-    when the steps are too large for the leading term to dominate.  Rounding
-    noise is carried through the same weights: ``Σ|cₖ| noiseₖ``.
+    when the steps are too large for the leading term to dominate.  A change
+    measured between two rounded values may be smaller than the true one by
+    both their roundings, which are added.  Rounding noise is carried through
+    the same weights: ``Σ|cₖ| noiseₖ``.
     """
     table, noise = list(differences), list(noises)
-    below = table[:2]
+    below, below_noise = table[1:2], noise[1:2]
     for m in range(1, levels + 1):
         factor = 4.0**m
-        below = table[:2]
+        below, below_noise = table[:2], noise[:2]
         table = [(factor * a - b) / (factor - 1) for a, b in itertools.pairwise(table)]
         noise = [(factor * a + b) / (factor - 1) for a, b in itertools.pairwise(noise)]
-    truncation = max(abs(table[0] - value) for value in below)
-    return Estimate(table[0], truncation, noise[0])
+    changes = [abs(table[0] - value) for value in below]
+    truncation = max(c + n + noise[0] for c, n in zip(changes, below_noise, strict=True))
+    return Estimate(table[0], truncation, noise[0], max(changes))
 
 
 class Line:
-    """The points ``θ + t·e`` along one parameter (``e`` a unit vector) or a direction."""
+    """The points ``θ + t·e`` along one parameter (``e`` a unit vector) or a direction.
+
+    Each point is evaluated once (finite differences at h, 2h, 4h... and the
+    scan share most of them), with the loss's rounding bound there.
+    """
 
     def __init__(self, network: Network, theta: Array, along: int | Array) -> None:
         self.network, self.theta, self.along = network, theta, along
+        self._values: dict[float, tuple[float, Array]] = {}
+        self._noises: dict[float, float] = {}
 
-    def point(self, offset: float) -> Array:
+    def displacement(self, offset: float) -> Array:
         if isinstance(self.along, int):
-            point = self.theta.copy()
-            point[self.along] = self.theta[self.along] + offset
-            return point
-        moved: Array = self.theta + offset * self.along
-        return moved
+            moved = np.zeros(self.theta.shape)
+            moved[self.along] = offset
+            return moved
+        result: Array = offset * self.along
+        return result
 
-    def evaluate(self, offset: float) -> tuple[float, float, Array]:
-        """(the offset exactly taken, the loss there, the relu net inputs there)."""
-        point = self.point(offset)
-        loss, nets = self.network.evaluate(point)
-        if isinstance(self.along, int):
-            offset = float(point[self.along] - self.theta[self.along])
-        return offset, loss, nets
+    def evaluate(self, offset: float) -> tuple[float, Array]:
+        """(the loss at ``θ + offset·e``, the relu net inputs there)."""
+        if offset not in self._values:
+            self._values[offset] = self.network.evaluate(self.theta, self.displacement(offset))
+        return self._values[offset]
 
     def noise(self, offset: float) -> float:
         """The loss's rounding bound at ``θ + offset·e``."""
-        return rounding(self.network, self.point(offset), gradients=False).loss
+        if offset not in self._noises:
+            moved = self.displacement(offset)
+            bound = rounding(self.network, self.theta, gradients=False, displacement=moved)
+            self._noises[offset] = bound.loss
+        return self._noises[offset]
 
 
 def _stencil(
-    line: Line, h: float, count: int, base_noise: float
-) -> tuple[list[float], list[float], list[Array], dict[float, float]]:
-    """Central differences at h, 2h, ... 2^(count-1) h, their rounding bounds, relu nets.
-
-    The loss's rounding bound is taken as the largest at the centre and the two
-    ends: magnitudes can grow along the line (from a point where they vanish).
-    """
-    widest = h * 2.0 ** (count - 1)
-    loss_noise = max(base_noise, line.noise(widest), line.noise(-widest))
+    line: Line, h: float, count: int, loss_noise: float
+) -> tuple[list[float], list[float], list[Array]]:
+    """Central differences at h, 2h, ... 2^(count-1) h, their rounding bounds, relu nets."""
     differences, noises, nets = [], [], []
-    values: dict[float, float] = {}
     for k in range(count):
         step = h * 2.0**k
-        up, f_up, nets_up = line.evaluate(step)
-        down, f_down, nets_down = line.evaluate(-step)
-        values[step], values[-step] = f_up, f_down
-        differences.append((f_up - f_down) / (up - down))
-        noises.append(2.0 * loss_noise / (up - down))
+        f_up, nets_up = line.evaluate(step)
+        f_down, nets_down = line.evaluate(-step)
+        differences.append((f_up - f_down) / (2.0 * step))
+        noises.append(loss_noise / step)
         nets.extend([nets_up, nets_down])
-    return differences, noises, nets, values
+    return differences, noises, nets
 
 
 def _crosses_zero(base: Array, errors: Array, nets: list[Array]) -> bool:
@@ -143,6 +184,137 @@ def _crosses_zero(base: Array, errors: Array, nets: list[Array]) -> bool:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """The estimate at one step, and whether it may be used.
+
+    ``crossed``: a relu net input changes side within the stencil (or sits
+    within rounding of 0 and moves).  ``settled``: the truncation estimate
+    behaves as truncation does, shrinking by at least SETTLED_RATIO when the
+    step halves (or it is below the rounding, where its error is covered
+    anyway).  A stencil that jumps over a feature of the loss (a unit that
+    saturates, a softmax that flips) sees a difference falling like 1/h, whose
+    error is twice the change between levels; its truncation estimate then
+    *grows* as the step shrinks, and the trial is not settled.
+    """
+
+    estimate: Estimate
+    crossed: bool
+    settled: bool
+    loss_noise: float
+
+
+SETTLED_RATIO = 2.0
+"""A truncation estimate must shrink at least this much from step 2h to step h (h² and h⁴
+terms shrink by 4 and 16)."""
+
+
+def estimate_at(
+    line: Line,
+    h: float,
+    levels: int,
+    bounds: Rounding,
+    base_nets: Array,
+    loss_noise: float | None = None,
+) -> Trial:
+    """The ``levels``-times extrapolated estimate at step h, tried.
+
+    The loss's rounding bound is the largest at the centre and the two ends
+    of the stencil (magnitudes can grow along the line, from a point where
+    they vanish), unless ``loss_noise`` is given: a scan going to smaller
+    steps reuses the bound of a wider stencil.
+
+    The table one octave wider (steps 2h, 4h, ...) is computed too.  Its
+    truncation estimate, divided by what the order predicts (``2^order``), is
+    a floor on this one's: a lower-order error that happens to cancel at one
+    step (the h⁴ and h⁶ terms of opposite signs) must not pass for a small one.
+    And it tells whether the truncation is settled (see :class:`Trial`).
+    """
+    count = max(levels + 1, 2)
+    if loss_noise is None:
+        widest = h * 2.0**count
+        loss_noise = max(bounds.loss, line.noise(widest), line.noise(-widest))
+    differences, noises, nets = _stencil(line, h, count + 1, loss_noise)
+    fine = richardson_table(differences[:count], noises[:count], levels)
+    wide = richardson_table(differences[1:], noises[1:], levels)
+    order = 2 * max(levels, 1)
+    truncation = max(fine.truncation, wide.change / 2.0**order)
+    settled = fine.change * SETTLED_RATIO <= wide.change or fine.change <= fine.rounding
+    crossed = _crosses_zero(base_nets, bounds.relu_errors, nets)
+    estimate = replace(fine, truncation=truncation)
+    return Trial(estimate, crossed, settled, loss_noise)
+
+
+def _flat(estimate: Estimate) -> bool:
+    """Whether every difference of the stencil was exactly 0: the loss did not move."""
+    return estimate.value == 0.0 and estimate.change == 0.0
+
+
+def _consistent(estimate: Estimate, others: list[Estimate]) -> bool:
+    """Whether ``value ± bound`` overlaps every other interval: both could hold the truth."""
+    return all(
+        abs(estimate.value - other.value) <= estimate.bound + other.bound for other in others
+    )
+
+
+def _scan(
+    line: Line,
+    h: float,
+    start: Trial,
+    levels: int,
+    bounds: Rounding,
+    base_nets: Array,
+    ceiling: float,
+) -> float | None:
+    """The step ``h·2^k`` whose usable estimate has the smallest error bound.
+
+    A step is usable when its stencil stays clear of relu kinks, its bound is
+    finite, its truncation is settled (:class:`Trial`) and its estimate is
+    consistent with every usable step before it.  The scan goes one way: up
+    when the start is settled and its rounding outweighs the change between
+    levels (a smaller step would double the rounding), down otherwise (a settled
+    truncation at least doubles with the step), by octaves; upwards by
+    FLAT_JUMP while the loss does not move at all, back to octaves from the
+    last flat step as soon as a jump lands where it moves (so that no step
+    where it starts to move is skipped: the narrower ones guard the wider).
+    It stops at a kink, after PATIENCE tries in a row without a smaller bound
+    (downwards, not before a usable step is found: small steps settle, as
+    rounding takes over), at ``ceiling`` (the scale on which the loss bends,
+    :func:`~bpcheck.gradcheck.scales.step_ceiling`) or SCAN_OCTAVES from the
+    start; None when no step was usable.
+    """
+    usable = [start.estimate] if start.settled else []
+    best = start.estimate if start.settled else None
+    best_step, step, misses = h, h, 0
+    upwards = start.settled and start.estimate.rounding >= start.estimate.change
+    noise = None if upwards else start.loss_noise
+    flat = upwards and _flat(start.estimate)
+    while True:
+        flat = flat and step * FLAT_JUMP <= ceiling
+        factor = (FLAT_JUMP if flat else 2.0) if upwards else 0.5
+        if not SMALLEST_STEP <= step * factor <= ceiling:
+            break
+        if abs(math.log2(step * factor / h)) > SCAN_OCTAVES:
+            break
+        trial = estimate_at(line, step * factor, levels, bounds, base_nets, noise)
+        estimate = trial.estimate
+        if flat and not _flat(estimate):
+            flat = False  # the jump landed past where the loss starts to move: go by octaves
+            continue
+        step *= factor
+        if trial.crossed or not math.isfinite(estimate.bound):
+            break
+        if trial.settled and _consistent(estimate, usable):
+            usable.append(estimate)
+            if best is None or estimate.bound < best.bound:
+                best, best_step, misses = estimate, step, 0
+                continue
+        misses += 1
+        if misses >= PATIENCE and (best is not None or upwards):
+            break
+    return best_step if best is not None else None
+
+
+@dataclass(frozen=True)
 class Probe:
     """One finite-difference reference: the estimate and, at a kink, one-sided derivatives."""
 
@@ -150,40 +322,64 @@ class Probe:
     one_sided: tuple[float, float] | None
 
 
-def probe(line: Line, h: float, levels: int, base: tuple[float, Array], bounds: Rounding) -> Probe:
-    """Differentiate along one line, shrinking the step away from relu kinks.
+def probe(
+    line: Line,
+    h: float,
+    levels: int,
+    base: tuple[float, Array],
+    bounds: Rounding,
+    ceiling: float = math.inf,
+) -> Probe:
+    """Differentiate along one line from the starting step h, shrinking it away from relu kinks.
 
     When a relu net input crosses 0 within the stencil the loss is not smooth
     there; the step is cut by SHRINK up to SHRINK_ATTEMPTS times.  If it still
     crosses (the net input is 0, or within rounding of it), the result is a
     kink with second-order one-sided differences at the smallest step.
+    Otherwise :func:`_scan` looks for a better step around it, and the
+    estimate there is made again with the rounding bound at the ends of its
+    own stencil.  Should that (or every) step not be settled, its truncation
+    estimate is doubled: the error of a difference falling like 1/h.
     """
-    count = max(levels + 1, 2)
     f0, nets0 = base
     for attempt in range(SHRINK_ATTEMPTS):
         step = h / SHRINK**attempt
-        differences, noises, nets, values = _stencil(line, step, count, bounds.loss)
-        estimate = richardson_table(differences, noises, levels)
-        if not _crosses_zero(nets0, bounds.relu_errors, nets):
+        trial = estimate_at(line, step, levels, bounds, nets0)
+        if not trial.crossed:
+            chosen = _scan(line, step, trial, levels, bounds, nets0, ceiling)
+            final = estimate_at(line, step if chosen is None else chosen, levels, bounds, nets0)
+            estimate = final.estimate
+            if chosen is None or not final.settled:  # allow the error of a 1/h difference
+                estimate = replace(estimate, truncation=2.0 * estimate.truncation)
             return Probe(estimate, None)
-    right = (-3.0 * f0 + 4.0 * values[step] - values[2 * step]) / (2.0 * step)
-    left = (3.0 * f0 - 4.0 * values[-step] + values[-2 * step]) / (2.0 * step)
-    return Probe(estimate, (left, right))
+    up, up2 = line.evaluate(step)[0], line.evaluate(2 * step)[0]
+    down, down2 = line.evaluate(-step)[0], line.evaluate(-2 * step)[0]
+    right = (-3.0 * f0 + 4.0 * up - up2) / (2.0 * step)
+    left = (3.0 * f0 - 4.0 * down + down2) / (2.0 * step)
+    return Probe(estimate_at(line, step, levels, bounds, nets0).estimate, (left, right))
 
 
 def per_parameter_rows(
     network: Network, gradient: Array, method: str, bounds: Rounding
 ) -> list[Row]:
-    """``central`` (h ≈ eps^(1/3)·max(1,|θ|), no extrapolation) or ``richardson`` (two levels)."""
+    """``central`` (no extrapolation, steps from eps^(1/3) of the scale) or ``richardson``.
+
+    ``richardson`` extrapolates twice, from eps^(1/5) of the scale; both scan
+    for a better step from there (:func:`probe`).
+    """
     theta = network.theta
     levels, power = (0, 1.0 / 3.0) if method == "central" else (2, 1.0 / 5.0)
+    widest = 2.0 ** max(levels + 1, 2)
     base = network.evaluate(theta)
+    rates = parameter_rates(network, theta)
     rows = []
     for index in range(network.size):
-        h = power_of_two_step(EPSILON**power * max(1.0, abs(float(theta[index]))))
-        found = probe(Line(network, theta, index), h, levels, base, bounds)
+        bend, reach = float(rates.bend[index]), float(rates.reach[index])
+        h = scaled_step(power, bend, reach, widest, float(theta[index]))
+        ceiling = step_ceiling(bend, widest)
+        found = probe(Line(network, theta, index), h, levels, base, bounds, ceiling)
         estimate = found.estimate
-        tolerance = estimate.truncation + estimate.rounding + float(bounds.gradient[index])
+        tolerance = estimate.bound + float(bounds.gradient[index])
         rows.append(
             make_row(
                 network.name(index),
@@ -227,22 +423,27 @@ def check_directional(
 ) -> list[Row]:
     """Compare ``gradient · v`` with the derivative of the loss along unit directions ``v``.
 
-    The step is ``t ≈ eps^(1/5)·max(1, ‖θ‖)`` with two Richardson levels.  The
-    tolerance adds the engine's rounding projected on ``v`` (:func:`_projected`)
-    and the rounding of the dot product itself.
+    Two Richardson levels; the step starts at eps^(1/5) of the scale along
+    ``v`` (:func:`~bpcheck.gradcheck.scales.direction_rates`) and is scanned
+    like a parameter's.  The tolerance adds the engine's rounding projected on
+    ``v`` (:func:`_projected`) and the rounding of the dot product itself.
     """
     theta = network.theta
     bounds = bounds if bounds is not None else rounding(network, theta)
-    h = power_of_two_step(EPSILON**0.2 * max(1.0, float(np.linalg.norm(theta))))
+    vectors = unit_directions(network.size, directions, seed)
+    rates = direction_rates(network, theta, vectors)
+    norm = float(np.linalg.norm(theta))
     base = network.evaluate(theta)
     rows = []
-    for k, v in enumerate(unit_directions(network.size, directions, seed), start=1):
-        found = probe(Line(network, theta, v), h, 2, base, bounds)
+    for k, v in enumerate(vectors, start=1):
+        bend, reach = float(rates.bend[k - 1]), float(rates.reach[k - 1])
+        h = scaled_step(0.2, bend, reach, 8.0, norm)
+        found = probe(Line(network, theta, v), h, 2, base, bounds, step_ceiling(bend, 8.0))
         projection = float(gradient @ v)
         engine_rounding = _projected(bounds.gradient, v)
         dot_rounding = gamma(network.size) * float(np.abs(gradient) @ np.abs(v))
         estimate = found.estimate
-        tolerance = estimate.truncation + estimate.rounding + engine_rounding + dot_rounding
+        tolerance = estimate.bound + engine_rounding + dot_rounding
         rows.append(
             make_row(f"direction[{k}]", projection, estimate.value, tolerance, found.one_sided)
         )

@@ -139,21 +139,26 @@ def _activation_errors(
     pass); elementwise slopes are the ones an engine computes, from out or net.
     """
     u = UNIT_ROUNDOFF
-    if name in ("identity", "relu"):
-        slope = np.ones_like(net) if name == "identity" else (net > 0.0).astype(np.float64)
-        return e_net, slope, np.zeros_like(net)
+    if name == "identity":
+        return e_net, np.ones_like(net), np.zeros_like(net)
+    if name == "relu":
+        # A net input farther from 0 than its error keeps its side: an inactive unit's
+        # output is exactly 0 whatever the rounding of its net input.
+        slope = (net > 0.0).astype(np.float64)
+        return np.where(np.abs(net) > e_net, slope * e_net, e_net), slope, np.zeros_like(net)
+    eta = 4 * UNDERFLOW
     if name == "sigmoid":
         slope = out * (1.0 - out)
-        e_out = slope * e_net + 4 * u * out
-        return e_out, slope, np.abs(1.0 - 2.0 * out) * e_out + 4 * u * slope
+        e_out = slope * e_net + 4 * u * out + eta
+        return e_out, slope, np.abs(1.0 - 2.0 * out) * e_out + 4 * u * slope + eta
     if name == "tanh":
         slope = 1.0 - out * out
-        e_out = slope * e_net + 4 * u * np.abs(out)
-        return e_out, slope, 2.0 * np.abs(out) * e_out + 4 * u * slope
+        e_out = slope * e_net + 4 * u * np.abs(out) + eta
+        return e_out, slope, 2.0 * np.abs(out) * e_out + 4 * u * slope + eta
     if name == "softmax":
         shifted = e_net + u * np.abs(net - net.max(axis=-1, keepdims=True))
         spread = (out * shifted).sum(axis=-1, keepdims=True)
-        e_out = out * (shifted + spread) + (net.shape[-1] + 4) * u * out
+        e_out = out * (shifted + spread) + (net.shape[-1] + 4) * (u * out + UNDERFLOW)
         return e_out, np.zeros_like(net), np.zeros_like(net)
     raise ValueError(f"unknown activation {name!r}")
 
@@ -172,9 +177,16 @@ class _Pass:
     e_out: Array
     slope: Array
     e_slope: Array
+    terms: int
 
 
-def rounding(network: Network, theta: Array, *, gradients: bool = True) -> Rounding:
+def rounding(
+    network: Network,
+    theta: Array,
+    *,
+    gradients: bool = True,
+    displacement: Array | None = None,
+) -> Rounding:
     """Bound float64 rounding of the loss and (unless ``gradients`` is False) every dE/dθ.
 
     Each quantity carries a first-order bound ``e`` on its absolute error:
@@ -183,22 +195,36 @@ def rounding(network: Network, theta: Array, *, gradients: bool = True) -> Round
     4u|f|`` for a library function, and products and sums likewise.  The
     backward pass is carried through with the same rules, so ``gradient`` bounds
     what any engine's float64 back-propagation may round, whatever its order.
-    Underflow adds at most UNDERFLOW per operation.
+    Underflow adds at most UNDERFLOW per operation, carried through like the
+    rest: a gradient of 1e-316 computed from a subnormal δ of 1e-318 times a
+    weight of 300 has lost 300 subnormal spacings, not one.
+
+    With a ``displacement`` d, the bounds are those of the loss evaluated at
+    ``θ + d`` the way :meth:`Network.forward` does: every net input a sum of
+    twice as many terms, ``W a + b + (dW a + db)``.
     """
     u = UNIT_ROUNDOFF
     problem = network.problem
     passes: list[_Pass] = []
     out = network.inputs
     e_out = u * np.abs(out)
+    layers = network.unpack(theta)
+    moved = network.moves(displacement) if displacement is not None else None
     with np.errstate(all="ignore"):
-        for layer, (w, b) in zip(problem.layers, network.unpack(theta), strict=True):
+        for index, (layer, (w, b)) in enumerate(zip(problem.layers, layers, strict=True)):
             net = out @ w.T + b
-            magnitude = np.abs(out) @ np.abs(w).T + np.abs(b)
-            e_net = e_out @ np.abs(w).T + gamma(layer.fan_in + 2) * magnitude
+            size_w, size_b, terms = np.abs(w), np.abs(b), layer.fan_in + 2
+            if moved is not None:
+                dw, db = moved[index]
+                net = net + (out @ dw.T + db)
+                w = w + dw
+                size_w, size_b, terms = size_w + np.abs(dw), size_b + np.abs(db), 2 * terms
+            magnitude = np.abs(out) @ size_w.T + size_b
+            e_net = e_out @ size_w.T + gamma(terms) * magnitude + terms * UNDERFLOW
             new_out = activate(layer.activation, net)
             e_new, slope, e_slope = _activation_errors(layer.activation, net, new_out, e_net)
             passes.append(
-                _Pass(out, e_out, w, net, magnitude, e_net, new_out, e_new, slope, e_slope)
+                _Pass(out, e_out, w, net, magnitude, e_net, new_out, e_new, slope, e_slope, terms)
             )
             out, e_out = new_out, e_new
         loss_bound, gradient = _backward_bounds(network, passes, gradients)
@@ -218,7 +244,7 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
     the probabilistic one that wide layers need: rounding errors ``r`` taken as
     independent and mean-zero, ``|Σ cᵧrᵧ| ≤ λ·u·sqrt(Σ (cᵧ y)²)`` except with
     probability ``2 exp(-λ²/2)`` (Hoeffding), over every rounding event ``y``
-    with its sensitivity ``cᵧ = ∂E/∂y`` (see :func:`_layer_variance`).
+    with its sensitivity ``cᵧ = ∂E/∂y`` (see :func:`_layer_events`).
     """
     u = UNIT_ROUNDOFF
     top = passes[-1]
@@ -229,19 +255,21 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
         (slopes.sensitivity * e_o + u * slopes.data + 4 * u * parts).sum()
         + gamma(parts.size) * parts.sum()
     )
-    loss_events = (4 * parts) ** 2 + slopes.data**2
-    variance = float(loss_events.sum() + parts.size * parts.sum() ** 2)
+    underflow = 8 * UNDERFLOW * parts.size
+    events = [4 * parts, slopes.data, np.array([math.sqrt(parts.size) * parts.sum()])]
     d_out = slope
-    e_slope = slopes.slope_error(e_o)
+    e_slope = slopes.slope_error(e_o) + 4 * UNDERFLOW
     if network.problem.layers[-1].activation == "softmax":
         delta, e_delta = _softmax_delta_bounds(o, e_o, slope, e_slope)
     else:
         delta = slope * top.slope
         e_delta = np.abs(top.slope) * e_slope + np.abs(slope) * top.e_slope + u * np.abs(delta)
+        e_delta += UNDERFLOW
     grads: list[tuple[Array, Array]] = []
     for index in range(len(passes) - 1, -1, -1):
         p = passes[index]
-        variance += _layer_variance(network.problem.layers[index], p, delta, d_out)
+        events += _layer_events(network.problem.layers[index], p, delta, d_out)
+        underflow += UNDERFLOW * float(p.terms * np.abs(delta).sum() + 4 * np.abs(d_out).sum())
         if gradients:
             grads.append(_parameter_bounds(p, delta, e_delta))
         if index:
@@ -249,16 +277,20 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
             d_out = delta @ p.weights
             new_delta = d_out * below.slope
             if gradients:
-                e_d = e_delta @ np.abs(p.weights) + gamma(p.weights.shape[0] + 1) * (
+                fan_out = p.weights.shape[0]
+                e_d = e_delta @ np.abs(p.weights) + gamma(fan_out + 1) * (
                     np.abs(delta) @ np.abs(p.weights)
                 )
+                e_d += (fan_out + 1) * UNDERFLOW
                 e_delta = (
                     np.abs(below.slope) * e_d
                     + np.abs(d_out) * below.e_slope
                     + u * np.abs(new_delta)
+                    + UNDERFLOW
                 )
             delta = new_delta
-    noise = PROBABILISTIC_LAMBDA * u * math.sqrt(variance)
+    # Underflow is not a mean-zero random error: its share is added in the worst case.
+    noise = PROBABILISTIC_LAMBDA * u * _root_sum_of_squares(events) + underflow
     if not gradients:
         return min(worst_case, noise), np.zeros(0)
     return min(worst_case, noise), _flatten_bounds(network, grads[::-1])
@@ -268,26 +300,38 @@ def _parameter_bounds(p: _Pass, delta: Array, e_delta: Array) -> tuple[Array, Ar
     """Bounds on dE/dW = Σₛ δ aᵀ and the per-neuron dE/db = Σₛ δ of one layer."""
     samples = delta.shape[0]
     e_w = e_delta.T @ np.abs(p.below) + np.abs(delta).T @ p.e_below
-    e_w += gamma(samples + 1) * (np.abs(delta).T @ np.abs(p.below))
+    e_w += gamma(samples + 1) * (np.abs(delta).T @ np.abs(p.below)) + (samples + 1) * UNDERFLOW
     e_b = e_delta.sum(axis=0) + gamma(samples + 1) * np.abs(delta).sum(axis=0)
+    e_b += (samples + 1) * UNDERFLOW
     return e_w, e_b
 
 
-def _layer_variance(layer: Layer, p: _Pass, delta: Array, d_out: Array) -> float:
-    """One layer's share of ``Σ (∂E/∂y · y)²`` over its rounding events y (in units of u²).
+def _layer_events(layer: Layer, p: _Pass, delta: Array, d_out: Array) -> list[Array]:
+    """One layer's rounding events ``|∂E/∂y · y|`` (in units of u), each weighted by √count.
 
-    A net input of n terms has 2n roundings, each at most ``M = Σ|wᵢaᵢ| + |b|``
+    A net input of n terms has about 2n roundings (``terms``; twice as many with a
+    displacement), each at most ``M = Σ|wᵢaᵢ| + |b|``
     and each felt with ``δ = ∂E/∂net``; an activation rounds its output by a
     few u, felt with ``∂E/∂out``; softmax also rounds ``z - max z``.
     """
-    variance = float(((layer.fan_in + 2) * (delta * p.magnitude) ** 2).sum())
+    events = [math.sqrt(p.terms) * np.abs(delta * p.magnitude)]
     rounding_of_out = {"sigmoid": 4.0, "tanh": 4.0, "softmax": layer.size + 4.0}
     factor = rounding_of_out.get(layer.activation, 0.0)
-    variance += float(((factor * p.out * d_out) ** 2).sum())
+    events.append(factor * np.abs(p.out * d_out))
     if layer.activation == "softmax":
         shift = np.abs(p.net - p.net.max(axis=-1, keepdims=True))
-        variance += float(((shift * delta) ** 2).sum())
-    return variance
+        events.append(np.abs(shift * delta))
+    return events
+
+
+def _root_sum_of_squares(events: list[Array]) -> float:
+    """``sqrt(Σ x²)`` over every array, scaled so that neither tiny nor huge terms under- or
+    overflow when squared (a loss of 1e-263 has rounding events of 1e-263)."""
+    largest = max((float(np.max(e, initial=0.0)) for e in events), default=0.0)
+    if not 0.0 < largest < math.inf:
+        return largest
+    total = sum(float(((e / largest) ** 2).sum()) for e in events)
+    return largest * math.sqrt(total)
 
 
 def _softmax_delta_bounds(o: Array, e_o: Array, g: Array, e_g: Array) -> tuple[Array, Array]:
@@ -296,10 +340,11 @@ def _softmax_delta_bounds(o: Array, e_o: Array, g: Array, e_g: Array) -> tuple[A
     s = (o * g).sum(axis=-1, keepdims=True)
     e_s = (np.abs(o) * e_g + np.abs(g) * e_o).sum(axis=-1, keepdims=True)
     e_s += gamma(o.shape[-1]) * np.abs(o * g).sum(axis=-1, keepdims=True)
+    e_s += 2 * o.shape[-1] * UNDERFLOW
     r = g - s
     e_r = e_g + e_s + u * np.abs(r)
     delta = o * r
-    return delta, np.abs(o) * e_r + e_o * np.abs(r) + u * np.abs(delta)
+    return delta, np.abs(o) * e_r + e_o * np.abs(r) + u * np.abs(delta) + UNDERFLOW
 
 
 def _flatten_bounds(network: Network, grads: list[tuple[Array, Array]]) -> Array:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import mpmath
 
-from bpcheck.gradcheck.differences import EPSILON, power_of_two_step
-from bpcheck.gradcheck.error_model import Rounding
+from bpcheck.gradcheck.error_model import UNIT_ROUNDOFF, Rounding
 from bpcheck.gradcheck.network import Network, bias_name
 from bpcheck.gradcheck.result import Row, make_row
+from bpcheck.gradcheck.scales import Rates, parameter_rates, scaled_step
 from bpcheck.model import quantities as q
 from bpcheck.model.problem import Layer, Problem
 
@@ -31,10 +31,15 @@ MP_DIGITS = 40
 """Working precision of the mpmath reference (decimal digits)."""
 
 MP_REFERENCE_ERROR = 1e-30
-"""Relative error allowed to the mpmath reference: mp.diff works to about MP_DIGITS digits ...
+"""Relative error allowed to the mpmath reference: the truncation of its tiny step, and the
+decimals held to MP_DIGITS digits (which move the point by 10^-MP_DIGITS of each value)."""
 
-... of the loss, too: its difference quotient rounds by about 10^-MP_DIGITS·|E|, which
-matters only for a derivative 10^30 times smaller than E (a saturated unit)."""
+MP_STEP_BITS = 10
+"""The central difference's step is 2^-(p + MP_STEP_BITS), p the bits of MP_DIGITS digits ..."""
+
+MP_WORK_FACTOR = 2
+"""... and the loss is evaluated at MP_WORK_FACTOR·(p + 2·MP_STEP_BITS) bits there (as mp.diff
+does), so that the step is far above the rounding and far below any scale of the loss."""
 
 Decimals = Mapping[str, Decimal | str | float | int]
 """Exact values by name, read as decimal text (``str(value)``): parameters (``w[1,1,1]``,
@@ -169,32 +174,56 @@ def _mp_term(loss: str, t: Any, o: Any, count: int) -> Any:
     raise ValueError(f"unknown loss {loss!r}")
 
 
+def _precision() -> tuple[int, int]:
+    """(the bits of MP_DIGITS digits, the working bits of the difference quotient)."""
+    with mpmath.mp.workdps(MP_DIGITS):
+        bits = int(mpmath.mp.prec)
+    return bits, MP_WORK_FACTOR * (bits + 2 * MP_STEP_BITS)
+
+
+def reference_floor(bounds: Rounding) -> float:
+    """The absolute error of the reference from the loss's rounding at the working precision.
+
+    The float64 running bound on the loss's rounding, scaled from u to the
+    working precision, over the step: a gradient too small to move E by that
+    much over the step (a saturated unit's, 1e-270 next to E = 1) is checked
+    only to this floor.
+    """
+    bits, work = _precision()
+    return float(bounds.loss / UNIT_ROUNDOFF * 2.0 ** (bits + MP_STEP_BITS - work))
+
+
 def mpmath_rows(
     network: Network, gradient: Array, bounds: Rounding, decimals: Decimals | None
 ) -> list[Row]:
-    """dE/dθ by mpmath.diff at MP_DIGITS digits: the tolerance is the engine's rounding alone.
+    """dE/dθ by a central difference at high precision: the tolerance is the engine's rounding.
 
-    A relu unit whose net input is within its float64 rounding bound of 0 (so
-    an engine may put it on either side) and moves with the parameter makes
-    that parameter a kink, with mpmath's one-sided derivatives.
+    Plus the reference's own error: MP_REFERENCE_ERROR relative, and its floor
+    (:func:`reference_floor`).  A relu unit whose net input is within its
+    float64 rounding bound of 0 (so an engine may put it on either side) and
+    moves with the parameter makes that parameter a kink, with mpmath's
+    one-sided derivatives.
     """
     mp = mpmath.mp
     names = network.names()
     reference = MpNetwork(network.problem, network.batch, names, decimals or {})
     theta = network.theta
-    base_nets = bounds.relu_nets
+    rates = parameter_rates(network, theta)
     rows = []
+    noise = reference_floor(bounds)
+    bits, work = _precision()
     with mp.workdps(MP_DIGITS):
-        noise = float(abs(reference.loss())) * 10.0**-MP_DIGITS
         for index, name in enumerate(names):
             x = reference.value(index)
 
             def f(value: Any, index: int = index) -> Any:
                 return reference.loss_with(index, value)
 
-            value = float(mp.diff(f, x))
+            with mp.workprec(work):
+                h = mp.ldexp(1, -(bits + MP_STEP_BITS))
+                value = float((f(x + h) - f(x - h)) / (2 * h))
             one_sided = None
-            if _near_kink(network, theta, index, base_nets, bounds.relu_errors):
+            if _near_kink(network, index, bounds, rates):
                 one_sided = _mp_one_sided(f, x)
             tolerance = float(bounds.gradient[index]) + MP_REFERENCE_ERROR * abs(value) + noise
             rows.append(make_row(name, float(gradient[index]), value, tolerance, one_sided))
@@ -209,12 +238,15 @@ def _mp_one_sided(f: Callable[[Any], Any], x: Any) -> tuple[float, float]:
     return float(mp.diff(f, x, direction=-1, h=h)), float(mp.diff(f, x, direction=1, h=h))
 
 
-def _near_kink(network: Network, theta: Array, index: int, nets: Array, errors: Array) -> bool:
-    """A relu net input within rounding of 0 that the parameter moves."""
+def _near_kink(network: Network, index: int, bounds: Rounding, rates: Rates) -> bool:
+    """A relu net input within rounding of 0 that the parameter moves (by a step of its scale)."""
+    nets, errors = bounds.relu_nets, bounds.relu_errors
     if nets.size == 0 or not np.any(np.abs(nets) <= errors):
         return False
-    h = power_of_two_step(EPSILON ** (1.0 / 3.0) * max(1.0, abs(float(theta[index]))))
-    point = theta.copy()
-    point[index] += h
-    moved = network.evaluate(point)[1] != nets
-    return bool(np.any(moved & (np.abs(nets) <= errors)))
+    theta = network.theta
+    bend, reach = float(rates.bend[index]), float(rates.reach[index])
+    h = scaled_step(1.0 / 3.0, bend, reach, 2.0, float(theta[index]))
+    moved = np.zeros(theta.shape)
+    moved[index] = h
+    shifted = network.evaluate(theta, moved)[1] != nets
+    return bool(np.any(shifted & (np.abs(nets) <= errors)))

@@ -65,6 +65,7 @@ class Network:
         )
         self.blocks: list[Block] = []
         self.frozen_bias: list[Array] = []
+        self._still: list[Array] = []
         values: list[Array] = []
         offset = 0
         for index, layer in enumerate(problem.layers):
@@ -77,7 +78,8 @@ class Network:
                 self.blocks.append(Block(index, "b", offset, (1, bias.size)))
                 values.append(bias)
                 offset += bias.size
-            self.frozen_bias.append(bias)
+            self.frozen_bias.append(bias if layer.bias_kind != "none" else np.zeros(1))
+            self._still.append(np.zeros(1))
         self.theta: Array = np.concatenate(values) if values else np.zeros(0)
 
     @property
@@ -98,40 +100,59 @@ class Network:
     def names(self) -> list[str]:
         return [self.name(index) for index in range(self.size)]
 
-    def unpack(self, theta: Array) -> list[tuple[Array, Array]]:
-        """(weights, bias added to each neuron) per layer; views into ``theta``."""
+    def _split(self, vector: Array, biases: list[Array]) -> list[tuple[Array, Array]]:
+        """(weights, bias) per layer from a vector laid out like ``theta`` (views into it).
+
+        A bias is the vector's entries where the layer's bias is trained, the
+        entry of ``biases`` otherwise; shared biases have one value, which
+        broadcasts over the layer's neurons.
+        """
         weights: list[Array] = []
-        biases = list(self.frozen_bias)
+        added = list(biases)
         for block in self.blocks:
-            values = theta[block.offset : block.offset + block.count]
+            values = vector[block.offset : block.offset + block.count]
             if block.kind == "w":
                 weights.append(values.reshape(block.shape))
             else:
-                biases[block.layer] = values
-        result = []
-        for layer, w, b in zip(self.problem.layers, weights, biases, strict=True):
-            added = (
-                np.zeros(layer.size)
-                if layer.bias_kind == "none"
-                else np.broadcast_to(b, (layer.size,))
-            )
-            result.append((w, added))
-        return result
+                added[block.layer] = values
+        return list(zip(weights, added, strict=True))
 
-    def forward(self, theta: Array) -> tuple[list[Array], list[Array]]:
-        """Net inputs and outputs of every layer (``outs[0]`` is the input batch)."""
+    def unpack(self, theta: Array) -> list[tuple[Array, Array]]:
+        """(weights, bias added to each neuron, broadcastable) per layer; views into ``theta``."""
+        return self._split(theta, self.frozen_bias)
+
+    def moves(self, displacement: Array) -> list[tuple[Array, Array]]:
+        """Like :meth:`unpack`, for a displacement of ``theta``: frozen biases do not move."""
+        return self._split(displacement, self._still)
+
+    def forward(
+        self, theta: Array, displacement: Array | None = None
+    ) -> tuple[list[Array], list[Array]]:
+        """Net inputs and outputs of every layer (``outs[0]`` is the input batch).
+
+        With a ``displacement`` d the network is evaluated at exactly ``θ + d``:
+        each net input is ``W a + b + (dW a + db)``, so that a finite
+        difference moves the parameters by exactly d, however small next to θ
+        (``θ + d`` in float64 would round d to the units in the last place of θ).
+        """
         nets: list[Array] = [self.inputs]
         outs: list[Array] = [self.inputs]
+        moved = self.moves(displacement) if displacement is not None else None
         with np.errstate(all="ignore"):
-            for layer, (w, b) in zip(self.problem.layers, self.unpack(theta), strict=True):
+            for index, (layer, (w, b)) in enumerate(
+                zip(self.problem.layers, self.unpack(theta), strict=True)
+            ):
                 net = outs[-1] @ w.T + b
+                if moved is not None:
+                    dw, db = moved[index]
+                    net = net + (outs[-1] @ dw.T + db)
                 nets.append(net)
                 outs.append(activate(layer.activation, net))
         return nets, outs
 
-    def evaluate(self, theta: Array) -> tuple[float, Array]:
-        """The loss, and the net inputs of every relu unit (to see kinks)."""
-        nets, outs = self.forward(theta)
+    def evaluate(self, theta: Array, displacement: Array | None = None) -> tuple[float, Array]:
+        """The loss at ``θ`` (plus ``displacement``), and the net inputs of every relu unit."""
+        nets, outs = self.forward(theta, displacement)
         with np.errstate(all="ignore"):
             loss = float(loss_terms(self.problem.loss, outs[-1], self.targets, self.count).sum())
         relu = [
@@ -150,7 +171,10 @@ def activate(name: str, net: Array) -> Array:
     if name == "identity":
         return net
     if name == "sigmoid":
-        result: Array = 1.0 / (1.0 + np.exp(-net))
+        # e^net / (1 + e^net) below 0: 1 / (1 + e^-net) would overflow to 1/inf = 0 there
+        # while the value, e^net, is still a normal number down to net = -708.
+        tail = np.exp(-np.abs(net))
+        result: Array = np.where(net < 0.0, tail, 1.0) / (1.0 + tail)
         return result
     if name == "tanh":
         return np.tanh(net)
