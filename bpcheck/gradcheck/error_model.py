@@ -189,7 +189,10 @@ def rounding(
 ) -> Rounding:
     """Bound float64 rounding of the loss and (unless ``gradients`` is False) every dE/dθ.
 
-    Each quantity carries a first-order bound ``e`` on its absolute error:
+    Each quantity carries a bound ``e`` on its absolute error, first-order
+    but for products, which keep ``e(a)·e(b)`` (where float64 rounds both
+    factors to 0, as the slope of a saturated tanh and the error of an output
+    that fits its target exactly, that term is all there is):
     ``e(Σ wᵢaᵢ + b) ≤ Σ|wᵢ|e(aᵢ) + gamma(n+2)(Σ|wᵢaᵢ| + |b|)`` (the +2 covers the
     bias and the binary representation of decimal data), ``e(f(z)) ≤ |f'|e(z) +
     4u|f|`` for a library function, and products and sums likewise.  The
@@ -264,7 +267,7 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
     else:
         delta = slope * top.slope
         e_delta = np.abs(top.slope) * e_slope + np.abs(slope) * top.e_slope + u * np.abs(delta)
-        e_delta += UNDERFLOW
+        e_delta += e_slope * top.e_slope + UNDERFLOW
     grads: list[tuple[Array, Array]] = []
     for index in range(len(passes) - 1, -1, -1):
         p = passes[index]
@@ -285,6 +288,7 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
                 e_delta = (
                     np.abs(below.slope) * e_d
                     + np.abs(d_out) * below.e_slope
+                    + e_d * below.e_slope
                     + u * np.abs(new_delta)
                     + UNDERFLOW
                 )
@@ -299,7 +303,7 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
 def _parameter_bounds(p: _Pass, delta: Array, e_delta: Array) -> tuple[Array, Array]:
     """Bounds on dE/dW = Σₛ δ aᵀ and the per-neuron dE/db = Σₛ δ of one layer."""
     samples = delta.shape[0]
-    e_w = e_delta.T @ np.abs(p.below) + np.abs(delta).T @ p.e_below
+    e_w = e_delta.T @ np.abs(p.below) + np.abs(delta).T @ p.e_below + e_delta.T @ p.e_below
     e_w += gamma(samples + 1) * (np.abs(delta).T @ np.abs(p.below)) + (samples + 1) * UNDERFLOW
     e_b = e_delta.sum(axis=0) + gamma(samples + 1) * np.abs(delta).sum(axis=0)
     e_b += (samples + 1) * UNDERFLOW
@@ -344,7 +348,8 @@ def _softmax_delta_bounds(o: Array, e_o: Array, g: Array, e_g: Array) -> tuple[A
     r = g - s
     e_r = e_g + e_s + u * np.abs(r)
     delta = o * r
-    return delta, np.abs(o) * e_r + e_o * np.abs(r) + u * np.abs(delta) + UNDERFLOW
+    e_delta = np.abs(o) * e_r + e_o * np.abs(r) + e_o * e_r + u * np.abs(delta) + UNDERFLOW
+    return delta, e_delta
 
 
 def _flatten_bounds(network: Network, grads: list[tuple[Array, Array]]) -> Array:
