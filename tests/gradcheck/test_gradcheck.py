@@ -200,6 +200,7 @@ def test_the_sweep_covers_every_activation_loss_and_bias_kind() -> None:
     assert {p.loss for p in SWEEP} == {"half_sse", "sse", "mse", "bce", "softmax_ce"}
 
 
+@pytest.mark.slow  # 50 random networks per engine and method
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("engine", [LoopsEngine(), MatricesEngine()], ids=["loops", "matrices"])
 def test_no_false_alarm_on_random_networks(engine: Engine, method: str) -> None:
