@@ -70,6 +70,7 @@ def test_every_accepted_diagnosis_is_reproduced(path: Path, bundled: dict[Path, 
         )
 
 
+@pytest.mark.slow  # diagnoses Mazur, 10,000 steps per variant
 def test_a_planted_sequential_slip_is_diagnosed_first(bundled: dict[Path, Fixture]) -> None:
     errata = errata_of(bundled[ROOT / "fixtures" / "mazur" / "mazur-2015.json"])
     assert errata["E_total-after-1"].explanations[0].name == "sequential-order"
