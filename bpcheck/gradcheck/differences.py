@@ -256,6 +256,88 @@ def _consistent(estimate: Estimate, others: list[Estimate]) -> bool:
     )
 
 
+class _Scan:
+    """The steps tried along one line from ``h``: the usable estimates and the best of them.
+
+    A step is usable when its stencil stays clear of relu kinks, its bound is
+    finite, its truncation is settled (:class:`Trial`) and its estimate is
+    consistent with every usable step before it.
+    """
+
+    def __init__(
+        self, line: Line, levels: int, bounds: Rounding, base_nets: Array, ceiling: float
+    ) -> None:
+        self.line, self.levels, self.bounds, self.base_nets = line, levels, bounds, base_nets
+        self.ceiling = ceiling
+        self.usable: list[Estimate] = []
+        self.best: Estimate | None = None
+        self.best_step = 0.0
+
+    def try_step(self, step: float, noise: float | None = None) -> Trial:
+        return estimate_at(self.line, step, self.levels, self.bounds, self.base_nets, noise)
+
+    def usable_trial(self, trial: Trial) -> bool:
+        estimate = trial.estimate
+        return (
+            trial.settled and math.isfinite(estimate.bound) and _consistent(estimate, self.usable)
+        )
+
+    def better(self, trial: Trial) -> bool:
+        """Whether the trial is usable and has a smaller bound than the best so far."""
+        return self.usable_trial(trial) and (
+            self.best is None or trial.estimate.bound < self.best.bound
+        )
+
+    def offer(self, step: float, trial: Trial) -> bool:
+        """Keep the trial if it is usable; True when it is the new best."""
+        if not self.usable_trial(trial):
+            return False
+        better = self.better(trial)
+        self.usable.append(trial.estimate)
+        if better:
+            self.best, self.best_step = trial.estimate, step
+        return better
+
+    def walk(self, h: float, start: Trial, upwards: bool) -> bool:
+        """Scan by octaves one way from ``h``; True when a better step was found.
+
+        Upwards every stencil gets the rounding bound at its own ends, and
+        jumps FLAT_JUMP at a time while the loss does not move at all (back to
+        octaves from the last flat step as soon as a jump lands where it
+        moves, so that the narrower steps still guard the wider).  Downwards
+        the bound at the ends of the last wider stencil stands for a narrower
+        one's, unless the step looks no better with it.
+        """
+        step, misses, improved = h, 0, False
+        noise = None if upwards else start.loss_noise
+        flat = upwards and _flat(start.estimate)
+        while True:
+            flat = flat and step * FLAT_JUMP <= self.ceiling
+            factor = (FLAT_JUMP if flat else 2.0) if upwards else 0.5
+            target = step * factor
+            if not SMALLEST_STEP <= target <= self.ceiling:
+                break
+            if abs(math.log2(target / h)) > SCAN_OCTAVES:
+                break
+            trial = self.try_step(target, noise)
+            if flat and not _flat(trial.estimate):
+                flat = False
+                continue
+            if noise is not None and not self.better(trial):
+                trial = self.try_step(target)  # the wider stencil's bound was too pessimistic
+                noise = trial.loss_noise
+            step = target
+            if trial.crossed or not math.isfinite(trial.estimate.bound):
+                break
+            if self.offer(step, trial):
+                improved, misses = True, 0
+                continue
+            misses += 1
+            if misses >= PATIENCE and (self.best is not None or upwards):
+                break
+        return improved
+
+
 def _scan(
     line: Line,
     h: float,
@@ -265,53 +347,25 @@ def _scan(
     base_nets: Array,
     ceiling: float,
 ) -> float | None:
-    """The step ``h·2^k`` whose usable estimate has the smallest error bound.
+    """The step ``h·2^k`` whose usable estimate (:class:`_Scan`) has the smallest error bound.
 
-    A step is usable when its stencil stays clear of relu kinks, its bound is
-    finite, its truncation is settled (:class:`Trial`) and its estimate is
-    consistent with every usable step before it.  The scan goes one way: up
-    when the start is settled and its rounding outweighs the change between
-    levels (a smaller step would double the rounding), down otherwise (a settled
-    truncation at least doubles with the step), by octaves; upwards by
-    FLAT_JUMP while the loss does not move at all, back to octaves from the
-    last flat step as soon as a jump lands where it moves (so that no step
-    where it starts to move is skipped: the narrower ones guard the wider).
-    It stops at a kink, after PATIENCE tries in a row without a smaller bound
-    (downwards, not before a usable step is found: small steps settle, as
-    rounding takes over), at ``ceiling`` (the scale on which the loss bends,
+    The scan goes up first when the start is settled and its rounding
+    outweighs the change between levels (a smaller step would double the
+    rounding), down first otherwise (a settled truncation at least doubles
+    with the step); the other way only if the first found nothing better (the
+    rounding at the ends may grow faster than the step).  Each way stops at a
+    kink, after PATIENCE tries in a row without a smaller bound (downwards,
+    not before a usable step is found: small steps settle, as rounding takes
+    over), at ``ceiling`` (the scale on which the loss bends,
     :func:`~bpcheck.gradcheck.scales.step_ceiling`) or SCAN_OCTAVES from the
-    start; None when no step was usable.
+    start.  None when no step was usable.
     """
-    usable = [start.estimate] if start.settled else []
-    best = start.estimate if start.settled else None
-    best_step, step, misses = h, h, 0
+    scan = _Scan(line, levels, bounds, base_nets, ceiling)
+    scan.offer(h, start)
     upwards = start.settled and start.estimate.rounding >= start.estimate.change
-    noise = None if upwards else start.loss_noise
-    flat = upwards and _flat(start.estimate)
-    while True:
-        flat = flat and step * FLAT_JUMP <= ceiling
-        factor = (FLAT_JUMP if flat else 2.0) if upwards else 0.5
-        if not SMALLEST_STEP <= step * factor <= ceiling:
-            break
-        if abs(math.log2(step * factor / h)) > SCAN_OCTAVES:
-            break
-        trial = estimate_at(line, step * factor, levels, bounds, base_nets, noise)
-        estimate = trial.estimate
-        if flat and not _flat(estimate):
-            flat = False  # the jump landed past where the loss starts to move: go by octaves
-            continue
-        step *= factor
-        if trial.crossed or not math.isfinite(estimate.bound):
-            break
-        if trial.settled and _consistent(estimate, usable):
-            usable.append(estimate)
-            if best is None or estimate.bound < best.bound:
-                best, best_step, misses = estimate, step, 0
-                continue
-        misses += 1
-        if misses >= PATIENCE and (best is not None or upwards):
-            break
-    return best_step if best is not None else None
+    if not scan.walk(h, start, upwards):
+        scan.walk(h, start, not upwards)
+    return scan.best_step if scan.best is not None else None
 
 
 @dataclass(frozen=True)
@@ -333,7 +387,9 @@ def probe(
     """Differentiate along one line from the starting step h, shrinking it away from relu kinks.
 
     When a relu net input crosses 0 within the stencil the loss is not smooth
-    there; the step is cut by SHRINK up to SHRINK_ATTEMPTS times.  If it still
+    there, and where float64 overflows in it (the log of an output rounded to
+    0 or 1) it has no value; the step is cut by SHRINK up to SHRINK_ATTEMPTS
+    times.  If it still
     crosses (the net input is 0, or within rounding of it), the result is a
     kink with second-order one-sided differences at the smallest step.
     Otherwise :func:`_scan` looks for a better step around it, and the
@@ -345,6 +401,8 @@ def probe(
     for attempt in range(SHRINK_ATTEMPTS):
         step = h / SHRINK**attempt
         trial = estimate_at(line, step, levels, bounds, nets0)
+        if not math.isfinite(trial.estimate.bound) and attempt + 1 < SHRINK_ATTEMPTS:
+            continue  # the stencil reaches where float64 overflows (log 0 of a saturated bce)
         if not trial.crossed:
             chosen = _scan(line, step, trial, levels, bounds, nets0, ceiling)
             final = estimate_at(line, step if chosen is None else chosen, levels, bounds, nets0)

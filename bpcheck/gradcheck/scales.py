@@ -55,11 +55,15 @@ REACH_FRACTION = 0.5
 SMALLEST_STEP = 2.0**-900
 """No step below this: ``t·v`` must not underflow (it would no longer be exact)."""
 
+FARTHEST_START = 2.0**20
+"""No scan starts further than this many times ``max(1, |θ|)`` (a saturated loss may bend on
+a scale of 1e300); from there it goes up only while the bound improves."""
+
 POLES = {"sigmoid": math.pi, "tanh": math.pi / 2}
 """How far off the real axis sigmoid and tanh have their nearest poles (at net = ±iπ and ±iπ/2):
 around a net input z their Taylor series converge within ``sqrt(pole² + z²)``, so a
-saturated unit bends on the scale of its net input, not of 1.  Softmax is taken to bend on
-the scale 1 (its poles depend on every net input of the layer)."""
+saturated unit bends on the scale of its net input, not of 1.  Softmax has its singularities
+where a unit's exp cancels the others' (see :func:`_log_sum_of_others`)."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,24 @@ def _own_rates(activation: str, net: Array) -> tuple[Array, Array]:
     if activation in POLES:
         return 1.0 / np.hypot(POLES[activation], net), zero
     if activation == "softmax":
-        return np.ones(net.shape), zero
+        return 1.0 / np.hypot(math.pi, net - _log_sum_of_others(net)), zero
     if activation == "relu":
         return zero, _inverse(np.abs(net))
     return zero, zero
+
+
+def _log_sum_of_others(net: Array) -> Array:
+    """``log Σ_{j≠k} exp(net_j)`` for every unit k of each row (-inf for a layer of one unit).
+
+    Along its own net input z, ``log Σ exp`` is ``softplus(z - that) + const``:
+    softmax bends within ``hypot(π, z - that)`` of z, a unit far below the
+    others (or far above) on the scale of the gap.
+    """
+    others = np.empty(net.shape)
+    for k in range(net.shape[-1]):
+        rest = np.delete(net, k, axis=-1)
+        others[..., k] = np.logaddexp.reduce(rest, axis=-1) if rest.shape[-1] else -np.inf
+    return others
 
 
 def _slopes(activation: str, out: Array) -> Array:
@@ -249,7 +267,8 @@ def scaled_step(power: float, bend: float, reach: float, widest: float, at: floa
     REACH_FRACTION of ``1/reach``; a power of two.  With neither limit the loss
     is a polynomial of degree 2 along the line, exact for any step, and the
     scan of :func:`bpcheck.gradcheck.differences.probe` finds how far its
-    rounding allows: it starts from ``eps^power·max(1, |at|)``.
+    rounding allows: it starts from ``eps^power·max(1, |at|)``.  Never beyond
+    FARTHEST_START of ``max(1, |at|)``.
     """
     bend, reach = (math.inf if math.isnan(r) else r for r in (bend, reach))
     limits = []
@@ -257,7 +276,8 @@ def scaled_step(power: float, bend: float, reach: float, widest: float, at: floa
         limits.append(EPSILON**power / bend)
     if reach > 0.0:
         limits.append(REACH_FRACTION / (widest * reach))
-    target = min(limits) if limits else EPSILON**power * max(1.0, abs(at))
+    size = max(1.0, abs(at))
+    target = min([*limits, FARTHEST_START * size]) if limits else EPSILON**power * size
     if not math.isfinite(target) or target < SMALLEST_STEP:
         return SMALLEST_STEP
     return power_of_two_step(target)

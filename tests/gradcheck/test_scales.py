@@ -31,13 +31,11 @@ from bpcheck.gradcheck.error_model import Rounding, rounding
 from bpcheck.gradcheck.mpmath_reference import mpmath_rows, reference_floor
 from bpcheck.gradcheck.network import Network
 from bpcheck.gradcheck.scales import EPSILON, parameter_rates, scaled_step
-from bpcheck.model.engine import Availability
 from bpcheck.model.problem import Layer, Problem, batch_of_step
 from bpcheck.model.quantities import Trace
 
 PLANTED = 1e-6
-FLOAT64_METHODS = ("central", "richardson", "directional")
-METHODS = (*FLOAT64_METHODS, "mpmath")
+METHODS = ("central", "richardson", "directional", "mpmath")
 
 
 class ScaledEngine(LoopsEngine):
@@ -66,9 +64,6 @@ class PlantedEngine(LoopsEngine):
     def __init__(self, parameter: str, error: float = PLANTED) -> None:
         super().__init__()
         self.parameter, self.error = parameter, error
-
-    def available(self) -> Availability:
-        return Availability(True)
 
     def run(self, problem: Problem, record: Collection[int]) -> Trace:
         trace = super().run(problem, record)
@@ -190,7 +185,7 @@ def test_a_gradient_below_the_resolution_of_the_loss_passes_within_the_floor(met
     """dE/dw ≈ 1e-270 moves E by less than its rounding: neither pass nor fail at 1e-6.
 
     The row passes within an absolute floor (the loss's rounding over the step,
-    at float64 or at mpmath's working precision), documented in the README; it
+    at float64 or at mpmath's working precision), as docs/gradcheck.md says; it
     does not claim a relative precision it cannot have.
     """
     engine = LoopsEngine()
