@@ -11,10 +11,8 @@ same step is most likely a slip of the author too: refused unless asked for.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +22,7 @@ from bpcheck.authoring.fixture_file import dumps_fixture
 from bpcheck.checking.check import ClaimResult, check_fixture
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io import placeholders
-from bpcheck.io.files import sigterm_unwinds
-from bpcheck.io.loader import FixtureError, load
+from bpcheck.io.loader import load, load_document
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
@@ -141,24 +138,12 @@ def add_claims(
 def load_trial(path: Path, document: dict[str, Any]) -> Fixture:
     """The fixture ``document`` would be, checked by the loader as if it were ``path``.
 
-    The trial is written in a private temporary folder (made by :mod:`tempfile`,
-    readable by us alone), never beside the fixture: a scratch name there could be
-    a link planted by someone else, and an interrupted claim would leave it behind.
-    Its problems are reported against ``path``.
+    Checked in memory, after a round trip through the JSON text that would be written,
+    so nothing is written until the claims are judged; problems are reported against
+    ``path``.
     """
-    try:
-        with sigterm_unwinds(), tempfile.TemporaryDirectory(prefix="bpcheck-claim-") as folder:
-            trial = Path(folder) / path.name
-            trial.write_text(dumps_fixture(document), "utf-8")
-            fixture = load(trial, drafts=True)
-    except FixtureError as error:
-        raise BadInput(
-            [InputError(str(path), line.location, line.message) for line in error.errors]
-        ) from None
-    except OSError as error:
-        message = f"cannot check the new claims in a temporary folder ({error.strerror or error})"
-        raise BadInput([InputError(str(path), "$", message)]) from None
-    return dataclasses.replace(fixture, path=path)
+    trial = json.loads(dumps_fixture(document))
+    return load_document(path, trial, drafts=True)
 
 
 def refuse_repeats(path: Path, fixture: Fixture, pairs: list[tuple[str, str]]) -> None:

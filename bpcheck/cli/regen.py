@@ -9,6 +9,7 @@ from bpcheck.authoring.regen import regenerate
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
+from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_rewritable, write_atomically
 from bpcheck.io.progress import tracked
 
@@ -25,7 +26,7 @@ def cmd_regen(args: argparse.Namespace) -> ExitCode:
             status = ExitCode.FAILED
         if result.changed:
             write_atomically(fixture.path, result.new_text)
-            print(result.diff(), end="")
+            print(terminal_text(result.diff(), lines=True), end="")
             changed += 1
     print(f"{changed} of {len(fixtures)} fixture(s) changed")
     return status

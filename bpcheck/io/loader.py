@@ -400,9 +400,20 @@ def load(path: Path, limits: input_limits.Limits | None = None, *, drafts: bool 
     accept the placeholders of ``new`` and ``claim`` (:mod:`bpcheck.io.placeholders`),
     for the commands that help a person replace them.
     """
+    limits = limits or input_limits.from_environment()
+    return load_document(path, read_json(path, limits), limits, drafts=drafts)
+
+
+def load_document(
+    path: Path, document: Any, limits: input_limits.Limits | None = None, *, drafts: bool = False
+) -> Fixture:
+    """Check a parsed fixture ``document`` as if read from ``path``; :class:`FixtureError` if bad.
+
+    ``claim`` uses this to judge the fixture its new claims would make before writing
+    anything; :func:`load` uses it after reading the file.
+    """
     where = str(path)
     limits = limits or input_limits.from_environment()
-    document = read_json(path, limits)
     if not isinstance(document, dict):
         kind = type(document).__name__
         raise FixtureError(
