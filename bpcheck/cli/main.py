@@ -29,8 +29,12 @@ example: bpcheck run fixtures/
 DESCRIPTION = "Check the numbers backpropagation tutorials print."
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command, ``--help`` listing user and maintainer commands apart."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, ``--help`` listing user and maintainer commands apart.
+
+    ``only``: the command about to run, so that only its module is imported (a command's
+    module may import NumPy or pandas; ``bpcheck validate`` should not pay for them).
+    """
     parser = argparse.ArgumentParser(
         prog="bpcheck",
         usage="%(prog)s [-h] [--version] COMMAND ...",
@@ -43,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS, prog="bpcheck"
     )
-    for name in USER_COMMANDS + MAINTAINER_COMMANDS:
+    for name in (only,) if only else USER_COMMANDS + MAINTAINER_COMMANDS:
         importlib.import_module(f"bpcheck.cli.{name}").register(commands)
+    if only:
+        return parser
     parsers = command_parsers(parser)
     groups = {"user commands": USER_COMMANDS, "maintainer commands": MAINTAINER_COMMANDS}
     width = max(len(name) for name in parsers) + 2
@@ -72,7 +78,9 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a user's mistake, a closed pipe or Ctrl-C ends it without a traceback."""
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    named = given[0] if given and given[0] in USER_COMMANDS + MAINTAINER_COMMANDS else None
+    args = build_parser(named).parse_args(given)
     try:
         code = args.handler(args)
         sys.stdout.flush()

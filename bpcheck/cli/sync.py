@@ -22,8 +22,6 @@ from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.cli.inputs import load_fixtures
 from bpcheck.errors import ExitCode
-from bpcheck.report import committed
-from bpcheck.report.folder import check_folder
 
 DESCRIPTION = """\
 Regenerate every generated file of the project at --root from its fixtures and
@@ -37,6 +35,9 @@ out of date."""
 
 
 def cmd_sync(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.report import committed  # pandas and matplotlib: only when sync runs
+    from bpcheck.report.folder import check_folder
+
     root = Path(args.root)
     fixtures = load_fixtures([str(root / "fixtures")])
     reference = registry.reference_engine()
@@ -60,6 +61,8 @@ def cmd_sync(args: argparse.Namespace) -> ExitCode:
 
 
 def stale_reports(root: Path) -> list[Stale]:
+    from bpcheck.report import committed
+
     names = committed.stale_files(root)
     if not names:
         return []
@@ -68,6 +71,8 @@ def stale_reports(root: Path) -> list[Stale]:
 
 
 def _regenerate(root: Path) -> None:
+    from bpcheck.report import committed
+
     committed.regenerate(root)
 
 

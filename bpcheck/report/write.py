@@ -35,8 +35,6 @@ from bpcheck.checking.check import OK, check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import RunResult, read_run_result
 from bpcheck.errors import BadInput, InputError
-from bpcheck.gradcheck import GradcheckRun, gradcheck_fixture
-from bpcheck.gradcheck.result_file import read_gradcheck_results
 from bpcheck.io.loader import FixtureError, load, load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -277,12 +275,16 @@ def read_saved(request: Request) -> tuple[RunResult, list[Fixture], dict[str, En
 def read_gradcheck(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
+    from bpcheck.gradcheck.result_file import read_gradcheck_results  # NumPy: only when asked
+
     found: dict[str, Any] = read_gradcheck_results(path).to_json()
     return found
 
 
 def run_gradcheck(fixtures: list[Fixture], engines: dict[str, Engine]) -> dict[str, Any]:
     """Every engine's gradients on every fixture, as ``bpcheck gradcheck --json`` writes them."""
+    from bpcheck.gradcheck import GradcheckRun, gradcheck_fixture  # NumPy: only when asked
+
     entries = [
         (fixture, result)
         for fixture in tracked(fixtures, "gradient checks")
