@@ -53,6 +53,39 @@ class Engine(Protocol):
     def run(self, problem: Problem, record: Collection[int]) -> Trace: ...
 
 
+@dataclass(frozen=True)
+class Enclosures:
+    """What an engine that certifies its values returns from ``enclose``: bounds, not roundings.
+
+    An engine may have, beside ``run``, a method ``enclose(problem, record) ->
+    Enclosures`` (the certified engine does).  bpcheck then asks it instead of
+    ``run`` and judges each claim on the interval, not on one float
+    (docs/verdicts.md, "Certified values").  Plain data only: it crosses from the
+    engine's worker process.
+    """
+
+    bounds: dict[int, dict[str, tuple[str, str]]]
+    """step -> name -> (lower, upper), exact decimal strings: the true value lies between."""
+    float64: dict[int, dict[str, float]]
+    """step -> name -> how far float64 rounding can move the value: the radius of the same
+    computation in 53-bit ball arithmetic (``inf`` where it cannot say)."""
+    precision: int
+    """Bits of working precision the bounds were computed at."""
+    digits: float
+    """Correct significant digits of the least accurate value not enclosing 0."""
+
+
+def encloses(engine: object) -> bool:
+    """Whether an engine answers ``enclose`` (see :class:`Enclosures`).
+
+    An engine in a worker process says so in its ``certifies`` attribute.
+    """
+    certifies = getattr(engine, "certifies", None)
+    if isinstance(certifies, bool):
+        return certifies
+    return callable(getattr(engine, "enclose", None))
+
+
 def required_capabilities(problem: Problem) -> frozenset[str]:
     """The capability names a problem needs, e.g. ``activation:relu``, ``loss:mse``.
 
