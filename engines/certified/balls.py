@@ -1,0 +1,121 @@
+"""Ball arithmetic for the certified engine: exact decimals in, rigorous enclosures out.
+
+Every number here is an Arb ball (python-flint's :class:`flint.arb`): a midpoint
+and a radius such that the exact real number lies inside.  Arb rounds each
+operation's midpoint at the working precision and widens the radius by a bound
+on what that rounding and the radii of the operands can do, so a ball computed
+from balls that contain the exact inputs contains the exact result.
+
+The inputs are the decimals the fixture prints.  A :class:`~bpcheck.model.problem.Problem`
+holds floats, so each one is read back as the shortest decimal that rounds to it
+(Python's ``repr``): the number the fixture printed whenever it printed at most 17
+significant digits, which every fixture does (``0.1`` is one tenth, not
+0.1000000000000000055511151231257827, its float64 rounding).  A decimal with no
+exact binary form becomes a ball of radius 2^-precision around it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flint import arb, ctx
+
+
+class Undecided(Exception):
+    """A value the working precision cannot decide (a relu at its kink, a log near 0).
+
+    The engine raises the precision and tries again; at the highest precision it
+    gives up for the problem (:class:`~bpcheck.model.engine.CannotRun`).
+    """
+
+
+@contextmanager
+def working_precision(bits: int) -> Iterator[None]:
+    """Arb's precision is global to the process: set it for a computation, then restore it."""
+    saved = ctx.prec
+    ctx.prec = bits
+    try:
+        yield
+    finally:
+        ctx.prec = saved
+
+
+def printed(value: float) -> arb:
+    """The ball of the decimal a fixture printed for ``value`` (see the module docstring)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a number a fixture prints")
+    return arb(repr(value))
+
+
+ZERO = arb(0)
+ONE = arb(1)
+
+
+def sigmoid(x: arb) -> arb:
+    """1 / (1 + e^-x): Arb's exponent has no overflow, so no case is needed at -700."""
+    return ONE / (ONE + (-x).exp())
+
+
+def relu(x: arb) -> arb:
+    """max(0, x), defined only where the ball's sign is known (0 exactly gives 0)."""
+    if x.is_zero() or x < 0:
+        return ZERO
+    if x > 0:
+        return x
+    raise Undecided(f"relu of {x.str(5, radius=True)}: its sign is not known at this precision")
+
+
+def relu_slope(x: arb) -> arb:
+    """relu'(x): 0 at and below 0 (the convention), 1 above."""
+    if x.is_zero() or x < 0:
+        return ZERO
+    if x > 0:
+        return ONE
+    raise Undecided(f"relu' of {x.str(5, radius=True)}: its sign is not known at this precision")
+
+
+def t_log(t: arb, o: arb) -> arb:
+    """``t log o``, exactly 0 when t is exactly 0 (the limit the cross-entropies take)."""
+    if t.is_zero():
+        return ZERO
+    if not o > 0:
+        raise Undecided(f"log of {o.str(5, radius=True)}: not known to be positive")
+    return t * o.log()
+
+
+def t_over(t: arb, o: arb) -> arb:
+    """``t / o``, exactly 0 when t is exactly 0 (the derivative of ``t log o``)."""
+    if t.is_zero():
+        return ZERO
+    if o.contains(0):
+        raise Undecided(f"division by {o.str(5, radius=True)}, which may be 0")
+    return t / o
+
+
+def checked(x: arb) -> arb:
+    """``x`` if it is a finite ball; a ball that lost all meaning is undecided."""
+    if not x.is_finite():
+        raise Undecided("a value's ball became infinite or NaN")
+    return x
+
+
+def bounds(x: arb, digits: int) -> tuple[str, str]:
+    """Exact decimal lower and upper bounds of ``x``, about ``digits`` significant digits each.
+
+    ``mid_rad_10exp`` gives integers m, r, e with the ball inside [m - r, m + r] 10^e,
+    so both strings are rigorous: the exact value lies between them.
+    """
+    mid, rad, exponent = x.mid_rad_10exp(digits)
+    low, high = int(mid) - int(rad), int(mid) + int(rad)
+    return f"{low}e{int(exponent)}", f"{high}e{int(exponent)}"
+
+
+def correct_bits(x: arb) -> float:
+    """Relative accuracy of a ball in bits: inf for an exact value, -inf for one around 0."""
+    if x.is_exact():
+        return math.inf
+    if x.contains(0):
+        return -math.inf
+    return float(x.rel_accuracy_bits())
