@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpcheck.checking.check import check_fixture
-from bpcheck.diagnose.zoo import zoo_table
 from bpcheck.io.escape import markdown_code, markdown_text, markdown_wrapped
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -193,6 +192,8 @@ class Section:
 
 def generated_sections(root: Path, fixtures: list[Fixture], engine: Engine) -> list[Section]:
     """Every generated section of the project at ``root``, in the order they are written."""
+    from bpcheck.diagnose.zoo import zoo_table  # the zoo's gradient checks need NumPy: only here
+
     docs = root / "docs"
     return [
         Section(root / "fixtures" / "README.md", "coverage", lambda: coverage_table(fixtures)),

@@ -12,16 +12,9 @@ from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.cli.output import BAD, GOOD, NOTE, say, show, styled_table
 from bpcheck.errors import ExitCode
-from bpcheck.gradcheck import (
-    AUTO_DIRECTIONAL_ABOVE,
-    METHODS,
-    GradcheckResult,
-    GradcheckRun,
-    Row,
-    Status,
-    gradcheck_fixture,
-    write_gradcheck_results,
-)
+from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
+from bpcheck.gradcheck.result import GradcheckResult, Row, Status
+from bpcheck.gradcheck.result_file import GradcheckRun, write_gradcheck_results
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_output
 from bpcheck.io.progress import tracked
@@ -99,6 +92,8 @@ def print_result(fixture: Fixture, result: GradcheckResult, quiet: bool) -> None
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.gradcheck.fixture_check import gradcheck_fixture  # NumPy, mpmath: only here
+
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     if args.json:
         check_output(Path(args.json), "--json")

@@ -17,17 +17,25 @@ engine module (the reference forward pass must stay bpcheck's own, so that a
 mistake the engines share cannot hide) and never argparse or ``bpcheck.cli``.
 """
 
-from bpcheck.checking.check import Outcome
-from bpcheck.gradcheck.check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients
-from bpcheck.gradcheck.fixture_check import gradcheck_fixture
-from bpcheck.gradcheck.result import GradcheckResult, Row, Status
-from bpcheck.gradcheck.result_file import (
-    CheckRecord,
-    GradcheckRun,
-    RowRecord,
-    read_gradcheck_results,
-    write_gradcheck_results,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
+
+if TYPE_CHECKING:
+    from bpcheck.checking.check import Outcome
+    from bpcheck.gradcheck.check import check_gradients
+    from bpcheck.gradcheck.fixture_check import gradcheck_fixture
+    from bpcheck.gradcheck.result import GradcheckResult, Row, Status
+    from bpcheck.gradcheck.result_file import (
+        CheckRecord,
+        GradcheckRun,
+        RowRecord,
+        read_gradcheck_results,
+        write_gradcheck_results,
+    )
 
 __all__ = [
     "AUTO_DIRECTIONAL_ABOVE",
@@ -44,3 +52,26 @@ __all__ = [
     "read_gradcheck_results",
     "write_gradcheck_results",
 ]
+
+
+_PUBLIC = {
+    "Outcome": "bpcheck.checking.check",
+    "check_gradients": "bpcheck.gradcheck.check",
+    "gradcheck_fixture": "bpcheck.gradcheck.fixture_check",
+    "GradcheckResult": "bpcheck.gradcheck.result",
+    "Row": "bpcheck.gradcheck.result",
+    "Status": "bpcheck.gradcheck.result",
+    "CheckRecord": "bpcheck.gradcheck.result_file",
+    "GradcheckRun": "bpcheck.gradcheck.result_file",
+    "RowRecord": "bpcheck.gradcheck.result_file",
+    "read_gradcheck_results": "bpcheck.gradcheck.result_file",
+    "write_gradcheck_results": "bpcheck.gradcheck.result_file",
+}
+"""Where each name lives; imported on first use, so that a command that only lists the
+methods (``bpcheck --help``) does not import NumPy and mpmath."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'bpcheck.gradcheck' has no attribute {name!r}")

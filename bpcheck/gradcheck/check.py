@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bpcheck.checking.check import Outcome
 from bpcheck.gradcheck.differences import check_directional, per_parameter_rows
 from bpcheck.gradcheck.error_model import rounding
+from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
 from bpcheck.gradcheck.mpmath_reference import Decimals, mpmath_rows
 from bpcheck.gradcheck.network import NUMPY_MISSING, Network
 from bpcheck.gradcheck.result import GradcheckResult, Row, outcome_of
@@ -28,12 +29,6 @@ with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_M
 
 if TYPE_CHECKING:
     from bpcheck.gradcheck.network import Array
-
-METHODS = ("central", "richardson", "directional", "mpmath")
-"""Finite-difference methods; ``auto`` picks ``richardson``, or ``directional`` for big networks."""
-
-AUTO_DIRECTIONAL_ABOVE = 1000
-"""``auto`` checks along random directions when a network has more parameters than this."""
 
 
 def resolve_method(method: str, parameters: int) -> str:

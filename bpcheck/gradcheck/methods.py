@@ -1,0 +1,7 @@
+"""The finite-difference methods by name: constants a command line lists without NumPy."""
+
+METHODS = ("central", "richardson", "directional", "mpmath")
+"""Finite-difference methods; ``auto`` picks ``richardson``, or ``directional`` for big networks."""
+
+AUTO_DIRECTIONAL_ABOVE = 1000
+"""``auto`` checks along random directions when a network has more parameters than this."""
