@@ -7,7 +7,9 @@ claims the true value lies within half a unit of the 4th decimal:
                  binary float sitting exactly on the half-way point still counts);
 * ``truncated``  not a match, but cutting the value toward zero at the 4th decimal
                  gives the printed number (authors who truncate instead of round);
-* ``mismatch``   neither.
+* ``mismatch``   neither;
+* ``undecided``  only when the value is a certified interval (the ``certified`` engine)
+                 that straddles one of these boundaries: see docs/verdicts.md.
 
 Scientific notation counts its decimals after the exponent is applied:
 ``"3.5e-05"`` has 6.  An integer such as ``"1"`` has 0; ``"1E+2"`` has -2
@@ -32,12 +34,17 @@ class Verdict(StrEnum):
     MATCH = "match"
     TRUNCATED = "truncated"
     MISMATCH = "mismatch"
+    UNDECIDED = "undecided"
+    """Only on a certified interval that straddles a boundary (docs/verdicts.md, "Certified
+    values"); :func:`verdict` on a float never gives it."""
 
 
 MATCH = Verdict.MATCH
 TRUNCATED = Verdict.TRUNCATED
 MISMATCH = Verdict.MISMATCH
-VERDICTS = tuple(Verdict)
+UNDECIDED = Verdict.UNDECIDED
+VERDICTS = (MATCH, TRUNCATED, MISMATCH)
+"""The verdicts a float can get, and a fixture can expect."""
 
 DECIMAL_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 """What a printed value must look like, whole: a plain decimal number, optionally scientific.
