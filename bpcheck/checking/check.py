@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bpcheck.checking.external import ExternalEngine
 from bpcheck.checking.isolation import EngineFailed, IsolatedEngine
 from bpcheck.checking.traces import BadTrace, checked_trace
 from bpcheck.model import verdicts
@@ -69,7 +70,7 @@ def run_problem(
     label = name if name is not None else _own_name(engine)
     problem = trained_as_far_as(problem, record)
     try:
-        failure = engine.failure() if isinstance(engine, IsolatedEngine) else None
+        failure = engine.failure() if isinstance(engine, IsolatedEngine | ExternalEngine) else None
         if failure is not None:
             return EngineRun(label, ERRORED, reason=failure)
         status = engine.available()

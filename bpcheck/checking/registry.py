@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from bpcheck.checking.external import ExternalEngine
 from bpcheck.checking.isolation import DEFAULT_TIMEOUT, IsolatedEngine, isolated
 from bpcheck.model.engine import Availability, CannotRun, Engine
 from bpcheck.model.problem import Problem
@@ -158,8 +159,10 @@ def in_process(names: Collection[str] = ()) -> dict[str, Engine]:
 
 
 def with_timeout(engines: dict[str, Engine], seconds: float) -> dict[str, Engine]:
-    """The same engines, those in worker processes with ``seconds`` as their timeout."""
+    """The same engines, those in worker or external processes with ``seconds`` as their timeout."""
     return {
-        name: engine.with_timeout(seconds) if isinstance(engine, IsolatedEngine) else engine
+        name: engine.with_timeout(seconds)
+        if isinstance(engine, IsolatedEngine | ExternalEngine)
+        else engine
         for name, engine in engines.items()
     }

@@ -72,7 +72,36 @@ def add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", help="fixture files or folders (searched recursively)")
 
 
+class EngineCommandArgument(str):
+    """An ``--engine-cmd NAME="COMMAND ARGS"`` in the ``--engine`` list: equal to NAME, text kept.
+
+    Kept in the same list as ``--engine`` so that every command that takes engines
+    takes external ones too (``cli.inputs.select_engines`` tells them apart).
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> EngineCommandArgument:
+        made = super().__new__(cls, text.partition("=")[0].strip())
+        made.text = text
+        return made
+
+
+class _EngineCommandAction(argparse.Action):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        asked = list(getattr(namespace, self.dest, None) or [])
+        setattr(namespace, self.dest, [*asked, EngineCommandArgument(str(values))])
+
+
 def add_engines(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine", action="append", help="only this engine (repeatable; default: all)"
+    )
+    parser.add_argument(
+        "--engine-cmd",
+        action=_EngineCommandAction,
+        dest="engine",
+        metavar='NAME="COMMAND ARGS"',
+        help="also run an engine in any language that speaks the engine protocol "
+        "(docs/protocol.md), under NAME (repeatable)",
     )

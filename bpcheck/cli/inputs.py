@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from bpcheck.checking import registry
+from bpcheck.checking import project_engines, registry
+from bpcheck.checking.external import parse_engine_command
+from bpcheck.cli.command import EngineCommandArgument
 from bpcheck.errors import BadInput
 from bpcheck.io.loader import load_all
 from bpcheck.model.engine import Engine
@@ -17,11 +19,39 @@ from bpcheck.model.fixture import Fixture
 
 
 def select_engines(names: Collection[str] | None) -> dict[str, Engine]:
-    """The engines named with ``--engine`` (all when none are)."""
+    """The engines named with ``--engine`` (all when none are), with ``--engine-cmd``'s added.
+
+    Engines configured in the project's pyproject.toml (``[tool.bpcheck.engines]``)
+    count as registered ones; see :mod:`bpcheck.checking.project_engines`.
+    """
+    commands = [n for n in names or () if isinstance(n, EngineCommandArgument)]
+    registered = [n for n in names or () if not isinstance(n, EngineCommandArgument)]
+    if not commands and not configured_here():
+        try:
+            return registry.select(registered)
+        except KeyError as unknown:
+            raise BadInput([f"--engine: {unknown.args[0]}"]) from None
+    specs = []
+    for command in commands:
+        try:
+            specs.append(parse_engine_command(command.text))
+        except ValueError as error:
+            raise BadInput([f"--engine-cmd: {error}"]) from None
     try:
-        return registry.select(names or ())
+        return project_engines.select(registered, specs, project_engines.configured_engines())
     except KeyError as unknown:
         raise BadInput([f"--engine: {unknown.args[0]}"]) from None
+    except ValueError as error:
+        raise BadInput([f"--engine-cmd: {error}"]) from None
+
+
+def configured_here() -> bool:
+    """Whether the project's pyproject.toml has ``[tool.bpcheck.engines]`` (cheaply, no TOML)."""
+    path = project_engines.find_pyproject(Path.cwd())
+    try:
+        return path is not None and "bpcheck.engines" in path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # let the full reading say what is wrong
 
 
 def load_fixtures(paths: Sequence[str], *, drafts: bool = False) -> list[Fixture]:

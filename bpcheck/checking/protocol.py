@@ -1,0 +1,207 @@
+"""The engine protocol's messages: what bpcheck sends an engine in any language, and reads back.
+
+An external engine is a program that reads JSON lines on its standard input and
+answers with JSON lines on its standard output (docs/protocol.md).  This module
+knows the messages only, not the process (that is :mod:`bpcheck.checking.external`):
+
+* requests are built from a :class:`~bpcheck.model.problem.Problem`, written as a
+  fixture writes its problem, every field given, numbers with the fewest digits
+  that read back as the same float64;
+* a reply is one line, read strictly (:func:`bpcheck.io.strict_json.parse`) and
+  checked against ``bpcheck/io/schema/engine-replies-v1.schema.json`` before
+  anything reads a field of it: a reply that breaks the schema is :class:`Garbage`,
+  with the first thing wrong.
+
+The trace in a reply is only checked for its JSON shape here; its steps and names
+are checked against the problem by :func:`bpcheck.checking.traces.checked_trace`,
+as every engine's trace is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import Trace
+
+PROTOCOL = 1
+"""The protocol version this bpcheck speaks; an engine that answers another one is errored."""
+
+REQUESTS_SCHEMA = "engine-requests-v1.schema.json"
+REPLIES_SCHEMA = "engine-replies-v1.schema.json"
+
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+"""How a reply writes the values JSON has no number for."""
+
+SHOWN = 120
+"""Characters of a garbage line quoted in the reason."""
+
+
+class Garbage(Exception):
+    """A line on the engine's standard output that is not a valid reply; the message says why."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """The engine's answer to ``start``."""
+
+    protocol: int
+    name: str
+    version: str
+    capabilities: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """``cannot run`` (``skipped``; ``error`` False) or ``error`` (``errored``), with the text."""
+
+    text: str
+    error: bool
+
+
+def start_request() -> dict[str, Any]:
+    return {"request": "start", "protocol": PROTOCOL}
+
+
+def stop_request() -> dict[str, Any]:
+    return {"request": "stop"}
+
+
+def run_request(identifier: int, problem: Problem, record: Collection[int]) -> dict[str, Any]:
+    """``run``: the problem as a fixture states it, and the steps to record, ascending."""
+    return {
+        "request": "run",
+        "id": identifier,
+        "problem": problem_document(problem),
+        "record": sorted(set(record)),
+    }
+
+
+def problem_document(problem: Problem) -> dict[str, Any]:
+    """``problem`` as the ``problem`` object of a fixture file, with every default written out."""
+    return {
+        "inputs": [list(row) for row in problem.inputs],
+        "targets": [list(row) for row in problem.targets],
+        "layers": [
+            {
+                "activation": layer.activation,
+                "weights": [list(row) for row in layer.weights],
+                "bias": {
+                    "kind": layer.bias_kind,
+                    "values": list(layer.bias),
+                    "trainable": layer.bias_trainable,
+                },
+            }
+            for layer in problem.layers
+        ],
+        "loss": problem.loss,
+        "learning_rate": problem.learning_rate,
+        "steps": problem.steps,
+        "batch": problem.batch,
+        "update_order": problem.update_order,
+    }
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One line of JSON; float64s as ``repr`` writes them (round-trip exact), no NaN allowed."""
+    return json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+
+
+@cache
+def _reply_schemas() -> dict[str, dict[str, Any]]:
+    """One schema per reply kind: the file's ``$defs`` entry, so errors name that message."""
+    from bpcheck.io.schemas import load_schema  # jsonschema: only once an engine answers
+
+    whole = load_schema(REPLIES_SCHEMA)
+    kinds = ("started", "trace", "cannot run", "error")
+    return {kind: {"$defs": whole["$defs"], "$ref": f"#/$defs/{kind}"} for kind in kinds}
+
+
+def parse_reply(line: bytes) -> dict[str, Any]:
+    """A reply that satisfies the schema, or :class:`Garbage` saying what is wrong with it."""
+    from bpcheck.io.schemas import first_problem
+    from bpcheck.io.strict_json import UnreadableJson, parse
+
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Garbage(f"a line that is not UTF-8: {_shown(line)}") from None
+    try:
+        document = parse(text, "reply", non_finite=True)
+    except UnreadableJson as error:
+        raise Garbage(
+            f"a line that is not JSON ({error.problem.message}): {_shown(line)}"
+        ) from None
+    if not isinstance(document, dict):
+        raise Garbage(f"a reply that is not a JSON object: {_shown(line)}")
+    kind = document.get("reply")
+    schemas = _reply_schemas()
+    if kind not in schemas:
+        expected = ", ".join(json.dumps(k) for k in schemas)
+        raise Garbage(f'a reply whose "reply" is not one of {expected}: {_shown(line)}')
+    problem = first_problem(document, schemas[kind])
+    if problem is not None:
+        where, what = problem
+        raise Garbage(f"a {kind!r} reply that breaks the protocol at {where}: {what}")
+    return document
+
+
+def started(reply: dict[str, Any]) -> Started | Refused:
+    """What a reply to ``start`` says; :class:`Garbage` for a reply to another request."""
+    if reply["reply"] == "started":
+        return Started(
+            protocol=reply["protocol"],
+            name=reply["name"],
+            version=reply["version"],
+            capabilities=frozenset(reply["capabilities"]),
+        )
+    refused = _refused(reply)
+    if refused is None:
+        raise Garbage(f'a {reply["reply"]!r} reply to start; expected "started"')
+    return refused
+
+
+def ran(reply: dict[str, Any], identifier: int) -> Trace | Refused:
+    """What a reply to ``run`` number ``identifier`` says: the trace, or why there is none."""
+    if reply.get("id") != identifier:
+        raise Garbage(
+            f"a {reply['reply']!r} reply with id {reply.get('id')!r} to run {identifier}; "
+            f"expected id {identifier}"
+        )
+    if reply["reply"] == "trace":
+        return {int(step): _values(names) for step, names in reply["trace"].items()}
+    refused = _refused(reply)
+    if refused is None:
+        raise Garbage(f'a {reply["reply"]!r} reply to run; expected "trace"')
+    return refused
+
+
+def _refused(reply: dict[str, Any]) -> Refused | None:
+    if reply["reply"] == "cannot run":
+        return Refused(reply["reason"], error=False)
+    if reply["reply"] == "error":
+        return Refused(reply["message"], error=True)
+    return None
+
+
+def _values(names: dict[str, Any]) -> dict[str, float]:
+    """Floats; the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` as what they name.
+
+    Integers are left as they are: :func:`~bpcheck.checking.traces.checked_trace`
+    takes an int as the float it equals, as for every engine.
+    """
+    return {
+        name: NON_FINITE[value] if isinstance(value, str) else value
+        for name, value in names.items()
+    }
+
+
+def _shown(line: bytes) -> str:
+    text = line.decode("utf-8", "replace").rstrip("\n")
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return repr(text if len(text) <= SHOWN else text[: SHOWN - 3] + "...")
