@@ -80,8 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
     names = config.getoption("--bpcheck-engine")
     if names:
         from bpcheck.checking import registry
+        from bpcheck.testing.plugin_items import configured_engines
 
-        known = registry.names()
+        known = registry.names() + [spec.name for spec in configured_engines(config)]
         unknown = [name for name in names if name not in known]
         if unknown:
             raise pytest.UsageError(

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from bpcheck.checking import registry
+from bpcheck.checking import project_engines, registry
 from bpcheck.checking.check import (
     ERRORED,
     OK,
@@ -32,8 +32,10 @@ from bpcheck.checking.check import (
     judge,
     run_engine,
 )
+from bpcheck.checking.external import EngineCommand
 from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import disagreement_table, failing_claims_table
+from bpcheck.errors import BadInput
 from bpcheck.io.loader import FixtureError, load
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
@@ -47,18 +49,38 @@ def timeout_of(config: pytest.Config) -> float:
     return DEFAULT_TIMEOUT if timeout is None else timeout
 
 
+_CONFIGURED = pytest.StashKey[list[EngineCommand]]()
+
+
+def configured_engines(config: pytest.Config) -> list[EngineCommand]:
+    """The external engines of ``[tool.bpcheck.engines]`` in the pyproject.toml above pytest's root.
+
+    A malformed entry is a usage error, one line naming the file and the entry.
+    """
+    if _CONFIGURED not in config.stash:
+        try:
+            config.stash[_CONFIGURED] = project_engines.configured_engines(config.rootpath)
+        except BadInput as error:
+            raise pytest.UsageError(str(error)) from None
+    return config.stash[_CONFIGURED]
+
+
 def engine_names(config: pytest.Config) -> list[str]:
-    """The engines asked for with ``--bpcheck-engine``, or every registered one."""
+    """The engines asked for with ``--bpcheck-engine``, or every registered and configured one."""
     asked: list[str] = config.getoption("--bpcheck-engine")
-    return list(dict.fromkeys(asked)) if asked else registry.names()
+    if asked:
+        return list(dict.fromkeys(asked))
+    return registry.names() + [spec.name for spec in configured_engines(config)]
 
 
 def engine_lines(config: pytest.Config) -> list[str]:
     """The engines used and where they come from, read from metadata: no engine is loaded."""
     registered = registry.registrations()
     lines = []
+    commands = {spec.name: spec.command for spec in configured_engines(config)}
     for name in engine_names(config):
         owners = ", ".join(f"{r.target} from {r.distribution}" for r in registered.get(name, []))
+        owners = owners or f"{commands.get(name, '?')} (pyproject.toml)"
         lines.append(f"bpcheck engine {name}: {owners}")
     lines.append(
         f"bpcheck engines run in their own processes, {timeout_of(config):g} s per request"
@@ -66,9 +88,14 @@ def engine_lines(config: pytest.Config) -> list[str]:
     return lines
 
 
-def select_engines(names: list[str], timeout: float) -> dict[str, Engine]:
-    """The engines items run: from the registry, each in its worker process (tests replace this)."""
-    return registry.select(names, timeout)
+def select_engines(
+    names: list[str], timeout: float, configured: list[EngineCommand] | None = None
+) -> dict[str, Engine]:
+    """The engines items run: registered ones, each in its worker process, and configured
+    external ones, each in its child process (tests replace this)."""
+    if not configured:
+        return registry.select(names, timeout)
+    return project_engines.select(names, (), configured, timeout)
 
 
 class SessionRuns:
@@ -85,7 +112,12 @@ class SessionRuns:
 
     def engines(self) -> dict[str, Engine]:
         if self._engines is None:
-            self._engines = select_engines(engine_names(self.config), timeout_of(self.config))
+            configured = configured_engines(self.config)
+            names = engine_names(self.config)
+            if configured:
+                self._engines = select_engines(names, timeout_of(self.config), configured)
+            else:  # the call tests replace, unchanged
+                self._engines = select_engines(names, timeout_of(self.config))
         return self._engines
 
     def run(self, fixture: Fixture, name: str) -> EngineRun:
