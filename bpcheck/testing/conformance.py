@@ -11,22 +11,43 @@ A user testing their own engine writes::
         check(engine)
 
 The checks need no other engine: they compare an engine with its own finite
-differences, with the update rule, and with a few values simple enough to write
-out here (a one-weight network).  Problems an engine does not declare in its
-``capabilities`` are left out, never failed.
+differences, with the update rule, with its own recorded path, and with values
+simple enough to write out here.
+
+The suite cannot pass vacuously.  Problems come from what the engine declares
+(:mod:`bpcheck.testing.minimal_problems` builds one per capability), so an
+engine that declares fewer capabilities gets fewer problems, not none; a check
+with nothing to run raises :class:`Skip` with the reason, which
+:func:`run_suite` reports as ``skipped`` and :func:`parametrize_with_checks` as a
+pytest skip, never as a pass; an engine that declares no capability, or one it
+cannot exercise, fails :func:`check_declares_capabilities`.  While a check runs,
+the capabilities its problems needed are noted: :func:`run_suite` returns them,
+and ``bpcheck conform`` prints the coverage (capabilities x checks).
+
+Adding a check: write ``check_xxx(engine)``; get its problems from
+:func:`problems_exercising` (every minimal problem the engine can run, optionally
+only those needing some capabilities) or :func:`require` (one fixed problem, a
+``Skip`` naming the missing capabilities if the engine lacks them), so that its
+coverage is noted and it skips visibly when nothing applies; raise
+``AssertionError`` with the quantity, the value found, the value expected and why;
+append it to :data:`CHECKS`; and plant a broken engine that it alone catches in
+``tests/support/broken_engines.py`` (a check no broken engine fails is not a check).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, required_capabilities
 from bpcheck.model.examples import mazur_like
-from bpcheck.model.problem import Layer, Problem
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.testing import minimal_problems as mp
+from bpcheck.testing.paths import path_differences
 
 Check = Callable[[Engine], None]
 
@@ -34,13 +55,47 @@ FD_STEP = 1e-6
 """Central-difference step: near the optimum (cube root of float64 epsilon) for O(1) values."""
 FD_TOLERANCE = 1e-6
 """Relative (and absolute) agreement expected between a gradient and its central difference."""
+EXACT = 1e-12
+"""Agreement expected where the engine and the check compute the same formula from the same
+floats (a sum of deltas, p - lr g): a few roundings of values of order 1."""
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "Skip",
+    "SuiteResult",
+    "failing_checks",
+    "mazur_like",
+    "parametrize_with_checks",
+    "run_suite",
+]
+
+
+class Skip(Exception):
+    """Raised by a check that does not apply to an engine; the message says why."""
+
+
+_exercised: ContextVar[set[str] | None] = ContextVar("exercised", default=None)
+
+
+def _note(problem: Problem) -> None:
+    """Record that the running check exercised the capabilities ``problem`` needs."""
+    noted = _exercised.get()
+    if noted is not None:
+        noted.update(required_capabilities(problem))
 
 
 # --- problems the checks use ------------------------------------------------------------
 
 
 def varied_problems() -> Iterator[tuple[str, Problem]]:
-    """One problem per feature of the model, each small enough for per-parameter checks."""
+    """One problem per feature of the model, each small enough for per-parameter checks.
+
+    Kept for the tests that name these problems; the checks use
+    :func:`problems_exercising`, which adapts to what an engine declares.
+    """
     yield "sigmoid-half_sse", mazur_like()
     deep = (
         Layer(((0.3, -0.2), (0.1, 0.4), (-0.5, 0.2)), "tanh", "shared", (0.1,), True),
@@ -75,8 +130,39 @@ def supported(engine: Engine, problem: Problem) -> bool:
     return required_capabilities(problem) <= engine.capabilities
 
 
-def _problems(engine: Engine) -> list[tuple[str, Problem]]:
-    return [(label, p) for label, p in varied_problems() if supported(engine, p)]
+def problems_exercising(engine: Engine, *needed: str) -> list[tuple[str, Problem]]:
+    """The engine's minimal problems (one per declared capability), noted as exercised.
+
+    With ``needed``, only problems that need all of those capabilities.  Raises
+    :class:`Skip` when none is left, saying what was missing.
+    """
+    declared = frozenset(engine.capabilities)
+    found = [
+        (label, problem)
+        for label, problem in mp.problems_for(declared)
+        if set(needed) <= required_capabilities(problem)
+    ]
+    if not found:
+        missing = sorted(set(needed) - declared)
+        why = f"lacks {', '.join(missing)}" if missing else "declares nothing this check can run"
+        raise Skip(f"no problem to run: the engine {why}")
+    for _, problem in found:
+        _note(problem)
+    return found
+
+
+def require(engine: Engine, problem: Problem, why: str = "") -> Problem:
+    """``problem``, noted as exercised; :class:`Skip` naming what the engine lacks for it."""
+    missing = required_capabilities(problem) - engine.capabilities
+    if missing:
+        raise Skip(f"{why or 'the problem'} needs {', '.join(sorted(missing))}")
+    _note(problem)
+    return problem
+
+
+def first_of(engine: Engine, *needed: str) -> Problem:
+    """The first minimal problem the engine can run (needing ``needed``)."""
+    return problems_exercising(engine, *needed)[0][1]
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -129,6 +215,57 @@ def assert_close(what: str, found: float, expected: float, tolerance: float, how
     )
 
 
+def _layer(name: str) -> int:
+    return int(name[name.index("[") + 1 :].split(",")[0].rstrip("]")) - 1
+
+
+def _initial_value(problem: Problem, name: str) -> float:
+    indices = [int(part) for part in name[name.index("[") + 1 : -1].split(",")]
+    layer = problem.layers[indices[0] - 1]
+    if name.startswith("w"):
+        return layer.weights[indices[1] - 1][indices[2] - 1]
+    return layer.bias[indices[1] - 1 if len(indices) > 1 else 0]
+
+
+# --- formulas written out here, to compare an engine's own values with --------------------
+
+
+def activation_of(name: str, nets: list[float]) -> list[float]:
+    """A layer's outputs from its net inputs: the definitions, written for large inputs too."""
+    if name == "identity":
+        return list(nets)
+    if name == "sigmoid":
+        return [1.0 / (1.0 + math.exp(-x)) if x >= 0 else _low_sigmoid(x) for x in nets]
+    if name == "tanh":
+        return [math.tanh(x) for x in nets]
+    if name == "relu":
+        return [x if x > 0.0 else 0.0 for x in nets]
+    top = max(nets)  # softmax: shifted by the largest net input, or e^710 overflows
+    exps = [math.exp(x - top) for x in nets]
+    return [e / math.fsum(exps) for e in exps]
+
+
+def _low_sigmoid(x: float) -> float:
+    """sigmoid of a negative x as e^x / (1 + e^x): e^-x would overflow below -709."""
+    return math.exp(x) / (1.0 + math.exp(x))
+
+
+def loss_terms(loss: str, targets: list[float], outs: list[float], count: int) -> list[float]:
+    """Each output's loss term; ``count`` is outputs x samples in the batch (mse's divisor)."""
+    if loss == "half_sse":
+        return [0.5 * (t - o) ** 2 for t, o in zip(targets, outs, strict=True)]
+    if loss == "sse":
+        return [(t - o) ** 2 for t, o in zip(targets, outs, strict=True)]
+    if loss == "mse":
+        return [(t - o) ** 2 / count for t, o in zip(targets, outs, strict=True)]
+    if loss == "bce":
+        return [
+            -(t * math.log(o) + (1.0 - t) * math.log(1.0 - o))
+            for t, o in zip(targets, outs, strict=True)
+        ]
+    return [-t * math.log(o) if t else 0.0 for t, o in zip(targets, outs, strict=True)]
+
+
 # --- the checks -----------------------------------------------------------------------
 
 
@@ -145,9 +282,26 @@ def check_contract_attributes(engine: Engine) -> None:
         assert status.reason, "available(): an unavailable engine must say why"
 
 
+def check_declares_capabilities(engine: Engine) -> None:
+    """An engine must declare something checkable, and every capability it declares must be.
+
+    Without this, an engine declaring nothing would skip every other check and pass.
+    """
+    declared = frozenset(engine.capabilities)
+    assert declared, "capabilities: the engine declares none, so no check could exercise it"
+    for capability in sorted(declared & ALL_CAPABILITIES):
+        problem = mp.problem_for(capability, declared)
+        assert problem is not None, (
+            f"capabilities: {capability} is declared but no problem can use it with the "
+            "engine's other capabilities (declare at least one of each kind: activation, "
+            "loss, bias, batch, order; bce needs sigmoid, softmax_ce needs softmax)"
+        )
+        _note(problem)
+
+
 def check_trace_has_every_name(engine: Engine) -> None:
     """At each recorded step the trace holds exactly the names of names_at_step, as floats."""
-    for label, problem in _problems(engine):
+    for label, problem in problems_exercising(engine):
         trace = engine.run(problem, {0, problem.steps})
         for step in (0, problem.steps):
             assert step in trace, f"{label}: step {step} was asked for but not recorded"
@@ -164,26 +318,18 @@ def check_trace_has_every_name(engine: Engine) -> None:
 
 def check_records_only_requested_steps(engine: Engine) -> None:
     """A long run keeps only what a claim asks for: no trace for unrequested steps."""
-    problem = mazur_like(steps=5)
+    problem = replace(first_of(engine), steps=5)
     trace = engine.run(problem, {2})
     assert set(trace) == {2}, f"asked for step 2 only, recorded steps {sorted(trace)}"
     assert engine.run(problem, set()) == {}, "asked for no step, recorded some"
 
 
 def check_zero_steps_change_nothing(engine: Engine) -> None:
-    problem = mazur_like(steps=0)
+    problem = replace(first_of(engine), steps=0)
     trace = engine.run(problem, {0})
     for name, _ in parameter_names(problem):
         initial = _initial_value(problem, name)
         assert trace[0][name] == initial, f"{name} = {trace[0][name]!r}, expected {initial!r}"
-
-
-def _initial_value(problem: Problem, name: str) -> float:
-    indices = [int(part) for part in name[name.index("[") + 1 : -1].split(",")]
-    layer = problem.layers[indices[0] - 1]
-    if name.startswith("w"):
-        return layer.weights[indices[1] - 1][indices[2] - 1]
-    return layer.bias[indices[1] - 1 if len(indices) > 1 else 0]
 
 
 def check_float64(engine: Engine) -> None:
@@ -196,8 +342,7 @@ def check_float64(engine: Engine) -> None:
         learning_rate=0.7,
         steps=1,
     )
-    if not supported(engine, problem):
-        return
+    require(engine, problem, "the one-weight identity network")
     trace = engine.run(problem, {0, 1})
     out = 0.1 * 0.3
     gradient = (out - 1.0 / 3.0) * 0.3
@@ -208,9 +353,41 @@ def check_float64(engine: Engine) -> None:
     assert_close("w[1,1,1] at step 1", trace[1]["w[1,1,1]"], 0.1 - 0.7 * gradient, tol, "w - lr g")
 
 
+def check_forward_values(engine: Engine) -> None:
+    """Every out from its own net by the activation's definition; every loss term and E
+    from the outputs by the loss's definition (mse: the mean over outputs and samples).
+
+    Finite differences cannot see a loss or an activation that is wrong consistently
+    (mse without its divisor, a softmax without its normalisation): this can.
+    """
+    for label, problem in problems_exercising(engine):
+        trace = engine.run(problem, {1})[1]
+        batch = batch_of_step(problem, 1)
+        count = problem.n_outputs * len(batch)
+        total = []
+        for s in batch:
+            sample = s + 1
+            for number, layer in enumerate(problem.layers, start=1):
+                js = range(1, layer.size + 1)
+                nets = [trace[q.neuron("net", number, j, sample)] for j in js]
+                outs = activation_of(layer.activation, nets)
+                for j, out in zip(js, outs, strict=True):
+                    name = q.neuron("out", number, j, sample)
+                    how = f"{label}: {layer.activation} of net"
+                    assert_close(name, trace[name], out, EXACT, how)
+            ks = range(1, problem.n_outputs + 1)
+            outs = [trace[q.neuron("out", len(problem.layers), k, sample)] for k in ks]
+            terms = loss_terms(problem.loss, list(problem.targets[s]), outs, count)
+            for k, term in zip(ks, terms, strict=True):
+                name = q.term(k, sample)
+                assert_close(name, trace[name], term, EXACT, f"{label}: {problem.loss} term")
+            total.extend(terms)
+        assert_close("E", trace[q.LOSS], math.fsum(total), EXACT, f"{label}: sum of the terms")
+
+
 def check_gradients_match_finite_differences(engine: Engine) -> None:
     """Every dE/dw and dE/db against a central difference of the engine's own loss."""
-    for label, problem in _problems(engine):
+    for label, problem in problems_exercising(engine):
         trace = engine.run(replace(problem, steps=0), {0})[0]
         for name, grad_name in parameter_names(problem):
             numeric = central_difference(engine, problem, name, trace[name])
@@ -219,35 +396,45 @@ def check_gradients_match_finite_differences(engine: Engine) -> None:
 
 
 def check_bias_gradients(engine: Engine) -> None:
-    """dE/db is the sum of the deltas it feeds (one sample, per-neuron and shared biases)."""
-    for label, problem in _problems(engine):
-        if problem.n_samples != 1:
-            continue
+    """dE/db is the sum over the batch of the deltas it feeds (every neuron's, if shared)."""
+    ran = False
+    for label, problem in problems_exercising(engine):
         trace = engine.run(replace(problem, steps=0), {0})[0]
+        samples = [s + 1 for s in batch_of_step(problem, 0)]
         for number, layer in enumerate(problem.layers, start=1):
-            deltas = [trace[q.neuron("delta", number, j, 1)] for j in range(1, layer.size + 1)]
+            per_neuron = [
+                math.fsum(trace[q.neuron("delta", number, j, s)] for s in samples)
+                for j in range(1, layer.size + 1)
+            ]
+            how = f"{label}: sum of delta[{number},j] over samples {samples}"
             if layer.bias_kind == "per_neuron":
-                for j, delta in enumerate(deltas, start=1):
+                for j, total in enumerate(per_neuron, start=1):
                     name = q.bias_grad(number, j)
-                    assert_close(name, trace[name], delta, 1e-12, f"{label}: delta[{number},{j}]")
+                    assert_close(name, trace[name], total, EXACT, how)
+                    ran = True
             elif layer.bias_kind == "shared":
                 name = q.bias_grad(number, None)
-                assert_close(name, trace[name], sum(deltas), 1e-12, f"{label}: sum of deltas")
+                assert_close(name, trace[name], math.fsum(per_neuron), EXACT, how + " and j")
+                ran = True
+    if not ran:
+        raise Skip("no problem with a bias: the engine declares only bias:none")
 
 
 def check_term_partials_add_up(engine: Engine) -> None:
     """The per-output partials dE[k]_d... summed over k give dE_dout and delta."""
-    for label, problem in _problems(engine):
+    for label, problem in problems_exercising(engine):
         trace = engine.run(replace(problem, steps=0), {0})[0]
-        for number, layer in enumerate(problem.layers, start=1):
-            for j in range(1, layer.size + 1):
-                for wrt, total in (("out", "dE_dout"), ("net", "delta")):
-                    parts = [
-                        trace[q.term_partial(k, wrt, number, j, 1)]
-                        for k in range(1, problem.n_outputs + 1)
-                    ]
-                    name = q.neuron(total, number, j, 1)
-                    assert_close(name, trace[name], math.fsum(parts), 1e-12, f"{label}: sum over k")
+        for s in batch_of_step(problem, 0):
+            for number, layer in enumerate(problem.layers, start=1):
+                for j in range(1, layer.size + 1):
+                    for wrt, total in (("out", "dE_dout"), ("net", "delta")):
+                        parts = [
+                            trace[q.term_partial(k, wrt, number, j, s + 1)]
+                            for k in range(1, problem.n_outputs + 1)
+                        ]
+                        name = q.neuron(total, number, j, s + 1)
+                        how = f"{label}: sum over k"
+                        assert_close(name, trace[name], math.fsum(parts), EXACT, how)
 
 
 def check_update_rule(engine: Engine) -> None:
@@ -257,30 +444,30 @@ def check_update_rule(engine: Engine) -> None:
     differences, this also catches an engine that updates sequentially when
     asked for simultaneous updates.
     """
-    for label, problem in _problems(engine):
-        trace = engine.run(problem, {0, 1})
-        for name, _ in parameter_names(problem):
-            before, after = trace[0][name], trace[1][name]
-            frozen = name.startswith("b") and not problem.layers[_layer(name)].bias_trainable
-            gradient = 0.0 if frozen else central_difference(engine, problem, name, before)
-            expected = before - problem.learning_rate * gradient
-            assert_close(
-                f"{name} at step 1", after, expected, FD_TOLERANCE, f"{label}: p - lr * dE/dp"
-            )
-
-
-def _layer(name: str) -> int:
-    return int(name[name.index("[") + 1 :].split(",")[0].rstrip("]")) - 1
+    for label, problem in problems_exercising(engine, "order:simultaneous"):
+        frozen = replace(
+            problem, layers=(replace(problem.layers[0], bias_trainable=False), *problem.layers[1:])
+        )
+        for variant, what in ((problem, label), (frozen, f"{label}, hidden bias frozen")):
+            trace = engine.run(variant, {0, 1})
+            for name, _ in parameter_names(variant):
+                before, after = trace[0][name], trace[1][name]
+                still = name.startswith("b") and not variant.layers[_layer(name)].bias_trainable
+                gradient = 0.0 if still else central_difference(engine, variant, name, before)
+                expected = before - variant.learning_rate * gradient
+                how = f"{what}: p - lr * dE/dp, dE/dp by central difference"
+                assert_close(f"{name} at step 1", after, expected, FD_TOLERANCE, how)
 
 
 def check_sequential_order(engine: Engine) -> None:
     """Sequential equals simultaneous for one layer of weights, and differs for two."""
-    one_layer = mazur_like(layers=mazur_like().layers[1:], update_order="sequential")
-    two_layers = mazur_like(update_order="sequential")
-    if not supported(engine, one_layer):
-        return
+    two_layers = first_of(engine, "order:sequential")
+    require(engine, replace(two_layers, update_order="simultaneous"), "the simultaneous twin")
+    one_layer = replace(two_layers, layers=two_layers.layers[1:])
+    one_layer = replace(one_layer, inputs=tuple(row[:2] for row in one_layer.inputs))
+    require(engine, one_layer, "one layer of weights")
     for problem, same in ((one_layer, True), (two_layers, False)):
-        seq = engine.run(problem, {1})[1]
+        seq = engine.run(replace(problem, update_order="sequential"), {1})[1]
         sim = engine.run(replace(problem, update_order="simultaneous"), {1})[1]
         differ = [n for n, _ in parameter_names(problem) if seq[n] != sim[n]]
         layers = len(problem.layers)
@@ -288,38 +475,100 @@ def check_sequential_order(engine: Engine) -> None:
             assert not differ, f"{layers} layer(s): sequential changed {differ}"
         else:
             assert differ, f"{layers} layers: sequential gave the same weights as simultaneous"
-            assert all(n.endswith("]") and _layer(n) < layers - 1 for n in differ), (
+            assert all(_layer(n) < layers - 1 for n in differ), (
                 f"sequential must change only the layers below the output; changed {differ}"
             )
 
 
 def check_per_sample_batch(engine: Engine) -> None:
-    """With per-sample updates, step k uses only sample k mod n."""
-    problem = mazur_like(
-        inputs=((0.05, 0.10), (0.9, -0.3)), targets=((0.01, 0.99), (0.5, 0.2)), batch="per_sample"
-    )
-    if not supported(engine, problem):
-        return
-    trace = engine.run(replace(problem, steps=2), {0, 1, 2})
-    for step, sample in ((0, 0), (1, 1), (2, 0)):
+    """With per-sample updates, step k uses only sample k mod n: its trace names only that
+    sample, and its gradients are those of a full batch of that sample alone."""
+    problem = replace(first_of(engine, "batch:per_sample"), steps=3)
+    trace = engine.run(problem, {0, 1, 2, 3})
+    for step, sample in ((0, 0), (1, 1), (2, 0), (3, 1)):
         names = [n for n in trace[step] if "@" in n]
         expected_suffix = f"@{sample + 1}"
         wrong = [n for n in names if not n.endswith(expected_suffix)]
         assert not wrong, f"step {step} must use sample {sample + 1} only; found {wrong[:3]}"
+    alone = replace(problem, inputs=problem.inputs[1:], targets=problem.targets[1:], batch="full")
+    pairs = parameter_names(problem)
+    for step in (1, 3):
+        start = with_parameters(alone, {name: trace[step][name] for name, _ in pairs})
+        require(engine, start, "a full batch of one sample")
+        own = engine.run(replace(start, steps=0), {0})[0]
+        for _, grad in pairs:
+            how = f"step {step} trains on sample 2 alone: a full batch of sample 2"
+            assert_close(f"{grad} at step {step}", trace[step][grad], own[grad], EXACT, how)
+
+
+def with_parameters(problem: Problem, values: dict[str, float]) -> Problem:
+    """A copy of ``problem`` with several weights and biases (by canonical name) set."""
+    for name, value in values.items():
+        problem = with_parameter(problem, name, value)
+    return problem
 
 
 def check_deterministic(engine: Engine) -> None:
-    problem = mazur_like(steps=3)
-    first, second = engine.run(problem, {3}), engine.run(problem, {3})
+    problem = first_of(engine)
+    first, second = engine.run(problem, {problem.steps}), engine.run(problem, {problem.steps})
     assert first == second, "two runs of the same problem gave different traces"
+
+
+def check_lean_path_matches_recorded_path(engine: Engine) -> None:
+    """Steps trained without recording end where recorded steps end, to the last bit.
+
+    Every minimal problem, trained 8 steps, recording only the middle and the last
+    step, then recording all (see :mod:`bpcheck.testing.paths`).
+    """
+    for label, problem in problems_exercising(engine):
+        differences = path_differences(engine, replace(problem, steps=8))
+        assert not differences, f"{label}: " + "; ".join(differences)
+
+
+def check_relu_kink(engine: Engine) -> None:
+    """relu'(0) is 0: a unit whose net input is exactly 0 passes no gradient back."""
+    bias = next(k for k in mp.PREFERRED["bias"] if f"bias:{k}" in engine.capabilities)
+    problem = require(engine, mp.relu_kink_problem(bias), "relu at a net input of exactly 0")
+    trace = engine.run(problem, {0})[0]
+    for name, where in mp.KINKS:
+        net = name.replace("delta", "net")
+        assert trace[net] == 0.0, f"{net} = {trace[net]!r}, expected exactly 0 ({where})"
+        assert trace[name] == 0.0, (
+            f"{name} = {trace[name]:.17g}, expected 0: relu'(0) is 0 by convention ({where})"
+        )
+
+
+def check_large_net_inputs(engine: Engine) -> None:
+    """Net inputs from 20 to 1000: sigmoid and tanh saturate, softmax must not overflow."""
+    ran = []
+    bias = next((k for k in mp.PREFERRED["bias"] if f"bias:{k}" in engine.capabilities), "none")
+    for activation in ("sigmoid", "tanh", "softmax"):
+        problem = mp.large_net_problem(activation, bias)
+        if not supported(engine, problem):
+            continue
+        _note(problem)
+        ran.append(activation)
+        trace = engine.run(problem, {0, 1})
+        nets = [trace[0][q.neuron("net", 1, j, 1)] for j in (1, 2)]
+        expected = activation_of(activation, nets)
+        for j, out in enumerate(expected, start=1):
+            name = q.neuron("out", 1, j, 1)
+            assert_close(name, trace[0][name], out, EXACT, f"{activation} at net {nets[j - 1]:g}")
+        for step in (0, 1):
+            bad = [n for n, v in trace[step].items() if math.isnan(v)]
+            assert not bad, f"{activation} at nets {nets}: step {step} has NaN in {bad[:4]}"
+    if not ran:
+        raise Skip("needs sigmoid, tanh or softmax (with their losses)")
 
 
 CHECKS: tuple[Check, ...] = (
     check_contract_attributes,
+    check_declares_capabilities,
     check_trace_has_every_name,
     check_records_only_requested_steps,
     check_zero_steps_change_nothing,
     check_float64,
+    check_forward_values,
     check_gradients_match_finite_differences,
     check_bias_gradients,
     check_term_partials_add_up,
@@ -327,27 +576,97 @@ CHECKS: tuple[Check, ...] = (
     check_sequential_order,
     check_per_sample_batch,
     check_deterministic,
+    check_lean_path_matches_recorded_path,
+    check_relu_kink,
+    check_large_net_inputs,
 )
 """Every contract check, in the order they are best read when one fails."""
 
 
+# --- running the suite --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check on one engine: its outcome, why (failed or skipped), what it exercised."""
+
+    check: str
+    outcome: str
+    message: str
+    exercised: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    engine: str
+    declared: frozenset[str]
+    results: tuple[CheckResult, ...]
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self.results if r.outcome == FAILED]
+
+    def coverage(self) -> dict[str, list[str]]:
+        """Each declared capability -> the checks that ran a problem needing it."""
+        return {
+            capability: [r.check for r in self.results if capability in r.exercised]
+            for capability in sorted(self.declared)
+        }
+
+
+def run_check(check: Check, engine: Engine) -> CheckResult:
+    """Run one check: ``ok``, ``failed`` (with the message) or ``skipped`` (with the reason)."""
+    noted: set[str] = set()
+    token = _exercised.set(noted)
+    try:
+        check(engine)
+    except Skip as skip:
+        return CheckResult(check.__name__, SKIPPED, str(skip), frozenset(noted))
+    except AssertionError as error:
+        return CheckResult(check.__name__, FAILED, str(error), frozenset(noted))
+    except Exception as error:  # a missing name or an engine crash fails the check too
+        message = f"{type(error).__name__}: {error}"
+        return CheckResult(check.__name__, FAILED, message, frozenset(noted))
+    finally:
+        _exercised.reset(token)
+    return CheckResult(check.__name__, OK, "", frozenset(noted))
+
+
+def run_suite(engine: Engine, checks: Collection[Check] = CHECKS) -> SuiteResult:
+    """Every check on ``engine``, with what each exercised."""
+    results = tuple(run_check(check, engine) for check in checks)
+    return SuiteResult(engine.name, frozenset(engine.capabilities), results)
+
+
 def failing_checks(engine: Engine) -> dict[str, str]:
-    """Run every check; the name and message of each that fails (empty when all pass)."""
-    failures: dict[str, str] = {}
-    for check in CHECKS:
+    """Run every check; the name and message of each that fails (empty when all pass).
+
+    Skipped checks are not failures; :func:`run_suite` lists them with their reasons.
+    """
+    return {r.check: r.message for r in run_suite(engine).failed}
+
+
+def _skipping(check: Check) -> Check:
+    """``check`` with :class:`Skip` turned into a pytest skip carrying its reason."""
+    import functools
+
+    import pytest
+
+    @functools.wraps(check)
+    def run(engine: Engine) -> None:
         try:
             check(engine)
-        except AssertionError as error:
-            failures[check.__name__] = str(error)
-        except Exception as error:  # a missing name or an engine crash fails the check too
-            failures[check.__name__] = f"{type(error).__name__}: {error}"
-    return failures
+        except Skip as skip:
+            pytest.skip(str(skip))
+
+    return run
 
 
 def parametrize_with_checks(engines: list[Engine]) -> Any:
     """A pytest parametrisation over (engine, check) with ids like ``loops-check_float64``.
 
-    Unavailable engines appear too, marked skip with their reason.
+    Unavailable engines appear too, marked skip with their reason; a check that
+    does not apply to an engine is skipped with its reason when it runs.
     """
     import pytest
 
@@ -357,6 +676,8 @@ def parametrize_with_checks(engines: list[Engine]) -> Any:
         marks = [] if status.available else [pytest.mark.skip(reason=str(status.reason))]
         for check in CHECKS:
             params.append(
-                pytest.param(engine, check, id=f"{engine.name}-{check.__name__}", marks=marks)
+                pytest.param(
+                    engine, _skipping(check), id=f"{engine.name}-{check.__name__}", marks=marks
+                )
             )
     return pytest.mark.parametrize(("engine", "check"), params)

@@ -326,3 +326,75 @@ def printed_numbers() -> SearchStrategy[str]:
     printable = reals(1e6).filter(lambda v: v == 0.0 or abs(v) >= 1e-30)
     scientific = st.builds(printed_rounded, printable, st.integers(0, 10), st.just(True))
     return st.one_of(fixed, scientific, st.sampled_from(["0", "1", "-0.5", "0.50", "1E+2"]))
+
+
+# --- problems at the edges ---------------------------------------------------------------
+
+SATURATION = (20.0, 1000.0)
+"""|net| of the saturated sample's units: sigmoid and tanh flat, e^|net| past float64 at 710."""
+EDGE_STEPS = 8
+OVERFLOW = 710.0
+"""e^710 is beyond float64's largest number."""
+
+
+def _edge_architecture(arch: Architecture, draw: st.DrawFn) -> Architecture:
+    """Softmax outputs get a bias (a large one is drawn: see :func:`edge_problems`), and at
+    least one layer with a bias has it trainable."""
+    kinds = list(arch.bias_kinds)
+    if arch.activations[-1] == "softmax" and kinds[-1] == "none":
+        kinds[-1] = draw(st.sampled_from(("shared", "per_neuron")))
+    trainable = list(arch.bias_trainable)
+    with_bias = [n for n, kind in enumerate(kinds) if kind != "none"]
+    if with_bias and not any(trainable[n] for n in with_bias):
+        trainable[draw(st.sampled_from(with_bias))] = True
+    return replace(arch, bias_kinds=tuple(kinds), bias_trainable=tuple(trainable))
+
+
+def _kinked(layer: Layer) -> Layer:
+    """Neuron 1 of the layer with no weights and a zero bias: its net input is exactly 0."""
+    weights = (tuple(0.0 for _ in layer.weights[0]), *layer.weights[1:])
+    bias = layer.bias
+    if layer.bias_kind == "shared":
+        bias = (0.0,)
+    elif layer.bias_kind == "per_neuron":
+        bias = (0.0, *layer.bias[1:])
+    return replace(layer, weights=weights, bias=bias)
+
+
+@st.composite
+def edge_problems(
+    draw: st.DrawFn,
+    architecture: SearchStrategy[Architecture] | None = None,
+    *,
+    steps: SearchStrategy[int] | None = None,
+) -> Problem:
+    """Problems that aim at the edges, every one of them, not by luck of the seed.
+
+    * Kinks: neuron 1 of every layer has zero weights and a zero bias (a shared
+      bias is 0 for the whole layer), so its net input is exactly 0 for every sample:
+      relu'(0) is exercised wherever relu is drawn.
+    * Overflow: a softmax output layer always has a bias, and every bias of it is
+      moved by the same amount, 710 to 1000 in size.  Softmax cancels a shift common
+      to all its inputs, so the outputs are as moderate as without it, and only an
+      engine that forgets to subtract the largest net input (e^710 overflows) notices.
+    * Saturation: when drawn, one more sample whose inputs are 20 to 1000 in size,
+      so the first layer's net inputs are far beyond where sigmoid and tanh bend.
+    * Several samples (2 to 4) with a trainable bias somewhere, 2 to 8 steps, so that
+      both batch modes, both orders and the unrecorded steps have work to do.
+    """
+    samples = st.integers(2, MAX_SAMPLES)
+    arch = draw(architecture if architecture is not None else architectures(samples=samples))
+    arch = _edge_architecture(arch, draw)
+    problem = draw(problems(st.just(arch), steps=steps or st.integers(2, EDGE_STEPS)))
+    layers = [_kinked(layer) for layer in problem.layers]
+    output = layers[-1]
+    if output.activation == "softmax":
+        big = draw(st.floats(OVERFLOW, SATURATION[1])) * draw(st.sampled_from((1.0, -1.0)))
+        layers[-1] = replace(output, bias=tuple(big + b for b in output.bias))
+    inputs, targets = problem.inputs, problem.targets
+    if draw(st.booleans(), label="saturated sample"):
+        low, high = SATURATION
+        size = st.floats(low, high) if arch.sizes[0] else st.just(low)
+        row = tuple(draw(size) * draw(st.sampled_from((1.0, -1.0))) for _ in inputs[0])
+        inputs, targets = (*inputs, row), (*targets, targets[0])
+    return replace(problem, layers=tuple(layers), inputs=inputs, targets=targets)

@@ -2,23 +2,33 @@
 
 Each is the loops engine with one classic mistake planted, as a subclass that
 overrides one of the seams the engine offers (see ``bpcheck.engines.loops``),
-so the real engine stays untouched.  Bugs of bpcheck's catalogue are taken
+so the real engine stays untouched; the lean-path bugs of the matrices engine
+wrap its ``train_step`` for the length of a run.  Bugs of bpcheck's catalogue are taken
 from it (``bpcheck.diagnose.planted``); the contract mistakes that are not bugs
 of backpropagation (float32, recording every step) are planted here.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import struct
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from typing import Any
+
+import numpy as np
 
 from bpcheck.diagnose.variants import BY_NAME
-from bpcheck.engines.loops import LoopsEngine
+from bpcheck.engines.loops import LoopsEngine, Matrix, Params, Vector
+from bpcheck.engines.matrices import engine as matrices_engine
+from bpcheck.engines.matrices import network as matrices_network
+from bpcheck.engines.matrices.engine import MatricesEngine
+from bpcheck.model.engine import Engine
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 
-MakeEngine = Callable[[], LoopsEngine]
+MakeEngine = Callable[[], Engine]
 
 
 def _from_catalogue(name: str) -> MakeEngine:
@@ -33,7 +43,7 @@ def to_float32(value: float) -> float:
     return result
 
 
-def mutant(name: str, make: MakeEngine) -> LoopsEngine:
+def mutant(name: str, make: MakeEngine) -> Engine:
     """The broken engine ``make`` builds, under ``name``."""
     engine = make()
     engine.name = name
@@ -95,6 +105,230 @@ BROKEN: dict[str, tuple[MakeEngine, str]] = {
 """Broken engine name -> (the engine with the mistake planted, the check that must name it)."""
 
 
-def broken_engine(name: str) -> LoopsEngine:
+def broken_engine(name: str) -> Engine:
     make, _ = BROKEN[name]
     return mutant(name, make)
+
+
+# --- bugs of backpropagation the bundled fixtures miss (issue 15) --------------------------
+
+
+class TanhOneMinusOut(LoopsEngine):
+    """tanh'(net) written as 1 - out instead of 1 - out²."""
+
+    def elementwise_derivative(self, name: str, out: float) -> float:
+        if name == "tanh":
+            return 1.0 - out
+        return super().elementwise_derivative(name, out)
+
+
+class ReluSlopeOneAtZero(LoopsEngine):
+    """relu'(0) taken as 1 (``net >= 0``) instead of the convention's 0."""
+
+    def back_through_activation(
+        self, activation: str, nets: Vector, outs: Vector, d_out: Vector, output_layer: bool
+    ) -> Vector:
+        if activation == "relu":
+            return [0.0 if n < 0.0 else g for g, n in zip(d_out, nets, strict=True)]
+        return super().back_through_activation(activation, nets, outs, d_out, output_layer)
+
+
+class SoftmaxWithoutMaxShift(LoopsEngine):
+    """softmax as e^net / sum e^net, without subtracting the largest net: e^710 overflows."""
+
+    def activate(self, name: str, nets: Vector) -> Vector:
+        if name == "softmax":
+            exps = [math.exp(x) for x in nets]
+            return [e / sum(exps) for e in exps]
+        return super().activate(name, nets)
+
+
+class SoftmaxDiagonalOnly(LoopsEngine):
+    """Back through softmax with only the Jacobian's diagonal o (1 - o)."""
+
+    def out_net_jacobian(self, name: str, outs: Vector) -> Matrix:
+        jac = super().out_net_jacobian(name, outs)
+        n = len(outs)
+        return [[jac[a][b] if a == b else 0.0 for b in range(n)] for a in range(n)]
+
+
+class BceWrongSlope(LoopsEngine):
+    """dE/dout of bce taken as o - t (the delta's formula), not (o - t) / (o (1 - o))."""
+
+    def output_gradient(self, problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
+        if problem.loss == "bce":
+            return [o - t for t, o in zip(target, outs, strict=True)]
+        return super().output_gradient(problem, target, outs, scale)
+
+
+class BiasUpdateWithoutRate(LoopsEngine):
+    """Biases moved by their whole gradient: the learning rate forgotten on b only."""
+
+    def apply_update(
+        self, problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
+    ) -> None:
+        biases = list(params.biases[layer_index])
+        super().apply_update(problem, params, layer_index, grad_w, grad_b)
+        if problem.layers[layer_index].bias_trainable:
+            params.biases[layer_index] = [b - g for b, g in zip(biases, grad_b, strict=True)]
+
+
+# --- bugs planted only in the lean path of unrecorded steps ----------------------------------
+#
+# Each is right whenever a step is recorded and wrong only when it is not: nothing but a
+# comparison of the two paths (bpcheck.testing.paths) can see them.  They wrap the lean
+# step rather than copy it, so they follow the engines' code as it changes.
+
+
+class LoopsLeanBiasFromOneSample(LoopsEngine):
+    """Lean path: the bias gradient of the batch's first sample only."""
+
+    def _simultaneous_step(
+        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
+    ) -> None:
+        first = copy.deepcopy(params)
+        super()._simultaneous_step(problem, first, batch[:1], scale)
+        super()._simultaneous_step(problem, params, batch, scale)
+        params.biases = first.biases
+
+
+class LoopsLeanMseBySamples(LoopsEngine):
+    """Lean path: mse divided by the number of samples only, not outputs x samples."""
+
+    def _simultaneous_step(
+        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
+    ) -> None:
+        super()._simultaneous_step(problem, params, batch, len(batch))
+
+
+class LoopsLeanSampleOffByOne(LoopsEngine):
+    """Lean path: per-sample step k trains on sample k + 1 mod n."""
+
+    def _simultaneous_step(
+        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
+    ) -> None:
+        if problem.batch == "per_sample":
+            batch = ((batch[0] + 1) % problem.n_samples,)
+        super()._simultaneous_step(problem, params, batch, scale)
+
+
+class LoopsLeanOutputBiasFrozen(LoopsEngine):
+    """Lean path: the output layer's bias never updated."""
+
+    def _simultaneous_step(
+        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
+    ) -> None:
+        output_bias = list(params.biases[-1])
+        super()._simultaneous_step(problem, params, batch, scale)
+        params.biases[-1] = output_bias
+
+
+TrainStep = Callable[..., None]
+
+
+class _MatricesLeanBug(MatricesEngine):
+    """The matrices engine with its lean ``train_step`` wrapped by :meth:`planted`."""
+
+    def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
+        raise NotImplementedError
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        original = getattr(matrices_engine, "train_step")  # noqa: B009 - not re-exported
+        setattr(matrices_engine, "train_step", self.planted(problem, original))  # noqa: B010
+        try:
+            return super().run(problem, record)
+        finally:
+            setattr(matrices_engine, "train_step", original)  # noqa: B010
+
+
+class MatricesLeanBiasFromOneSample(_MatricesLeanBug):
+    """Lean path: the bias gradient of the batch's first sample only."""
+
+    def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
+        def step(layers: list[Any], x: Any, target: Any, *rest: Any) -> None:
+            first = copy.deepcopy(layers)
+            train_step(first, x[:1], target[:1], *rest)
+            train_step(layers, x, target, *rest)
+            for layer, alone in zip(layers, first, strict=True):
+                layer.bias[...] = alone.bias
+
+        return step
+
+
+class MatricesLeanMseBySamples(_MatricesLeanBug):
+    """Lean path: mse divided by the number of samples only, not outputs x samples."""
+
+    def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
+        slopes = matrices_network._loss_slopes
+
+        def by_samples(loss: str, out: Any, target: Any) -> Any:
+            result = slopes(loss, out, target)
+            return result * out.shape[1] if loss == "mse" else result
+
+        def step(*args: Any) -> None:
+            matrices_network._loss_slopes = by_samples
+            try:
+                train_step(*args)
+            finally:
+                matrices_network._loss_slopes = slopes
+
+        return step
+
+
+class MatricesLeanSampleOffByOne(_MatricesLeanBug):
+    """Lean path: per-sample step k trains on sample k + 1 mod n."""
+
+    def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
+        def step(layers: list[Any], x: Any, target: Any, *rest: Any) -> None:
+            if problem.batch == "per_sample":
+                rows = [(tuple(i), tuple(t)) for i, t in zip(problem.inputs, problem.targets)]
+                index = rows.index((tuple(x[0].tolist()), tuple(target[0].tolist())))
+                following = (index + 1) % problem.n_samples
+                x = np.array([problem.inputs[following]], dtype=np.float64)
+                target = np.array([problem.targets[following]], dtype=np.float64)
+            train_step(layers, x, target, *rest)
+
+        return step
+
+
+class MatricesLeanOutputBiasFrozen(_MatricesLeanBug):
+    """Lean path: the output layer's bias never updated."""
+
+    def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
+        def step(layers: list[Any], *rest: Any) -> None:
+            output_bias = layers[-1].bias.copy()
+            train_step(layers, *rest)
+            layers[-1].bias[...] = output_bias
+
+        return step
+
+
+LEAN_PATH_BUGS: dict[str, Callable[[], Engine]] = {
+    "loops-lean-bias-from-one-sample": LoopsLeanBiasFromOneSample,
+    "loops-lean-mse-by-samples": LoopsLeanMseBySamples,
+    "loops-lean-sample-off-by-one": LoopsLeanSampleOffByOne,
+    "loops-lean-output-bias-frozen": LoopsLeanOutputBiasFrozen,
+    "matrices-lean-bias-from-one-sample": MatricesLeanBiasFromOneSample,
+    "matrices-lean-mse-by-samples": MatricesLeanMseBySamples,
+    "matrices-lean-sample-off-by-one": MatricesLeanSampleOffByOne,
+    "matrices-lean-output-bias-frozen": MatricesLeanOutputBiasFrozen,
+}
+"""The four bugs of issue 15 planted in the lean path of loops and of matrices."""
+
+BROKEN.update(
+    {
+        "tanh-one-minus-out": (TanhOneMinusOut, "check_gradients_match_finite_differences"),
+        "relu-slope-one-at-zero": (ReluSlopeOneAtZero, "check_relu_kink"),
+        "softmax-without-max-shift": (SoftmaxWithoutMaxShift, "check_large_net_inputs"),
+        "softmax-diagonal-only": (
+            SoftmaxDiagonalOnly,
+            "check_gradients_match_finite_differences",
+        ),
+        "bce-wrong-slope": (BceWrongSlope, "check_gradients_match_finite_differences"),
+        "bias-update-without-rate": (BiasUpdateWithoutRate, "check_update_rule"),
+        **{
+            name: (make, "check_lean_path_matches_recorded_path")
+            for name, make in LEAN_PATH_BUGS.items()
+        },
+    }
+)

@@ -1,0 +1,1 @@
+"""Properties of every engine: the lean path equals the recorded path; edge strategies."""
