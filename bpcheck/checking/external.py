@@ -105,7 +105,7 @@ class _StderrTail:
         while True:
             try:
                 chunk = os.read(self._fd, 65_536)
-            except OSError:
+            except (OSError, ValueError):
                 return
             if not chunk:
                 return
@@ -211,7 +211,8 @@ class _Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
+        self._stderr.last_lines(SETTLE)  # let the drain reach the end before its pipe closes
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             with contextlib.suppress(OSError, ValueError):
                 if stream is not None:
                     stream.close()
@@ -332,6 +333,9 @@ class ExternalEngine:
     (once) and never raises; :meth:`failure` tells a program that could not be
     started (``errored``) from one that is merely unavailable (``skipped``).
     """
+
+    cacheable = False
+    """Never answered from a cache of traces: bpcheck cannot fingerprint a program's code."""
 
     def __init__(self, shared: _Shared, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._shared = shared
