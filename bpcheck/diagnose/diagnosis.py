@@ -1,42 +1,81 @@
-"""``bpcheck diagnose``: which reading or bug reproduces each printed number that is wrong.
+"""``bpcheck diagnose``: what reproduces each printed number that is wrong, and on what evidence.
 
-For every claim whose verdict is ``mismatch`` or ``truncated``, each variant of
-the catalogue (and small combinations: an update-order or bias reading with any
-other variant) is computed, and the variants that make the claim a ``match``
-are listed, ranked by how many of the fixture's other printed numbers the same
-variant also turns into matches, minus how many matches it breaks.  A reading
-that explains one number and breaks ten others ranks low.
+For every claim whose verdict is ``mismatch`` or ``truncated``, the explanations
+are, as a careful reader tries them:
+
+* the catalogue (:mod:`.variants`): other readings of the algorithm, classic
+  bugs, hand computation, alone and in pairs with an order or bias reading;
+* ``from-printed-inputs`` (:mod:`.rounded_chain`): the claim recomputed from the
+  document's own printed, rounded operands, with the chain shown;
+* ``formula-slip`` (:mod:`.slips`): one operand or factor of one formula wrong,
+  every later number inheriting it;
+* printing slips: cut instead of rounded, one digit changed, two swapped.
+
+Each explanation lists the printed numbers it reproduces and those it
+contradicts (:mod:`.evidence`); it is ranked by how many it reproduces minus how
+many it contradicts; one backed by no printed number of another quantity is
+``weak``; one that random digit noise would hit as often is not offered.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from bpcheck.checking import registry
-from bpcheck.checking.check import OK, run_problem
-from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, Variant, VariantEngine, typo_of
-from bpcheck.model.engine import Engine
+from bpcheck.diagnose import evidence
+from bpcheck.diagnose.computed import (
+    DEFAULT_BUDGET,
+    Computed,
+    Prepared,
+    key_of,
+    prepare,
+    printed_claims,
+)
+from bpcheck.diagnose.graph import Key
+from bpcheck.diagnose.rounded_chain import ChainSearch, printed_by_key
+from bpcheck.diagnose.variants import CATALOGUE, typo_of
+from bpcheck.model.decimals import places_of
 from bpcheck.model.fixture import Claim, Fixture
-from bpcheck.model.problem import Problem
-from bpcheck.model.quantities import Trace
-from bpcheck.model.verdicts import MATCH, TRUNCATED, Verdict, verdict
+from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, Verdict, verdict
 
-PAIR_LEADERS = ("sequential-order", "simultaneous-order", "biases-trained", "biases-frozen")
-"""Readings tried in combination with every other computing variant."""
+MAX_SLIP_EXPLANATIONS = 5
+"""Formula slips kept per wrong number (the best; many slips often explain the same)."""
+
+SHOWN_IDS = 4
+"""Claim ids listed in a line of evidence before "and N more"."""
 
 
 @dataclass
 class Candidate:
-    """A variant or combination, with what it does to the fixture's printed numbers."""
+    """An explanation: variants (with the slip or chain), and the printed numbers it moves."""
 
     variants: tuple[str, ...]
-    verdicts: dict[str, Verdict]
-    gained: int = 0
-    broken: int = 0
+    reproduces: tuple[str, ...] = ()
+    """Printed numbers (claim ids) that were not a match and become one."""
+    contradicts: tuple[str, ...] = ()
+    """Printed numbers that were a match and are no longer (for a chain: that the printed
+    operands do not give)."""
+    keys: frozenset[Key] = frozenset()
+    """The quantities of the numbers it reproduces."""
+    detail: str = ""
+    """The formula slip or the rounded chain, as a reader writes it."""
+    chance: float | None = None
+    """How often the explanation's family would hit random digit noise as well (None for the
+    printing slips, which describe the print itself)."""
 
     @property
     def name(self) -> str:
         return " + ".join(self.variants)
+
+    @property
+    def gained(self) -> int:
+        return len(self.reproduces)
+
+    @property
+    def broken(self) -> int:
+        return len(self.contradicts)
 
     @property
     def score(self) -> int:
@@ -49,6 +88,20 @@ class Erratum:
     value: float
     verdict: Verdict
     explanations: list[Candidate] = field(default_factory=list)
+    dropped: list[Candidate] = field(default_factory=list)
+    """Explanations not offered: random digit noise would be hit as often (best first)."""
+
+    @property
+    def key(self) -> Key:
+        return key_of(self.claim)
+
+    def weak(self, candidate: Candidate) -> bool:
+        """Backed by no printed number of another quantity."""
+        return not (candidate.keys - {self.key})
+
+    def others(self, candidate: Candidate) -> list[str]:
+        """The other printed numbers the explanation reproduces (this one left out)."""
+        return [c for c in candidate.reproduces if c != self.claim.id]
 
     @property
     def accepted_reproduced(self) -> bool | None:
@@ -58,138 +111,263 @@ class Erratum:
         return any(c.name == self.claim.diagnosis for c in self.explanations)
 
 
-def printed_claims(fixture: Fixture) -> list[Claim]:
-    return [c for c in fixture.claims if c.printed is not None and c.relation is None]
+@dataclass
+class FixtureErrata:
+    """A fixture's wrong numbers, explained, and why the search stopped short if it did."""
+
+    errata: list[Erratum]
+    notes: list[str] = field(default_factory=list)
 
 
-def claim_verdicts(fixture: Fixture, trace: Trace, shift: int) -> dict[str, Verdict]:
-    """Each printed claim's verdict under a trace; a claim read ``shift`` steps away."""
-    found = {}
-    for claim in printed_claims(fixture):
-        value = trace.get(claim.step + shift, {}).get(claim.canonical)
-        if value is not None and claim.printed is not None:
-            found[claim.id] = verdict(value, claim.printed)
-    return found
+class Judge:
+    """Printed claims against computed values: a float test first, exact verdicts near the print.
+
+    Most values a slip gives are nowhere near the printed number; telling them
+    apart needs no Decimal.  Anything within a unit and a half of the printed
+    last place gets the exact verdict of :mod:`bpcheck.model.verdicts`.
+    """
+
+    def __init__(self, claims: Sequence[Claim]) -> None:
+        self.near: dict[str, tuple[float, float]] = {}
+        for claim in claims:
+            assert claim.printed is not None
+            unit = float(Decimal(1).scaleb(-places_of(claim.printed)))
+            self.near[claim.id] = (float(claim.printed), 1.5 * unit)
+
+    def __call__(self, claim: Claim, value: float) -> Verdict:
+        printed, reach = self.near[claim.id]
+        if not math.isfinite(value) or abs(value - printed) > reach * (1 + 1e-9):
+            return MISMATCH
+        assert claim.printed is not None
+        return verdict(value, claim.printed)
 
 
-SHIFTED = tuple(v for v in CATALOGUE if v.step_shift)
-"""Printing slips that read a claim at another step (the step before, say)."""
+def diagnose_fixture(fixture: Fixture, budget: float = DEFAULT_BUDGET) -> list[Erratum]:
+    return diagnose(fixture, budget).errata
 
 
-def record_steps(fixture: Fixture) -> set[int]:
-    """The claims' steps, and the steps the shifted readings look at."""
-    steps = {c.step for c in printed_claims(fixture)}
-    shifted = {s + v.step_shift for s in steps for v in SHIFTED}
-    return steps | {s for s in shifted if 0 <= s <= fixture.problem.steps}
+def diagnose(fixture: Fixture, budget: float = DEFAULT_BUDGET) -> FixtureErrata:
+    """Every wrong printed number of the fixture, with its explanations best first."""
+    prepared = prepare(fixture, budget)
+    if prepared is None:
+        return FixtureErrata([])
+    return FixtureErrata(judge_fixture(prepared, fixture), prepared.notes)
 
 
-def computing_combinations(problem: Problem) -> list[tuple[Variant, ...]]:
-    """Every computing variant alone, and each pair led by an order or bias reading."""
-    singles = [v for v in CATALOGUE if v.computes and v.applies(problem)]
-    combos: list[tuple[Variant, ...]] = [(v,) for v in singles]
-    for leader in (BY_NAME[n] for n in PAIR_LEADERS):
-        if not leader.applies(problem):
-            continue
-        changed = leader.transform(problem) if leader.transform else problem
-        for other in singles:
-            if other.name in PAIR_LEADERS or changed is None or not other.applies(changed):
-                continue
-            combos.append((leader, other))
-    return combos
-
-
-def compute(
-    variants: tuple[Variant, ...], problem: Problem, record: set[int], fast: Engine
-) -> Trace | None:
-    """The trace under the variants, or None if they cannot be computed for this problem."""
-    for variant in variants:
-        if variant.transform is not None:
-            changed = variant.transform(problem)
-            if changed is None:
-                return None
-            problem = changed
-    planted = tuple(v for v in variants if v.planted is not None)
-    engine: Engine = VariantEngine(planted) if planted else fast
-    run = run_problem(engine, problem, record)  # the readings are applied above, once
-    return run.trace if run.outcome == OK else None
-
-
-def fast_engine() -> Engine:
-    """The quickest engine for plain readings: NumPy (JAX would compile every new shape)."""
-    engines = registry.all_engines()
-    for name in ("matrices", "loops"):
-        if name in engines and engines[name].available().available:
-            return engines[name]
-    return next(iter(engines.values()))
-
-
-def diagnose_fixture(fixture: Fixture, fast: Engine | None = None) -> list[Erratum]:
-    fast = fast or fast_engine()
-    record = record_steps(fixture)
-    baseline_run = run_problem(registry.reference_engine(), fixture.problem, record)
-    if baseline_run.outcome != OK:
-        return []
-    baseline = claim_verdicts(fixture, baseline_run.trace, 0)
+def judge_fixture(prepared: Prepared, fixture: Fixture) -> list[Erratum]:
+    """The errata of the fixture as printed, against a preparation (which may serve many)."""
+    claims = printed_claims(fixture)
+    judge = Judge(claims)
+    values = prepared.graph.values
+    before = {c.id: judge(c, values[key_of(c)]) for c in claims if key_of(c) in values}
     errata = [
-        Erratum(c, baseline_run.trace[c.step][c.canonical], baseline[c.id])
-        for c in printed_claims(fixture)
-        if baseline.get(c.id) not in (None, MATCH)
+        Erratum(c, values[key_of(c)], before[c.id])
+        for c in claims
+        if c.id in before and before[c.id] != MATCH
     ]
     if not errata:
         return []
-    candidates = [
-        Candidate((v.name,), claim_verdicts(fixture, baseline_run.trace, v.step_shift))
-        for v in SHIFTED
-    ]
-    for combo in computing_combinations(fixture.problem):
-        trace = compute(combo, fixture.problem, record, fast)
-        if trace is None:
-            continue
-        names = tuple(v.name for v in combo)
-        candidates.append(Candidate(names, claim_verdicts(fixture, trace, 0)))
-    for candidate in candidates:
-        score(candidate, baseline)
+    by_key: dict[Key, list[Claim]] = {}
+    for claim in claims:
+        by_key.setdefault(key_of(claim), []).append(claim)
+    chances = Chances(prepared, by_key)
+    ways = _distinct(prepared.catalogue) + prepared.slips
+    computed = [_moved(c, by_key, before, judge) for c in ways]
+    chains = ChainSearch(prepared.graph, printed_by_key(claims))
+    chained = _chain_evidence(chains, claims, before)
     for erratum in errata:
-        erratum.explanations = explanations(erratum, candidates)
+        found: list[Candidate] = []
+        dropped: list[Candidate] = []
+        for way, candidate in zip(ways, computed, strict=True):
+            if candidate is None or erratum.claim.id not in candidate.reproduces:
+                continue
+            (found if _offered(candidate, chances, way.family) else dropped).append(candidate)
+        slips = [c for c in found if c.variants == ("formula-slip",)]
+        found = [c for c in found if c.variants != ("formula-slip",)] + _best_slips(slips)
+        chain = _from_printed(erratum, chains, chained, chances)
+        if chain is not None:
+            (found if evidence.offered([chain.chance or 0.0]) else dropped).append(chain)
+        found += _printing(erratum)
+        erratum.explanations = sorted(found, key=rank)
+        erratum.dropped = sorted(dropped, key=rank)[:1]
     return errata
 
 
-def score(candidate: Candidate, baseline: dict[str, Verdict]) -> None:
-    for claim_id, before in baseline.items():
-        after = candidate.verdicts.get(claim_id)
-        if before != MATCH and after == MATCH:
-            candidate.gained += 1
-        elif before == MATCH and after != MATCH:
-            candidate.broken += 1
+def _distinct(catalogue: list[Computed]) -> list[Computed]:
+    """The catalogue without combinations that compute what an earlier one does (a pair whose
+    reading changes nothing the document prints says no more than its other variant)."""
+    kept: list[Computed] = []
+    for way in catalogue:
+        if not any(k.values == way.values for k in kept):
+            kept.append(way)
+    return kept
 
 
-def explanations(erratum: Erratum, candidates: list[Candidate]) -> list[Candidate]:
+def _moved(
+    computed: Computed,
+    by_key: dict[Key, list[Claim]],
+    before: dict[str, Verdict],
+    judge: Judge,
+) -> Candidate | None:
+    """What a way of computing does to the printed numbers (None if it explains none)."""
+    reproduces, contradicts, keys = [], [], set()
+    for key, value in computed.values.items():
+        for claim in by_key.get(key, ()):
+            if claim.id not in before:
+                continue
+            after = judge(claim, value)
+            if before[claim.id] != MATCH and after == MATCH:
+                reproduces.append(claim.id)
+                keys.add(key)
+            elif before[claim.id] == MATCH and after != MATCH:
+                contradicts.append(claim.id)
+    if not reproduces:
+        return None
+    return Candidate(
+        computed.variants, tuple(reproduces), tuple(contradicts), frozenset(keys), computed.detail
+    )
+
+
+class Chances:
+    """The chance of each family at each printed quantity, computed once."""
+
+    def __init__(self, prepared: Prepared, by_key: dict[Key, list[Claim]]) -> None:
+        self.prepared = prepared
+        self.by_key = by_key
+        self._known: dict[tuple[str, Key], float] = {}
+
+    def at(self, family: str, key: Key, values: Callable[[], Iterable[float]]) -> float:
+        if (family, key) not in self._known:
+            printed = self.by_key[key][0].printed
+            assert printed is not None
+            true = self.prepared.graph.values[key]
+            self._known[(family, key)] = evidence.chance(true, printed, values())
+        return self._known[(family, key)]
+
+    def of_family(self, family: str, key: Key) -> float:
+        source = self.prepared.catalogue if family == "catalogue" else self.prepared.slips
+        return self.at(
+            family,
+            key,
+            lambda: (c.values[key] for c in source if c.family == family and key in c.values),
+        )
+
+
+def _offered(candidate: Candidate, chances: Chances, family: str) -> bool:
+    candidate.chance = math.prod(chances.of_family(family, key) for key in candidate.keys)
+    return evidence.offered([candidate.chance])
+
+
+def _best_slips(slips: list[Candidate]) -> list[Candidate]:
+    """The best slips, one per distinct evidence (many slips move the same numbers alike)."""
+    kept: dict[tuple[tuple[str, ...], tuple[str, ...]], Candidate] = {}
+    for slip in sorted(slips, key=rank):
+        kept.setdefault((slip.reproduces, slip.contradicts), slip)
+    return list(kept.values())[:MAX_SLIP_EXPLANATIONS]
+
+
+@dataclass(frozen=True)
+class ChainEvidence:
+    """What reading the whole document as computed from its printed numbers says."""
+
+    reproduces: tuple[str, ...]
+    contradicts: tuple[str, ...]
+    keys: frozenset[Key]
+
+
+def _chain_evidence(
+    chains: ChainSearch, claims: Sequence[Claim], before: dict[str, Verdict]
+) -> ChainEvidence:
+    reproduces, contradicts, keys = [], [], set()
+    for claim in claims:
+        if claim.id not in before:
+            continue
+        found = chains.chains(claim)
+        if before[claim.id] != MATCH and found:
+            reproduces.append(claim.id)
+            keys.add(key_of(claim))
+        elif before[claim.id] == MATCH and not found and chains.values(claim):
+            contradicts.append(claim.id)
+    return ChainEvidence(tuple(reproduces), tuple(contradicts), frozenset(keys))
+
+
+def _from_printed(
+    erratum: Erratum, chains: ChainSearch, evidence_: ChainEvidence, chances: Chances
+) -> Candidate | None:
+    found = chains.chains(erratum.claim)
+    if not found:
+        return None
+    candidate = Candidate(
+        ("from-printed-inputs",),
+        evidence_.reproduces,
+        evidence_.contradicts,
+        evidence_.keys,
+        found[0].describe(chains.graph),
+    )
+    candidate.chance = math.prod(
+        chances.at("from-printed-inputs", key, _chain_values(chains, chances.by_key[key][0]))
+        for key in candidate.keys
+    )
+    return candidate
+
+
+def _chain_values(chains: ChainSearch, claim: Claim) -> Callable[[], list[float]]:
+    return lambda: chains.values(claim)
+
+
+def _printing(erratum: Erratum) -> list[Candidate]:
+    """Readings of the print itself: cut, one digit changed, two swapped (always weak)."""
     claim = erratum.claim
     assert claim.printed is not None
-    found = [c for c in candidates if c.verdicts.get(claim.id) == MATCH]
+    found = []
     if erratum.verdict == TRUNCATED:
-        found.append(Candidate(("cut-when-printed",), {claim.id: MATCH}, gained=1))
+        found.append(Candidate(("cut-when-printed",), (claim.id,), (), frozenset({erratum.key})))
     for name, swaps in (("typo-one-digit", False), ("typo-swapped-digits", True)):
         if typo_of(erratum.value, claim.printed, swaps):
-            found.append(Candidate((name,), {claim.id: MATCH}, gained=1))
-    return sorted(found, key=rank)
+            found.append(Candidate((name,), (claim.id,), (), frozenset({erratum.key})))
+    return found
 
 
 TIE_ORDER = {"cut-when-printed": 0, "typo-one-digit": 2, "typo-swapped-digits": 2}
 """Among equal scores: the verdict's own reading first, computed readings next, typos last."""
 
+POSITION = {v.name: i for i, v in enumerate(CATALOGUE)}
 
-def rank(candidate: Candidate) -> tuple[int, int, int, list[int]]:
-    order = {v.name: i for i, v in enumerate(CATALOGUE)}
+
+def rank(candidate: Candidate) -> tuple[int, int, int, list[int], str]:
     tie = max(TIE_ORDER.get(name, 1) for name in candidate.variants)
-    positions = [order[name] for name in candidate.variants]
-    return (-candidate.score, len(candidate.variants), tie, positions)
+    positions = [POSITION[name] for name in candidate.variants]
+    return (-candidate.score, len(candidate.variants), tie, positions, candidate.detail)
 
 
 # --- output ------------------------------------------------------------------------------------
 
 
-def describe(fixture: Fixture, errata: list[Erratum], top: int) -> list[str]:
+def ids(claim_ids: Sequence[str]) -> str:
+    shown = ", ".join(claim_ids[:SHOWN_IDS])
+    more = len(claim_ids) - SHOWN_IDS
+    return f"{shown}, and {more} more" if more > 0 else shown
+
+
+def evidence_text(erratum: Erratum, candidate: Candidate) -> str:
+    """``reproduces 3 other printed numbers (a, b, c); contradicts none``, or ``weak``."""
+    others = erratum.others(candidate)
+    parts = []
+    if erratum.weak(candidate):
+        parts.append("weak: no other printed quantity reproduced")
+    else:
+        parts.append(f"also reproduces {len(others)} ({ids(others)})")
+    if candidate.contradicts:
+        parts.append(f"contradicts {candidate.broken} ({ids(candidate.contradicts)})")
+    else:
+        parts.append("contradicts none")
+    if candidate.chance is not None:
+        parts.append(f"chance {candidate.chance:.0%}")
+    return "; ".join(parts)
+
+
+def describe(fixture: Fixture, found: FixtureErrata | list[Erratum], top: int) -> list[str]:
+    errata = found.errata if isinstance(found, FixtureErrata) else found
     lines = [f"{fixture.id} ({fixture.path}): {len(errata)} printed number(s) not a match"]
     for erratum in errata:
         claim = erratum.claim
@@ -198,13 +376,18 @@ def describe(fixture: Fixture, errata: list[Erratum], top: int) -> list[str]:
             f"computed {erratum.value:.10g} ({erratum.verdict})"
         )
         if not erratum.explanations:
-            lines.append("    nothing in the catalogue reproduces it")
+            lines.append("    nothing reproduces it")
         for number, candidate in enumerate(erratum.explanations[:top], start=1):
-            lines.append(
-                f"    {number}. {candidate.name}: also turns {candidate.gained - 1} other "
-                f"number(s) into matches, breaks {candidate.broken}"
-            )
+            detail = f": {candidate.detail}" if candidate.detail else ""
+            lines.append(f"    {number}. {candidate.name}{detail}")
+            lines.append(f"       {evidence_text(erratum, candidate)}")
+        for candidate in erratum.dropped:
+            detail = f": {candidate.detail}" if candidate.detail else ""
+            lines.append(f"    not offered, no better than chance: {candidate.name}{detail}")
+            lines.append(f"       {evidence_text(erratum, candidate)}")
         if claim.diagnosis:
             state = "reproduced" if erratum.accepted_reproduced else "NOT reproduced"
             lines.append(f"    accepted diagnosis: {claim.diagnosis} ({state})")
+    if isinstance(found, FixtureErrata):
+        lines += [f"  note: {note}" for note in found.notes]
     return lines

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpcheck.diagnose.diagnosis import Erratum
+from bpcheck.diagnose.diagnosis import Candidate, Erratum
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.files import write_atomically
 from bpcheck.io.limits import from_environment
@@ -28,20 +28,63 @@ SCHEMA_NAME = "diagnose-result-v1.schema.json"
 
 @dataclass(frozen=True)
 class Explanation:
-    """Variants that together turn a printed number into a match, and their score."""
+    """Variants that together turn a printed number into a match, and their evidence."""
 
     variants: tuple[str, ...]
     gained: int
     """Printed numbers of the fixture that become a match, this one included."""
     broken: int
     """Printed numbers of the fixture that were a match and are no longer."""
+    detail: str = ""
+    """The formula slip or the rounded chain, as a reader writes it."""
+    reproduces: tuple[str, ...] = ()
+    """The claims it turns into matches (``gained`` of them)."""
+    contradicts: tuple[str, ...] = ()
+    """The claims it turns from matches into non-matches (``broken`` of them)."""
+    weak: bool = False
+    """Backed by no printed number of another quantity."""
+    chance: float | None = None
+    """How often its family would hit random digit noise as well (None: not estimated)."""
+
+    @classmethod
+    def of(cls, erratum: Erratum, candidate: Candidate) -> Explanation:
+        return cls(
+            candidate.variants,
+            candidate.gained,
+            candidate.broken,
+            candidate.detail,
+            candidate.reproduces,
+            candidate.contradicts,
+            erratum.weak(candidate),
+            candidate.chance,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"variants": list(self.variants), "gained": self.gained, "broken": self.broken}
+        return {
+            "variants": list(self.variants),
+            "gained": self.gained,
+            "broken": self.broken,
+            "detail": self.detail,
+            "reproduces": list(self.reproduces),
+            "contradicts": list(self.contradicts),
+            "weak": self.weak,
+            "chance": self.chance,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Explanation:
-        return cls(tuple(data["variants"]), data["gained"], data["broken"])
+        """Fields added after the first version of the schema are optional when read."""
+        chance = data.get("chance")
+        return cls(
+            tuple(data["variants"]),
+            data["gained"],
+            data["broken"],
+            data.get("detail", ""),
+            tuple(data.get("reproduces", ())),
+            tuple(data.get("contradicts", ())),
+            bool(data.get("weak", False)),
+            None if chance is None else float(chance),
+        )
 
 
 @dataclass(frozen=True)
@@ -70,9 +113,7 @@ class ErratumRecord:
             value=erratum.value,
             verdict=erratum.verdict,
             accepted=claim.diagnosis,
-            explanations=tuple(
-                Explanation(c.variants, c.gained, c.broken) for c in erratum.explanations
-            ),
+            explanations=tuple(Explanation.of(erratum, c) for c in erratum.explanations),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -103,17 +144,23 @@ class ErratumRecord:
 
 @dataclass(frozen=True)
 class FixtureDiagnosis:
-    """One fixture's errata."""
+    """One fixture's errata, and why the search stopped short if it did."""
 
     fixture: str
     errata: tuple[ErratumRecord, ...]
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"fixture": self.fixture, "errata": [e.to_json() for e in self.errata]}
+        return {
+            "fixture": self.fixture,
+            "errata": [e.to_json() for e in self.errata],
+            "notes": list(self.notes),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FixtureDiagnosis:
-        return cls(data["fixture"], tuple(ErratumRecord.from_json(e) for e in data["errata"]))
+        errata = tuple(ErratumRecord.from_json(e) for e in data["errata"])
+        return cls(data["fixture"], errata, tuple(data.get("notes", ())))
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class Variant:
     """For printing: the claim was printed for this many steps earlier (-1) or later."""
     max_steps: int | None = None
     """Only for problems trained at most this many steps (nobody rounds 10,000 steps by hand)."""
+    reaches: str = "update"
+    """The first stage of step 0 it changes (:data:`STAGES`); every stage after a step is run."""
 
     def applies(self, problem: Problem) -> bool:
         if self.max_steps is not None and problem.steps > self.max_steps:
@@ -71,6 +73,12 @@ class Variant:
 
 
 # --- readings: problem changes -------------------------------------------------------
+
+
+STAGES = ("forward", "loss", "backward", "update", "print")
+"""What a variant can change, earliest first: ``forward`` values, the ``loss`` and dE/dout at
+the output, the ``backward`` pass, only what follows an ``update``, or only the ``print``.
+A variant is computed only for a fixture with a wrong number it can reach."""
 
 
 def _order(order: str) -> Callable[[Problem], Problem | None]:
@@ -188,6 +196,9 @@ def typo_of(value: float, printed: str, swaps: bool) -> bool:
 # --- the catalogue -----------------------------------------------------------------------------
 
 
+HAND_STEPS = 10
+"""Problems trained at most this many steps may have been computed by hand (rounded, slipped)."""
+
 HAND_MODES: tuple[tuple[str, Mode], ...] = (("round", "round"), ("truncat", "cut"))
 """How the hand variants are named (rounded-k-, truncated-k-decimals) and how they cut."""
 
@@ -197,22 +208,34 @@ CATALOGUE: tuple[Variant, ...] = (
         "reading",
         "a layer's new weights used while back-propagating into the layer below",
         transform=_order("sequential"),
+        reaches="backward",
     ),
     Variant(
         "simultaneous-order",
         "reading",
         "every gradient from the weights before the step",
         transform=_order("simultaneous"),
+        reaches="backward",
     ),
     Variant("biases-trained", "reading", "biases updated like weights", transform=_biases(True)),
     Variant("biases-frozen", "reading", "biases left as they were", transform=_biases(False)),
     Variant(
-        "loss-sse", "reading", "sum of squared errors, without the 1/2", transform=_loss("sse")
+        "loss-sse",
+        "reading",
+        "sum of squared errors, without the 1/2",
+        transform=_loss("sse"),
+        reaches="loss",
     ),
     Variant(
-        "loss-half_sse", "reading", "half the sum of squared errors", transform=_loss("half_sse")
+        "loss-half_sse",
+        "reading",
+        "half the sum of squared errors",
+        transform=_loss("half_sse"),
+        reaches="loss",
     ),
-    Variant("loss-mse", "reading", "mean of squared errors", transform=_loss("mse")),
+    Variant(
+        "loss-mse", "reading", "mean of squared errors", transform=_loss("mse"), reaches="loss"
+    ),
     Variant("learning-rate-x2", "reading", "twice the learning rate", transform=_rate(2.0)),
     Variant("learning-rate-x0.5", "reading", "half the learning rate", transform=_rate(0.5)),
     Variant("learning-rate-x10", "reading", "ten times the learning rate", transform=_rate(10.0)),
@@ -228,24 +251,28 @@ CATALOGUE: tuple[Variant, ...] = (
         "bug",
         "the output layer's delta lacks f'(net)",
         planted=OutputDerivativeMissing,
+        reaches="backward",
     ),
     Variant(
         "error-as-delta",
         "bug",
         "the output delta is target - output (the error itself)",
         planted=ErrorAsDelta,
+        reaches="loss",
     ),
     Variant(
         "derivative-of-net",
         "bug",
         "f' applied to the net input instead of the output (sigmoid' = net (1 - net))",
         planted=DerivativeOfNet,
+        reaches="backward",
     ),
     Variant(
         "transposed-weights",
         "bug",
         "deltas carried down through W, not its transpose",
         planted=TransposedWeights,
+        reaches="backward",
     ),
     Variant(
         "gradient-sign-flipped",
@@ -253,23 +280,59 @@ CATALOGUE: tuple[Variant, ...] = (
         "p + rate * dE/dp: gradient ascent",
         planted=GradientSignFlipped,
     ),
-    Variant("bias-gradient-dropped", "bug", "dE/db left at zero", planted=BiasGradientDropped),
+    Variant(
+        "bias-gradient-dropped",
+        "bug",
+        "dE/db left at zero",
+        planted=BiasGradientDropped,
+        reaches="backward",
+    ),
     *(
         Variant(
             f"{mode}ed-{k}-decimals",
             "hand",
             f"every intermediate value {mode}ed to {k} decimals, as by hand",
             planted=functools.partial(ByHand, k, how),
-            max_steps=10,
+            max_steps=HAND_STEPS,
+            reaches="forward",
         )
         for mode, how in HAND_MODES
         for k in (2, 3, 4, 5, 6)
     ),
-    Variant("cut-when-printed", "printing", "the value cut, not rounded, at the printed place"),
-    Variant("typo-one-digit", "printing", "one digit of the printed number changed"),
-    Variant("typo-swapped-digits", "printing", "two adjacent digits of the printed number swapped"),
     Variant(
-        "one-step-early", "printing", "the number printed is that of the step before", step_shift=-1
+        "from-printed-inputs",
+        "search",
+        "computed from the document's own printed (rounded) values of its operands",
+        reaches="print",
+    ),
+    Variant(
+        "formula-slip",
+        "search",
+        "one operand or factor of one formula wrong (a neighbour's value, a sign, a factor 2 "
+        "or ½, a factor dropped), and every number after it inheriting the slip",
+        reaches="print",
+    ),
+    Variant(
+        "cut-when-printed",
+        "printing",
+        "the value cut, not rounded, at the printed place",
+        reaches="print",
+    ),
+    Variant(
+        "typo-one-digit", "printing", "one digit of the printed number changed", reaches="print"
+    ),
+    Variant(
+        "typo-swapped-digits",
+        "printing",
+        "two adjacent digits of the printed number swapped",
+        reaches="print",
+    ),
+    Variant(
+        "one-step-early",
+        "printing",
+        "the number printed is that of the step before",
+        step_shift=-1,
+        reaches="print",
     ),
 )
 """Every variant bpcheck knows, in the order reports list them."""

@@ -41,6 +41,9 @@ VARIANT_NAMES: tuple[str, ...] = (
     "truncated-4-decimals",
     "truncated-5-decimals",
     "truncated-6-decimals",
+    # found by search over the computation graph
+    "from-printed-inputs",
+    "formula-slip",
     # printing slips
     "cut-when-printed",
     "typo-one-digit",

@@ -1,0 +1,244 @@
+"""The ways of computing a fixture that diagnose compares with the document, within a budget.
+
+Everything here is independent of the printed strings: the reference trace and
+its computation graph, each variant of the catalogue (readings, bugs, hand
+computation) computed by the loops engine, and each formula slip recomputed over
+the graph.  Each is kept as the values it gives the printed quantities, so that
+judging a document (:mod:`.diagnosis`) is cheap and a benchmark can judge many
+perturbed copies of one fixture against one preparation.
+
+Speed (the everyday loop must not wait for it):
+
+* a variant is computed only if it can reach one of the wrong numbers (a
+  learning-rate reading cannot change a step-0 forward value);
+* every variant is first computed up to :data:`CHEAP_STEPS` only, which costs
+  nothing; the long runs (Mazur's 10,000 steps) follow, most promising first
+  (explains most of the cheap wrong numbers, single readings before pairs), while
+  the fixture's time budget lasts, and the note says how many were left out;
+* variants run in this process (no worker to start), and the slips share the one
+  traced forward and backward pass, recomputing only what each slip changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from bpcheck.checking import registry
+from bpcheck.checking.check import OK, run_problem, trained_as_far_as
+from bpcheck.diagnose.graph import Graph, Key, build_graph
+from bpcheck.diagnose.slips import SlipSearch
+from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, HAND_STEPS, STAGES, Variant, VariantEngine
+from bpcheck.model.fixture import Claim, Fixture
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import NEURON_KINDS, Trace, split_sample
+from bpcheck.model.verdicts import is_match
+
+DEFAULT_BUDGET = 1.0
+"""Seconds per fixture for the variants' long runs (``--budget``)."""
+
+CHEAP_STEPS = HAND_STEPS
+"""Steps every variant is computed to, whatever the budget."""
+
+PAIR_LEADERS = ("sequential-order", "simultaneous-order", "biases-trained", "biases-frozen")
+"""Readings tried in combination with every other computing variant."""
+
+SHIFTED = tuple(v for v in CATALOGUE if v.step_shift)
+"""Printing slips that read a claim at another step (the step before, say)."""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One way of computing the fixture, and the values it gives the printed quantities."""
+
+    variants: tuple[str, ...]
+    values: dict[Key, float]
+    detail: str = ""
+    """For a formula slip: the slip, as a reader writes it."""
+    family: str = "catalogue"
+    """What its chance of a lucky hit is estimated against: ``catalogue``, ``formula-slip``
+    (single slips) or ``slip-pair``."""
+
+
+@dataclass
+class Prepared:
+    """A fixture's reference values, graph and every other way of computing it."""
+
+    graph: Graph
+    catalogue: list[Computed]
+    slips: list[Computed]
+    notes: list[str] = field(default_factory=list)
+    """Why the search stopped short (time budget, slip limit), for the reader."""
+
+
+def printed_claims(fixture: Fixture) -> list[Claim]:
+    return [c for c in fixture.claims if c.printed is not None and c.relation is None]
+
+
+def key_of(claim: Claim) -> Key:
+    return claim.step, claim.canonical
+
+
+def record_steps(fixture: Fixture) -> set[int]:
+    """The claims' steps, the steps the shifted readings look at, and the step before each
+    (so that the graph can recompute an update)."""
+    steps = {c.step for c in printed_claims(fixture)}
+    before = {s - 1 for s in steps} | {s + v.step_shift for s in steps for v in SHIFTED}
+    return steps | {s for s in before if 0 <= s <= fixture.problem.steps}
+
+
+def stage_of(claim: Claim) -> int:
+    """The earliest stage (index in :data:`STAGES`) whose change can reach the claim; -1: none."""
+    if claim.step > 0:
+        return STAGES.index("update")
+    base, _ = split_sample(claim.canonical)
+    kind = base.split("[", 1)[0]
+    if kind in ("w", "b"):
+        return -1
+    if kind in NEURON_KINDS[:3] or kind == "out":
+        return STAGES.index("forward")
+    if kind in ("E", "dE_dout") or (kind.startswith("dE[") and "_dout[" in base):
+        return STAGES.index("loss")
+    return STAGES.index("backward")
+
+
+def reaches(variant: Variant, claims: Collection[Claim]) -> bool:
+    return any(STAGES.index(variant.reaches) <= stage_of(c) for c in claims)
+
+
+def computing_combinations(
+    problem: Problem, errata: Collection[Claim]
+) -> list[tuple[Variant, ...]]:
+    """Each computing variant that can reach a wrong number, and each pair led by an order or
+    bias reading that can reach one too (else the pair says what its second variant says)."""
+    singles = [v for v in CATALOGUE if v.computes and v.applies(problem) and reaches(v, errata)]
+    every = [v for v in CATALOGUE if v.computes and v.applies(problem)]
+    combos: list[tuple[Variant, ...]] = [(v,) for v in singles]
+    for leader in (BY_NAME[n] for n in PAIR_LEADERS):
+        if not leader.applies(problem) or not reaches(leader, errata):
+            continue
+        changed = leader.transform(problem) if leader.transform else problem
+        for other in every:
+            if other.name in PAIR_LEADERS or changed is None or not other.applies(changed):
+                continue
+            combos.append((leader, other))
+    return combos
+
+
+def compute(variants: tuple[Variant, ...], problem: Problem, record: set[int]) -> Trace | None:
+    """The trace under the variants (loops engine, in this process), or None if they cannot."""
+    for variant in variants:
+        if variant.transform is not None:
+            changed = variant.transform(problem)
+            if changed is None:
+                return None
+            problem = changed
+    planted = tuple(v for v in variants if v.planted is not None)
+    run = run_problem(VariantEngine(planted), problem, record)  # readings applied above, once
+    return run.trace if run.outcome == OK else None
+
+
+def at_keys(trace: Trace, keys: Collection[Key], shift: int = 0) -> dict[Key, float]:
+    found = {}
+    for step, name in keys:
+        value = trace.get(step + shift, {}).get(name)
+        if value is not None:
+            found[(step, name)] = value
+    return found
+
+
+def prepare(
+    fixture: Fixture, budget: float = DEFAULT_BUDGET, every: bool = False
+) -> Prepared | None:
+    """The reference values and every variant and slip that can reach a wrong printed number
+    (``every``: any printed number, for judging copies with other prints).  None when the
+    reference engine cannot run the fixture."""
+    claims = printed_claims(fixture)
+    record = record_steps(fixture)
+    baseline = run_problem(registry.reference_engine(), fixture.problem, record)
+    if baseline.outcome != OK:
+        return None
+    graph = build_graph(trained_as_far_as(fixture.problem, record), baseline.trace)
+    keys = {key_of(c) for c in claims if key_of(c) in graph.values}
+    targets = [c for c in claims if key_of(c) in keys and (every or not _matches(c, graph))]
+    prepared = Prepared(graph, [], [])
+    if not targets:
+        return prepared
+    for variant in SHIFTED:
+        shifted = at_keys(baseline.trace, keys, variant.step_shift)
+        prepared.catalogue.append(Computed((variant.name,), shifted))
+    combos = computing_combinations(fixture.problem, targets)
+
+    def promise(values: dict[Key, float]) -> int:
+        """Wrong numbers the variant turns into matches: who gets a long run first."""
+        return sum(1 for c in targets if _matches(c, graph, values))
+
+    prepared.catalogue += _catalogue(fixture, combos, record, keys, budget, promise, prepared.notes)
+    prepared.slips = _slips(graph, keys, {key_of(c) for c in targets}, prepared.notes)
+    return prepared
+
+
+def _matches(claim: Claim, graph: Graph, values: dict[Key, float] | None = None) -> bool:
+    value = (graph.values if values is None else values).get(key_of(claim))
+    return value is not None and claim.printed is not None and is_match(value, claim.printed)
+
+
+def _catalogue(
+    fixture: Fixture,
+    combos: list[tuple[Variant, ...]],
+    record: set[int],
+    keys: set[Key],
+    budget: float,
+    promise: Callable[[dict[Key, float]], int],
+    notes: list[str],
+) -> list[Computed]:
+    """Every combination computed, the long runs while the budget lasts."""
+    deadline = time.perf_counter() + budget
+    cheap = {s for s in record if s <= CHEAP_STEPS}
+    names = {combo: tuple(v.name for v in combo) for combo in combos}
+    found: dict[tuple[Variant, ...], Computed] = {}
+    for combo in combos:
+        trace = compute(combo, fixture.problem, cheap or {0})
+        if trace is not None:
+            found[combo] = Computed(names[combo], at_keys(trace, keys))
+    if cheap == record:
+        return list(found.values())
+    position = {v.name: i for i, v in enumerate(CATALOGUE)}
+
+    def order(combo: tuple[Variant, ...]) -> tuple[int, int, list[int]]:
+        hits = promise(found[combo].values)
+        return (-hits, len(combo), [position[v.name] for v in combo])
+
+    waiting = sorted(found, key=order)
+    for done, combo in enumerate(waiting):
+        if time.perf_counter() > deadline:
+            left = len(waiting) - done
+            notes.append(
+                f"time budget of {budget:g} s reached: {left} of {len(waiting)} variant(s) "
+                f"not run to step {max(record)} (--budget SECONDS to allow more)"
+            )
+            break
+        trace = compute(combo, fixture.problem, record)
+        if trace is not None:
+            found[combo] = Computed(names[combo], at_keys(trace, keys))
+    return list(found.values())
+
+
+def _slips(graph: Graph, printed: set[Key], errata: set[Key], notes: list[str]) -> list[Computed]:
+    """Every single formula slip below a wrong number (hand-sized steps), and the pairs of
+    slips within each wrong number's formula and its operands'."""
+    search = SlipSearch(graph, printed, errata, HAND_STEPS)
+    found = []
+    for slip in search.slips():
+        effect = search.effect((slip,))
+        if effect is not None and effect.values.keys() & errata:
+            found.append(Computed(("formula-slip",), effect.values, effect.text, "formula-slip"))
+    if search.truncated:
+        notes.append(f"the slip search stopped after {search.limit} slips")
+    for wrong in sorted(errata):
+        for pair in search.local_pairs(wrong):
+            effect = search.effect(pair)
+            if effect is not None and wrong in effect.values:
+                found.append(Computed(("formula-slip",), effect.values, effect.text, "slip-pair"))
+    return found
