@@ -12,11 +12,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bpcheck.checking.enclosures import from_plain, midpoints, plain_enclosures
 from bpcheck.checking.external import ExternalEngine
 from bpcheck.checking.isolation import EngineFailed, IsolatedEngine
 from bpcheck.checking.traces import BadTrace, checked_trace
 from bpcheck.model import verdicts
-from bpcheck.model.engine import CannotRun, Engine, required_capabilities
+from bpcheck.model.engine import CannotRun, Enclosures, Engine, encloses, required_capabilities
 from bpcheck.model.fixture import Claim, Fixture, Operand
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace, split_sample
@@ -49,6 +50,8 @@ class EngineRun:
     outcome: Outcome
     trace: Trace = field(default_factory=dict)
     reason: str | None = None
+    enclosures: Enclosures | None = None
+    """Certified bounds of the trace's values, from an engine that gives them."""
 
 
 def run_engine(engine: Engine, fixture: Fixture, name: str | None = None) -> EngineRun:
@@ -79,6 +82,9 @@ def run_problem(
         missing = required_capabilities(problem) - frozenset(engine.capabilities)
         if missing:
             return EngineRun(label, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
+        if encloses(engine):
+            enclosed = certified_values(engine, problem, record)
+            return EngineRun(label, OK, trace=midpoints(enclosed), enclosures=enclosed)
         trace = checked_trace(engine.run(problem, record), problem, record)
     except CannotRun as error:
         return EngineRun(label, SKIPPED, reason=str(error))
@@ -89,6 +95,12 @@ def run_problem(
     except (Exception, SystemExit) as error:  # an engine's bug is a result, not a crash
         return EngineRun(label, ERRORED, reason=f"{type(error).__name__}: {error}")
     return EngineRun(label, OK, trace=trace)
+
+
+def certified_values(engine: Engine, problem: Problem, record: Collection[int]) -> Enclosures:
+    """The engine's enclosures (:class:`~bpcheck.model.engine.Enclosures`), checked."""
+    enclose = getattr(engine, "enclose")  # noqa: B009 (an optional method of the contract)
+    return from_plain(plain_enclosures(enclose(problem, record), problem, record))
 
 
 def trained_as_far_as(problem: Problem, record: Collection[int]) -> Problem:
@@ -125,6 +137,8 @@ class ClaimResult:
     verdict: str | None
     outcome: Outcome
     message: str
+    ulps: dict[str, float] = field(default_factory=dict)
+    """Each float engine's error in ULPs of the certified value, when one engine certified it."""
 
 
 def relation_holds(claim: Claim, left: float, right: float) -> bool:
@@ -324,5 +338,13 @@ def check_fixture(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult
         if isinstance(engine, IsolatedEngine):
             engine.warm()  # the workers load side by side while the first engine runs
     runs = [run_engine(engine, fixture, name) for name, engine in engines.items()]
-    claims = [judge(claim, runs) for claim in fixture.claims]
-    return FixtureResult(fixture, runs, claims, disagreements(runs))
+    return judge_fixture(fixture, runs)
+
+
+def judge_fixture(fixture: Fixture, runs: list[EngineRun]) -> FixtureResult:
+    """Every claim judged on the runs: on the certified values when an engine gave them."""
+    from bpcheck.checking import certified  # it builds on this module's results
+
+    claims = [certified.judged(judge(claim, runs), runs) for claim in fixture.claims]
+    found = certified.disagreements(runs)
+    return FixtureResult(fixture, runs, claims, disagreements(runs) if found is None else found)

@@ -33,8 +33,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from bpcheck.checking.enclosures import from_plain
 from bpcheck.checking.worker_process import WorkerFailed, WorkerProcess, with_output
-from bpcheck.model.engine import Availability, CannotRun
+from bpcheck.model.engine import Availability, CannotRun, Enclosures
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 
@@ -53,6 +54,7 @@ class Description:
     version: str
     capabilities: frozenset[str]
     availability: Availability
+    certifies: bool = False
 
 
 class _Shared:
@@ -113,6 +115,7 @@ class _Shared:
             version=value["version"],
             capabilities=frozenset(value["capabilities"]),
             availability=Availability(value["available"], value["reason"]),
+            certifies=value.get("certifies") is True,
         )
 
     def describe(self, timeout: float) -> Description | None:
@@ -128,16 +131,20 @@ class _Shared:
             return self.description
 
     def run(self, problem: Problem, record: Collection[int], timeout: float) -> Trace:
+        trace: Trace = self.ask("run", problem, record, timeout)
+        return trace
+
+    def ask(self, request: str, problem: Problem, record: Collection[int], timeout: float) -> Any:
+        """The engine's answer to ``run`` or ``enclose``: a trace, or plain enclosures."""
         with self.lock:
             worker = self.loaded(timeout)
-            serial = worker.send("run", problem, set(record))
+            serial = worker.send(request, problem, set(record))
             try:
                 kind, value, output = worker.receive(serial, timeout)
             except WorkerFailed as error:
                 raise EngineFailed(str(error)) from None
             if kind == "ok":
-                trace: Trace = value
-                return trace
+                return value
             if kind == "cannot":
                 raise CannotRun(str(value))
             raise EngineFailed(with_output(str(value), output))
@@ -210,6 +217,20 @@ class IsolatedEngine:
         if self._shared.unloadable is not None:
             raise CannotRun(self._shared.unloadable)
         return self._shared.run(problem, record, self.timeout)
+
+    @property
+    def certifies(self) -> bool:
+        """Whether the engine answers ``enclose`` (:func:`bpcheck.model.engine.encloses`)."""
+        description = self._shared.describe(self.timeout)
+        return description is not None and description.certifies
+
+    def enclose(self, problem: Problem, record: Collection[int]) -> Enclosures:
+        """The engine's enclosures, as :meth:`run` gives its trace."""
+        if self.failure() is not None:
+            raise EngineFailed(self._shared.failure)
+        if self._shared.unloadable is not None:
+            raise CannotRun(self._shared.unloadable)
+        return from_plain(self._shared.ask("enclose", problem, record, self.timeout))
 
 
 _POOL: dict[tuple[str, str], _Shared] = {}

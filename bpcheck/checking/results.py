@@ -5,7 +5,15 @@ from __future__ import annotations
 from tabulate import SEPARATING_LINE, DataRow, Line, TableFormat, tabulate
 
 from bpcheck import __version__
-from bpcheck.checking.check import ERRORED, OK, SKIPPED, ClaimResult, Disagreement, FixtureResult
+from bpcheck.checking.check import (
+    ERRORED,
+    OK,
+    SKIPPED,
+    ClaimResult,
+    Disagreement,
+    EngineRun,
+    FixtureResult,
+)
 from bpcheck.checking.run_result import (
     ClaimRecord,
     DisagreementRecord,
@@ -98,12 +106,14 @@ UNJUDGED_HEADER = "not computed"
 def fixture_rows(run: RunResult) -> tuple[list[str], list[list[str]]]:
     """The headers and one row per fixture: the counts ``run --json`` writes, as text."""
     unjudged = any(f.counts["unjudged"].claims for f in run.fixtures)
-    headers = FIXTURE_HEADERS[:-2] + ([UNJUDGED_HEADER] if unjudged else []) + FIXTURE_HEADERS[-2:]
+    undecided = any(f.counts["undecided"].claims for f in run.fixtures)
+    headers = FIXTURE_HEADERS[:5] + (["undecided"] if undecided else []) + FIXTURE_HEADERS[5:-2]
+    headers += ([UNJUDGED_HEADER] if unjudged else []) + FIXTURE_HEADERS[-2:]
     rows = []
     for fixture in run.fixtures:
         counts = fixture.counts
-        kinds = ["match", "truncated", "mismatch", "pinned", "relations"]
-        kinds += ["unjudged"] if unjudged else []
+        kinds = ["match", "truncated", "mismatch", *(["undecided"] if undecided else [])]
+        kinds += ["pinned", "relations", *(["unjudged"] if unjudged else [])]
         rows.append(
             [
                 fixture.id,
@@ -157,6 +167,7 @@ def tally_line(run: RunResult) -> str:
         f"{counts['truncated'].claims} truncated",
         f"{counts['mismatch'].claims} wrong",
     ]
+    kinds += [f"{counts['undecided'].claims} undecided"] if counts["undecided"].claims else []
     kinds += [f"{counts['pinned'].claims} pinned"] if counts["pinned"].claims else []
     kinds += [plural(counts["relations"].claims, "relation")] if counts["relations"].claims else []
     kinds += [f"{counts['unjudged'].claims} not computed"] if counts["unjudged"].claims else []
@@ -167,6 +178,7 @@ KIND_WORDS = {
     "match": "match",
     "truncated": "truncated",
     "mismatch": "wrong",
+    "undecided": "undecided",
     "pinned": "pinned",
     "relations": "relations",
     "unjudged": "not computed",
@@ -179,6 +191,32 @@ def expectation(counts: Counts) -> str:
         return "all as expected"
     off = [f"{c.unexpected} {KIND_WORDS[k]}" for k, c in counts.kinds.items() if c.unexpected]
     return f"{counts.claims - counts.as_expected} not as expected: {', '.join(off)}"
+
+
+def certified_lines(run: RunResult) -> list[str]:
+    """What the certified values say: the precision used, each float engine's worst error.
+
+    ``certified at 191-382 bits (53+ digits) on 12 fixtures; worst error in ULPs of the
+    certified value: loops 112 (mazur-2015-as-coded E_total), ...``; nothing when no
+    engine certified its values.
+    """
+    runs = [r for f in run.fixtures for r in f.runs.values() if r.precision is not None]
+    if not runs:
+        return []
+    bits = sorted({r.precision for r in runs if r.precision is not None})
+    digits = min(r.digits for r in runs if r.digits is not None)
+    span = f"{bits[0]}" if len(bits) == 1 else f"{bits[0]}-{bits[-1]}"
+    lines = [f"certified at {span} bits ({digits:.0f}+ digits) on {plural(len(runs), 'fixture')}"]
+    worst: dict[str, tuple[float, str]] = {}
+    for fixture in run.fixtures:
+        for claim in fixture.claims:
+            for engine, ulps in claim.ulps.items():
+                if engine not in worst or not abs(ulps) <= abs(worst[engine][0]):
+                    worst[engine] = (ulps, f"{fixture.id} {claim.alias or claim.quantity}")
+    if worst:
+        parts = [f"{e} {abs(u):.3g} ({where})" for e, (u, where) in worst.items()]
+        lines.append("worst error in ULPs of the certified value: " + ", ".join(parts))
+    return lines
 
 
 def engine_notes(run: RunResult) -> list[str]:
@@ -279,7 +317,16 @@ def claim_record(result: ClaimResult) -> ClaimRecord:
         diagnosis=claim.diagnosis,
         pinned=claim.pinned,
         relation=relation,
+        ulps=dict(result.ulps),
     )
+
+
+def run_record(run: EngineRun) -> RunRecord:
+    """The run's outcome and reason, and the precision of certified values."""
+    enclosed = run.enclosures
+    if enclosed is None:
+        return RunRecord(run.outcome, run.reason)
+    return RunRecord(run.outcome, run.reason, enclosed.precision, enclosed.digits)
 
 
 def fixture_record(result: FixtureResult) -> FixtureRecord:
@@ -290,7 +337,7 @@ def fixture_record(result: FixtureResult) -> FixtureRecord:
         path=str(fixture.path),
         source=dict(fixture.source),
         outcome=result.outcome,
-        runs={run.engine: RunRecord(run.outcome, run.reason) for run in result.runs},
+        runs={run.engine: run_record(run) for run in result.runs},
         claims=[claim_record(c) for c in result.claims],
         disagreements=[
             DisagreementRecord(d.quantity, d.step, dict(d.values), d.tolerance)

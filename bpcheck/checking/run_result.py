@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,8 @@ class ClaimRecord:
     diagnosis: str | None
     pinned: str | None = None
     relation: RelationRecord | None = None
+    ulps: dict[str, float] = field(default_factory=dict)
+    """Each float engine's error in ULPs of the certified value (when an engine certified it)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -138,6 +140,8 @@ class ClaimRecord:
             data["pinned"] = self.pinned
         if self.relation is not None:
             data["relation"] = self.relation.to_json()
+        if self.ulps:
+            data["ulps"] = {name: _json_number(u) for name, u in self.ulps.items()}
         return data
 
     @classmethod
@@ -161,6 +165,7 @@ class ClaimRecord:
             diagnosis=data["diagnosis"],
             pinned=data.get("pinned"),
             relation=None if relation is None else RelationRecord.from_json(relation),
+            ulps={name: _float(u) for name, u in data.get("ulps", {}).items()},
         )
 
 
@@ -170,9 +175,18 @@ class RunRecord:
 
     outcome: Outcome
     reason: str | None
+    precision: int | None = None
+    """Bits of working precision, for an engine that certified its values."""
+    digits: float | None = None
+    """The correct significant digits it certified (its least accurate value's)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "reason": self.reason}
+        data: dict[str, Any] = {"outcome": self.outcome, "reason": self.reason}
+        if self.precision is not None:
+            data["precision"] = self.precision
+        if self.digits is not None:
+            data["digits"] = _json_number(self.digits)
+        return data
 
 
 @dataclass
@@ -240,7 +254,12 @@ class FixtureRecord:
             source=dict(data["source"]),
             outcome=Outcome(data["outcome"]),
             runs={
-                name: RunRecord(Outcome(run["outcome"]), run["reason"])
+                name: RunRecord(
+                    Outcome(run["outcome"]),
+                    run["reason"],
+                    run.get("precision"),
+                    None if run.get("digits") is None else _float(run["digits"]),
+                )
                 for name, run in data["runs"].items()
             },
             claims=[ClaimRecord.from_json(claim) for claim in data["claims"]],

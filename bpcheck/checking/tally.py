@@ -21,9 +21,10 @@ from bpcheck.checking.check import OK
 if TYPE_CHECKING:
     from bpcheck.checking.run_result import ClaimRecord
 
-KINDS = ("match", "truncated", "mismatch", "pinned", "relations", "unjudged")
-"""What a claim is counted as: the verdict found for a printed number, a pinned value
-alone, a relation, or ``unjudged`` (no engine computed it)."""
+KINDS = ("match", "truncated", "mismatch", "undecided", "pinned", "relations", "unjudged")
+"""What a claim is counted as: the verdict found for a printed number (``undecided``
+only on a certified interval), a pinned value alone, a relation, or ``unjudged`` (no
+engine computed it)."""
 
 
 def kind_of(claim: ClaimRecord) -> str:

@@ -13,7 +13,11 @@ Python types only (bpcheck reads replies without importing any engine's classes)
 * ``("run", serial, problem, record)``: reply ``("ok", trace)`` with the trace
   checked and copied (:func:`~bpcheck.checking.traces.checked_trace`),
   ``("cannot", reason)`` for :class:`~bpcheck.model.engine.CannotRun`, or
-  ``("error", reason)``.
+  ``("error", reason)``;
+* ``("enclose", serial, problem, record)``: the same for an engine that certifies its
+  values (:class:`~bpcheck.model.engine.Enclosures`); the reply's value is the
+  enclosures as a plain dict, checked like a trace
+  (:func:`~bpcheck.checking.enclosures.plain_enclosures`).
 
 Everything the engine raises, ``SystemExit`` and ``KeyboardInterrupt`` included,
 becomes an ``error`` reply: it is the engine's failure, not bpcheck's.  What the
@@ -33,8 +37,9 @@ from collections.abc import Collection
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bpcheck.checking.enclosures import plain_enclosures
 from bpcheck.checking.traces import BadTrace, checked_trace
-from bpcheck.model.engine import CannotRun
+from bpcheck.model.engine import CannotRun, encloses
 from bpcheck.model.problem import Problem
 
 END_MARK = b"\n\x00bpcheck-request-end %d\x00\n"
@@ -54,6 +59,8 @@ def main() -> None:
         kind, serial = message[0], message[1]
         if kind == "load":
             reply, engine = load(message[2], message[3])
+        elif kind == "enclose":
+            reply = enclose(engine, message[2], message[3])
         else:
             reply = run(engine, message[2], message[3])
         end_output(serial)
@@ -104,6 +111,7 @@ def description(engine: Any) -> dict[str, Any]:
         "capabilities": sorted(str(c) for c in capabilities),
         "available": bool(available),
         "reason": None if reason is None else str(reason),
+        "certifies": encloses(engine),
     }
 
 
@@ -122,6 +130,23 @@ def run(engine: Any, problem: Problem, record: Collection[int]) -> Reply:
         return ("error", f"bad trace: {error}")
     except BaseException as error:  # a trace whose own methods raise
         return ("error", f"bad trace: {describe(error)}")
+
+
+def enclose(engine: Any, problem: Problem, record: Collection[int]) -> Reply:
+    if engine is None:
+        return ("error", "the engine is not loaded")
+    try:
+        enclosed = engine.enclose(problem, set(record))
+    except CannotRun as error:
+        return ("cannot", text(error))
+    except BaseException as error:
+        return ("error", describe(error))
+    try:
+        return ("ok", plain_enclosures(enclosed, problem, record))
+    except BadTrace as error:
+        return ("error", f"bad enclosures: {error}")
+    except BaseException as error:
+        return ("error", f"bad enclosures: {describe(error)}")
 
 
 def describe(error: BaseException) -> str:

@@ -10,6 +10,7 @@ from bpcheck.checking import registry
 from bpcheck.checking.check import OK, FixtureResult, check_fixture
 from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import (
+    certified_lines,
     disagreement_table,
     failing_claims_table,
     fixture_rows,
@@ -77,6 +78,8 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
         write_run_result(Path(args.json), run)
     failed = any(r.outcome != OK for r in results)
     print()
+    for line in certified_lines(run):
+        say(line)
     say(tally_line(run), BAD if failed else GOOD)
     return ExitCode.FAILED if failed else ExitCode.OK
 

@@ -58,22 +58,28 @@ def sigmoid(x: arb) -> arb:
     return ONE / (ONE + (-x).exp())
 
 
+HALF = arb(1) / 2
+EITHER = arb(HALF, HALF)
+"""The ball [0, 1]: a relu's slope where the sign of its input is not known."""
+
+
 def relu(x: arb) -> arb:
-    """max(0, x), defined only where the ball's sign is known (0 exactly gives 0)."""
+    """max(0, x); around 0, the ball [0, upper end] (relu is continuous, so that is rigorous)."""
     if x.is_zero() or x < 0:
         return ZERO
     if x > 0:
         return x
-    raise Undecided(f"relu of {x.str(5, radius=True)}: its sign is not known at this precision")
+    return x.nonnegative_part()
 
 
 def relu_slope(x: arb) -> arb:
-    """relu'(x): 0 at and below 0 (the convention), 1 above."""
+    """relu'(x): 0 at and below 0 (the convention), 1 above, and [0, 1] when the ball
+    cannot tell (a net input whose true value may be exactly 0): both are in it."""
     if x.is_zero() or x < 0:
         return ZERO
     if x > 0:
         return ONE
-    raise Undecided(f"relu' of {x.str(5, radius=True)}: its sign is not known at this precision")
+    return EITHER
 
 
 def t_log(t: arb, o: arb) -> arb:

@@ -53,7 +53,7 @@ BUDGET_VARIABLE = "BPCHECK_CERTIFIED_BUDGET"
 DEFAULT_DIGITS = 50
 DEFAULT_BUDGET = 30.0
 """Seconds: under the worker's 60-second timeout, above Mazur's 10,000 steps (about 10 s)."""
-MAX_BITS = 1 << 16
+MAX_BITS = 1 << 13
 """The most bits the engine will try before it reports the digits it could certify."""
 MARGIN_BITS = 24
 """Bits added to what the digits need: the rounding of a few dozen operations, and spare."""
@@ -106,6 +106,7 @@ class CertifiedEngine:
         deadline = time.monotonic() + self.budget
         needed = self.digits * math.log2(10)
         bits = math.ceil(needed) + MARGIN_BITS
+        worst = -math.inf
         while True:
             try:
                 balls = self._train(problem, record, bits, deadline)
@@ -116,11 +117,9 @@ class CertifiedEngine:
                 continue
             except OutOfTime as error:
                 raise CannotRun(f"skipped for time: {error}") from None
-            worst = min(
-                (correct_bits(b) for v in balls.values() for b in v.values()), default=math.inf
-            )
-            if worst >= needed or bits >= self.max_bits:
-                break
+            worst, before = _worst(balls), worst
+            if worst >= needed or bits >= self.max_bits or not worst > before:
+                break  # certified; or as far as it goes; or more bits no longer help
             lost = bits - worst if math.isfinite(worst) else bits
             bits = min(self.max_bits, max(2 * bits, math.ceil(needed + lost) + MARGIN_BITS))
         float64 = self._float64_radii(problem, record, deadline)
@@ -158,6 +157,12 @@ class CertifiedEngine:
         except Undecided:
             return {s: {} for s in record}
         return {s: {n: _radius(b) for n, b in v.items()} for s, v in balls.items()}
+
+
+def _worst(balls: dict[int, Record]) -> float:
+    """The fewest correct bits of any value (values whose ball holds 0 do not count)."""
+    found = (correct_bits(b) for v in balls.values() for b in v.values())
+    return min((bits for bits in found if bits != -math.inf), default=math.inf)
 
 
 def _watch(began: float, deadline: float, done: int, total: int, bits: int) -> None:
