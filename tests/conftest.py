@@ -34,6 +34,12 @@ from tests.support.paths import ROOT
 
 pytest_plugins = ["pytester"]
 
+# Commands run by tests compute everything in this process: no trace cache shared between
+# tests (tests/checking/test_cache.py and test_parallel.py use their own) and no ``-j``
+# processes, which would build the registry's engines instead of a test's.
+os.environ.setdefault("BPCHECK_NO_CACHE", "1")
+os.environ.setdefault("BPCHECK_JOBS", "1")
+
 settings.register_profile("default", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True)
 settings.register_profile("thorough", max_examples=2000, deadline=None)

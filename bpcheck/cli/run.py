@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+from collections.abc import Collection
 from pathlib import Path
 
 from bpcheck.checking import registry
-from bpcheck.checking.check import OK, FixtureResult, check_fixture
+from bpcheck.checking.cache import cached, open_cache
+from bpcheck.checking.check import OK, FixtureResult
 from bpcheck.checking.isolation import DEFAULT_TIMEOUT
+from bpcheck.checking.parallel import check_fixtures, default_jobs
 from bpcheck.checking.results import (
     certified_lines,
     disagreement_table,
@@ -19,12 +23,14 @@ from bpcheck.checking.results import (
     text_table,
 )
 from bpcheck.checking.run_result import RunResult, write_run_result
+from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command, add_engines, add_paths
-from bpcheck.cli.inputs import engines_and_fixtures
+from bpcheck.cli.inputs import engines_and_fixtures, select_engines
 from bpcheck.cli.output import BAD, GOOD, VERDICT_STYLES, say, show, styled_table
 from bpcheck.errors import ExitCode
 from bpcheck.io.files import check_output
 from bpcheck.io.progress import tracked
+from bpcheck.model.engine import Engine
 
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:
@@ -62,14 +68,26 @@ def engines_style(cell: str) -> str:
     return BAD if any(word in cell for word in ("disagree", "errored", "skipped")) else ""
 
 
+def engines_for_run(
+    names: Collection[str] | None, timeout: float, cache: bool
+) -> dict[str, Engine]:
+    """The engines asked for, with their timeout, behind the trace cache unless it is off.
+
+    Module-level, so that ``-j`` worker processes build the same engines (it pickles).
+    """
+    engines = registry.with_timeout(select_engines(names), timeout)
+    return cached(engines, open_cache(cache))
+
+
 def cmd_run(args: argparse.Namespace) -> ExitCode:
-    engines, fixtures = engines_and_fixtures(args.engine, args.paths)
-    engines = registry.with_timeout(engines, args.timeout)
+    _, fixtures = engines_and_fixtures(args.engine, args.paths)
+    make = functools.partial(engines_for_run, args.engine, args.timeout, not args.no_cache)
+    engines = make()
     if args.json:
         check_output(Path(args.json), "--json")
-    results = [
-        check_fixture(fixture, engines) for fixture in tracked(fixtures, "checking", lambda f: f.id)
-    ]
+    shown = tracked(fixtures, "checking", lambda f: f.id)
+    checked = check_fixtures(fixtures, engines, make, args.jobs)
+    results = [result for _, result in zip(shown, checked, strict=True)]
     run = run_result(engines, results)
     print_summary(run)
     for result in results:
@@ -113,6 +131,16 @@ def register(commands: object) -> None:
         help="seconds each engine may take to load, and to run one fixture, before it is "
         "stopped and reported errored (default: %(default)g)",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=positive_whole,
+        default=default_jobs(),
+        metavar="N",
+        help="check fixtures in N processes side by side (default: the cores, %(default)s here; "
+        "fixtures the cache answers are not sent to a process)",
+    )
+    add_no_cache(parser)
 
 
 def positive_seconds(text: str) -> float:
@@ -123,3 +151,13 @@ def positive_seconds(text: str) -> float:
     if not seconds > 0 or math.isinf(seconds):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return seconds
+
+
+def positive_whole(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return number

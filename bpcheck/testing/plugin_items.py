@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import pytest
 
 from bpcheck.checking import project_engines, registry
+from bpcheck.checking.cache import cached, open_cache
 from bpcheck.checking.check import (
     ERRORED,
     OK,
@@ -92,10 +93,11 @@ def select_engines(
     names: list[str], timeout: float, configured: list[EngineCommand] | None = None
 ) -> dict[str, Engine]:
     """The engines items run: registered ones, each in its worker process, and configured
-    external ones, each in its child process (tests replace this)."""
+    external ones, each in its child process (tests replace this); behind the trace cache
+    (``BPCHECK_NO_CACHE=1`` turns it off), shared by every xdist worker."""
     if not configured:
-        return registry.select(names, timeout)
-    return project_engines.select(names, (), configured, timeout)
+        return cached(registry.select(names, timeout), open_cache())
+    return cached(project_engines.select(names, (), configured, timeout), open_cache())
 
 
 class SessionRuns:

@@ -1,0 +1,361 @@
+"""A cache of engines' traces, so that a fixture nobody changed is not computed again.
+
+``bpcheck run`` and ``bpcheck claim`` spend nearly all their time in the engines,
+and most of it recomputing what the last run computed.  The cache keeps the values
+of each step an engine computed, under a key that holds everything they depend on:
+
+* the engine: its registered name, what it is (``module:Class``), its own
+  ``version``, and a fingerprint of its code (every file of the package it lives
+  in, the problem model it reads, and the name and version of every distribution
+  installed, JAX and NumPy included);
+* the problem: every weight, bias, input, target and setting, as exact floats;
+* the step, and whether an update follows it (in ``sequential`` order the lower
+  layers' deltas flow through weights updated in the same step).
+
+So a changed fixture, a changed weight, a new engine version, an edited engine or
+an upgraded dependency is a different key: a miss, never a stale result.  Reading a
+step does not depend on how many steps follow it (the engine contract), which is
+what lets ``claim`` reuse the steps ``run`` computed and compute only the new one.
+
+The folder (:func:`default_folder`: ``BPCHECK_CACHE_DIR``, else the user's cache
+folder) is safe to delete at any time; every file is written atomically, so that
+processes running side by side (``run -j``, ``pytest -n``) can share it.  A file
+that cannot be read is a miss.  ``BPCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Collection, Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bpcheck.checking.isolation import EngineFailed
+from bpcheck.checking.traces import checked_trace
+from bpcheck.errors import BadInput
+from bpcheck.io.files import write_atomically
+from bpcheck.model.engine import Availability, Engine, encloses
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import Trace
+
+FORMAT = "1"
+"""Bumped when the key or the files change meaning: older entries are then never read."""
+
+
+def default_folder() -> Path:
+    """``BPCHECK_CACHE_DIR``, else the platform's folder for a user's caches, ``/bpcheck``."""
+    chosen = os.environ.get("BPCHECK_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "bpcheck"
+
+
+def disabled_by_environment() -> bool:
+    """``BPCHECK_NO_CACHE`` set to anything but ``""`` or ``0``."""
+    return os.environ.get("BPCHECK_NO_CACHE", "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Description:
+    """What an engine says about itself; kept so that a hit need not load the engine."""
+
+    version: str
+    capabilities: frozenset[str]
+    available: bool
+    reason: str | None
+    certifies: bool
+
+
+class TraceCache:
+    """Steps of traces and engine descriptions, as JSON files under ``folder``.
+
+    ``hits`` and ``misses`` count the steps looked up, for tests and for curiosity.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+
+    # --- steps ----------------------------------------------------------------------
+
+    def _step_path(self, key: str) -> Path:
+        return self.folder / "traces" / f"v{FORMAT}" / key[:2] / f"{key}.json"
+
+    def get_step(self, key: str) -> dict[str, float] | None:
+        values = _read_json(self._step_path(key))
+        if not isinstance(values, dict) or not all(
+            isinstance(v, float | int) and not isinstance(v, bool) for v in values.values()
+        ):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return {str(name): float(value) for name, value in values.items()}
+
+    def has_step(self, key: str) -> bool:
+        return self._step_path(key).is_file()
+
+    def put_step(self, key: str, values: dict[str, float]) -> None:
+        # repr of a float reads back as the same float; NaN and infinities as JSON's extensions.
+        _write_json(self._step_path(key), values)
+
+    # --- engines --------------------------------------------------------------------
+
+    def _description_path(self, key: str) -> Path:
+        return self.folder / "engines" / f"v{FORMAT}" / f"{key}.json"
+
+    def get_description(self, key: str) -> Description | None:
+        found = _read_json(self._description_path(key))
+        try:
+            return Description(
+                version=str(found["version"]),
+                capabilities=frozenset(str(c) for c in found["capabilities"]),
+                available=bool(found["available"]),
+                reason=None if found["reason"] is None else str(found["reason"]),
+                certifies=bool(found["certifies"]),
+            )
+        except (TypeError, KeyError):
+            return None
+
+    def put_description(self, key: str, description: Description) -> None:
+        plain = asdict(description)
+        plain["capabilities"] = sorted(description.capabilities)
+        _write_json(self._description_path(key), plain)
+
+
+def _read_json(path: Path) -> Any:
+    """The file's JSON, or None when it is absent, unreadable or not JSON (a miss)."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, value: Any) -> None:
+    """Write atomically; a cache that cannot be written is no cache, never an error."""
+    with contextlib.suppress(OSError, BadInput):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(value, separators=(",", ":")))
+
+
+def open_cache(enabled: bool = True) -> TraceCache | None:
+    """The cache in :func:`default_folder`, or None when turned off (argument or environment)."""
+    if not enabled or disabled_by_environment():
+        return None
+    return TraceCache(default_folder())
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def digest(*parts: object) -> str:
+    """SHA-256 of the parts' ``repr`` (exact for floats, strings and tuples of them)."""
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+def problem_key(problem: Problem) -> str:
+    """Everything of the problem but its step count (the step key says what follows)."""
+    return digest(replace(problem, steps=0))
+
+
+def step_key(engine: str, problem: str, step: int, update_follows: bool) -> str:
+    return digest(FORMAT, engine, problem, step, update_follows)
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".py", ".json", ".toml")):
+                yield Path(root) / name
+
+
+def code_fingerprint(module: str) -> str:
+    """A digest of the code behind ``module`` and of the environment it runs in.
+
+    The files of the package that holds the module (all of them: the engine may
+    import its neighbours), those of the problem model every engine reads, and the
+    installed distributions with their versions.  Nothing is imported but the
+    module's parent packages.
+    """
+    hasher = hashlib.sha256(f"{FORMAT} {sys.version}".encode())
+    parent = module.rpartition(".")[0] or module
+    folders: list[Path] = []
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec(parent)
+        if spec is not None and spec.submodule_search_locations:
+            folders += [Path(p) for p in spec.submodule_search_locations]
+        elif spec is not None and spec.origin:
+            hasher.update(Path(spec.origin).read_bytes())
+    folders.append(Path(__file__).resolve().parent.parent / "model")
+    for folder in folders:
+        for path in _files_under(folder):
+            hasher.update(str(path.relative_to(folder)).encode())
+            with contextlib.suppress(OSError):
+                hasher.update(path.read_bytes())
+    hasher.update(installed_distributions().encode())
+    return hasher.hexdigest()
+
+
+def installed_distributions() -> str:
+    """The ``name-version.dist-info`` folders on ``sys.path``: read from the listing only."""
+    names: list[str] = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            names += [
+                n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info"))
+            ]
+    return "\n".join(sorted(names))
+
+
+# --- an engine behind the cache -----------------------------------------------------------
+
+
+class CachedEngine:
+    """An engine whose steps come from the cache when computed before (see the module).
+
+    The engine's description (version, capabilities, availability) is kept too,
+    under its code's fingerprint, so that when every step is a hit the engine is
+    not even loaded: no worker started, no JAX imported.
+    """
+
+    def __init__(self, inner: Engine, cache: TraceCache, name: str) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = name
+        target = getattr(inner, "target", None)
+        if not isinstance(target, str):
+            target = f"{type(inner).__module__}:{type(inner).__qualname__}"
+        self.target = target
+        self._fingerprint: str | None = None
+        self._description: Description | None = None
+        self._from_cache = False
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = code_fingerprint(self.target.partition(":")[0])
+        return self._fingerprint
+
+    @property
+    def description_key(self) -> str:
+        """The engine's class and code: engines of one package share the fingerprint only."""
+        return digest(self.target, self.fingerprint)
+
+    def describe(self) -> Description:
+        """Kept, or asked of the engine (loading it) and kept when it loaded."""
+        if self._description is None:
+            in_process = not hasattr(self.inner, "failure")
+            kept = None if in_process else self.cache.get_description(self.description_key)
+            if kept is not None:
+                self._description, self._from_cache = kept, True
+            else:
+                status = self.inner.available()
+                self._description = Description(
+                    version=str(self.inner.version),
+                    capabilities=frozenset(self.inner.capabilities),
+                    available=status.available,
+                    reason=status.reason,
+                    certifies=encloses(self.inner),
+                )
+                if not in_process and self.failure() is None:
+                    self.cache.put_description(self.description_key, self._description)
+        return self._description
+
+    @property
+    def version(self) -> str:
+        return self.describe().version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        """The contract declares a plain attribute; the engine's own is the only right value."""
+        raise AttributeError("a cached engine's version is its engine's")
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.describe().capabilities
+
+    @capabilities.setter
+    def capabilities(self, value: frozenset[str]) -> None:
+        raise AttributeError("a cached engine's capabilities are its engine's")
+
+    @property
+    def certifies(self) -> bool:
+        return self.describe().certifies
+
+    def available(self) -> Availability:
+        """The engine's; one that failed to load raises, to be ``errored`` and not ``skipped``."""
+        description = self.describe()
+        failure = self.failure()
+        if failure is not None:
+            raise EngineFailed(failure)
+        return Availability(description.available, description.reason)
+
+    def failure(self) -> str | None:
+        """The inner engine's failure to load; none when its description was kept."""
+        if self._from_cache:
+            return None
+        failure = getattr(self.inner, "failure", None)
+        return failure() if callable(failure) else None
+
+    def warm(self) -> None:
+        """Start loading the engine, unless a kept description may spare loading it."""
+        warm = getattr(self.inner, "warm", None)
+        if callable(warm) and self.cache.get_description(self.description_key) is None:
+            warm()
+
+    def enclose(self, problem: Problem, record: Collection[int]) -> Any:
+        """Certified values are not cached: they are the engine's own, asked each time."""
+        return getattr(self.inner, "enclose")(problem, record)  # noqa: B009
+
+    def _keys(self, problem: Problem, record: Collection[int]) -> dict[int, str]:
+        engine = digest(self.name, self.target, self.version, self.fingerprint)
+        shape = problem_key(problem)
+        return {s: step_key(engine, shape, s, s < problem.steps) for s in set(record)}
+
+    def has(self, problem: Problem, record: Collection[int]) -> bool:
+        """Whether every step is kept (so running it costs no engine time)."""
+        if self.certifies:
+            return False
+        return all(self.cache.has_step(key) for key in self._keys(problem, record).values())
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        """Kept steps from the cache; the others computed, training no further than needed.
+
+        The engine runs only up to the last step missing (one more, when an update
+        follows it in ``problem``, so that it is computed as part of the longer run).
+        """
+        keys = self._keys(problem, record)
+        trace: Trace = {}
+        for step, key in keys.items():
+            found = self.cache.get_step(key)
+            if found is not None:
+                trace[step] = found
+        missing = sorted(set(keys) - set(trace))
+        if missing:
+            last = missing[-1]
+            shorter = replace(problem, steps=last if last == problem.steps else last + 1)
+            computed = checked_trace(self.inner.run(shorter, missing), shorter, missing)
+            for step in missing:
+                trace[step] = computed[step]
+                self.cache.put_step(keys[step], computed[step])
+        return dict(sorted(trace.items()))
+
+
+def cached(engines: dict[str, Engine], cache: TraceCache | None) -> dict[str, Engine]:
+    """The engines behind ``cache`` (unchanged when it is None)."""
+    if cache is None:
+        return engines
+    return {name: CachedEngine(engine, cache, name) for name, engine in engines.items()}

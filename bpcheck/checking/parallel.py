@@ -1,0 +1,81 @@
+"""Fixtures checked in worker processes, side by side (``bpcheck run -j N``).
+
+Each worker process builds its own engines once (with ``make_engines``, which
+must pickle: a module-level function, or a ``functools.partial`` of one) and
+checks the fixtures it is handed; results come back in the order of the
+fixtures, so the output is the same whatever ``N`` is.  Processes start with
+``spawn``: a fork of a process that already drives engine workers (pipes,
+threads) would share them.  A fixture whose steps are all in the cache is
+checked here instead, since a process costs more to start than a hit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+from bpcheck.checking.cache import CachedEngine
+from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
+from bpcheck.model.engine import Engine
+from bpcheck.model.fixture import Fixture
+
+EngineFactory = Callable[[], dict[str, Engine]]
+
+_ENGINES: dict[str, Engine] = {}
+"""The engines of this worker process, built once by :func:`_start`."""
+
+
+def default_jobs() -> int:
+    """``-j`` when not given: ``BPCHECK_JOBS``, else the cores this process may use."""
+    with contextlib.suppress(ValueError):
+        return max(1, int(os.environ.get("BPCHECK_JOBS", "")))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def all_kept(fixture: Fixture, engines: dict[str, Engine]) -> bool:
+    """Whether every engine has every step of the fixture in the cache."""
+    record = fixture.recorded_steps()
+    problem = trained_as_far_as(fixture.problem, record)
+    return all(isinstance(e, CachedEngine) and e.has(problem, record) for e in engines.values())
+
+
+def check_fixtures(
+    fixtures: list[Fixture],
+    engines: dict[str, Engine],
+    make_engines: EngineFactory,
+    jobs: int,
+) -> Iterator[FixtureResult]:
+    """Every fixture checked, in order; those that need an engine's time in ``jobs`` processes.
+
+    ``engines`` are this process's (used for fixtures the cache answers, and for all
+    of them when one process is enough); ``make_engines`` builds the same in a worker.
+    """
+    work = [not all_kept(fixture, engines) for fixture in fixtures]
+    processes = min(jobs, sum(work))
+    if processes < 2:
+        yield from (check_fixture(fixture, engines) for fixture in fixtures)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        processes, context, initializer=_start, initargs=(make_engines,)
+    ) as pool:
+        futures = [
+            pool.submit(_check, fixture) if needed else None
+            for fixture, needed in zip(fixtures, work, strict=True)
+        ]
+        for fixture, future in zip(fixtures, futures, strict=True):
+            yield check_fixture(fixture, engines) if future is None else future.result()
+
+
+def _start(make_engines: EngineFactory) -> None:
+    _ENGINES.update(make_engines())
+
+
+def _check(fixture: Fixture) -> FixtureResult:
+    return check_fixture(fixture, _ENGINES)
