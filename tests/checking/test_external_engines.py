@@ -8,6 +8,8 @@ reason, within the timeout, while the loops engine's results stay exactly its ow
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -21,12 +23,22 @@ from typing import Any
 import pytest
 
 from bpcheck.checking import protocol
-from bpcheck.checking.check import ERRORED, FAILED, OK, SKIPPED, check_fixture, run_engine
+from bpcheck.checking.check import (
+    ERRORED,
+    FAILED,
+    OK,
+    SKIPPED,
+    check_fixture,
+    disagreements,
+    run_engine,
+    run_problem,
+)
 from bpcheck.checking.external import EngineCommand, external, parse_engine_command
 from bpcheck.errors import BadInput
 from bpcheck.io.schemas import first_problem, load_schema
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Layer, Problem
 from tests.support.paths import BUNDLED_FIXTURES, ROOT
 
 NODE = shutil.which("node")
@@ -37,6 +49,17 @@ MAZUR = ROOT / "fixtures" / "mazur" / "mazur-2015.json"
 TIMEOUT = 3.0
 BOUND = 60.0
 """Seconds after which a run counts as hung: far beyond the timeout and a restart."""
+
+
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="torch is not installed (pip install -e '.[torch]'): the PyTorch engine is not tested",
+)
+PYTORCH = ROOT / "examples" / "engines" / "pytorch" / "engine.py"
+
+
+def pytorch() -> Engine:
+    return external(EngineCommand("pytorch", (sys.executable, str(PYTORCH))), timeout=60)
 
 
 def javascript(source: Path = JAVASCRIPT, name: str = "javascript") -> Engine:
@@ -73,14 +96,84 @@ def test_the_javascript_engine_agrees_with_the_built_in_engines_on_every_bundled
     assert [c.claim.id for c in result.claims if c.outcome != OK] == []
 
 
+@needs_torch
+@pytest.mark.parametrize("path", BUNDLED_FIXTURES, ids=lambda path: path.stem)
+def test_the_pytorch_engine_agrees_with_the_built_in_engines_on_every_bundled_fixture(
+    path: Path, bundled: dict[Path, Fixture], available: dict[str, Engine]
+) -> None:
+    fixture = bundled[path.resolve()]
+    engines = {name: available[name] for name in ("loops", "matrices") if name in available}
+    result = check_fixture(fixture, {**engines, "pytorch": pytorch()})
+    [run] = [r for r in result.runs if r.engine == "pytorch"]
+    assert run.outcome == OK, run.reason  # it can do every problem the model has
+    assert result.disagreements == []
+    assert [c.claim.id for c in result.claims if c.outcome != OK] == []
+
+
+def small_problem(activation: str, loss: str, batch: str, order: str, bias: str) -> Problem:
+    """A 2-3-2 network on three samples, four steps: every name of the trace has a value."""
+    output = {"bce": "sigmoid", "softmax_ce": "softmax"}.get(loss, activation)
+
+    def biases(n: int) -> tuple[float, ...]:
+        return {"none": (), "shared": (0.1,)}.get(bias, tuple(0.05 * (j + 1) for j in range(n)))
+
+    hidden = Layer(((0.3, -0.4), (0.6, 0.8), (-0.2, 0.5)), activation, bias, biases(3))
+    top = Layer(((0.1, -0.7, 0.4), (0.9, 0.2, -0.3)), output, bias, biases(2), False)
+    return Problem(
+        layers=(hidden, top),
+        inputs=((0.5, -1.0), (1.5, 0.25), (-0.3, 0.7)),
+        targets=((0.2, 0.8), (0.9, 0.1), (0.0, 1.0)),
+        loss=loss,
+        learning_rate=0.3,
+        steps=4,
+        batch=batch,
+        update_order=order,
+    )
+
+
+SETTINGS = [
+    *itertools.product(
+        ["identity", "sigmoid", "tanh", "relu"],
+        ["half_sse", "mse"],
+        ["full", "per_sample"],
+        ["simultaneous", "sequential"],
+        ["per_neuron"],
+    ),
+    ("tanh", "sse", "full", "simultaneous", "shared"),
+    ("relu", "half_sse", "per_sample", "sequential", "none"),
+    ("sigmoid", "bce", "full", "sequential", "shared"),
+    ("tanh", "softmax_ce", "per_sample", "simultaneous", "per_neuron"),
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids="-".join)
+def test_external_engines_agree_with_loops_on_every_name_of_every_step(
+    setting: tuple[str, str, str, str, str], available: dict[str, Engine]
+) -> None:
+    """Beyond the bundled fixtures (all sigmoid): each activation, loss, batch and order."""
+    problem = small_problem(*setting)
+    record = {0, 1, 3, 4}
+    runs = [run_problem(available["loops"], problem, record, "loops")]
+    if NODE is not None:
+        runs.append(run_problem(javascript(), problem, record, "javascript"))
+    if importlib.util.find_spec("torch") is not None:
+        runs.append(run_problem(pytorch(), problem, record, "pytorch"))
+    if len(runs) == 1:
+        pytest.skip("neither node nor torch is installed: no external engine to compare")
+    for run in runs:
+        if run.engine == "javascript" and setting[1] in ("bce", "softmax_ce"):
+            assert run.outcome == SKIPPED and f"loss:{setting[1]}" in (run.reason or "")
+        else:
+            assert run.outcome == OK, (run.engine, run.reason)
+    assert disagreements(runs) == []
+
+
 @needs_node
 def test_the_javascript_engine_skips_what_it_cannot_do_with_the_reason(mazur: Fixture) -> None:
     from dataclasses import replace
 
     softmax = replace(mazur.problem.layers[-1], activation="softmax", bias_kind="none", bias=())
     problem = replace(mazur.problem, layers=(mazur.problem.layers[0], softmax), loss="softmax_ce")
-    from bpcheck.checking.check import run_problem
-
     run = run_problem(javascript(), problem, {0})
     assert run.outcome == SKIPPED
     assert "activation:softmax" in (run.reason or "") and "loss:softmax_ce" in (run.reason or "")
@@ -301,3 +394,14 @@ def test_bad_input_is_what_project_engines_raise(tmp_path: Path) -> None:
     path.write_text('[tool.bpcheck.engines]\nok = ["node", "e.js"]\n')
     [spec] = engines_in(path)
     assert spec == EngineCommand("ok", ("node", "e.js"), tmp_path)
+
+
+def test_without_torch_the_pytorch_engine_skips_every_fixture_saying_why(mazur: Fixture) -> None:
+    hide_torch = (
+        "import runpy, sys; sys.modules['torch'] = None; "
+        f"runpy.run_path({str(PYTORCH)!r}, run_name='__main__')"
+    )
+    spec = EngineCommand("pytorch-without-torch", (sys.executable, "-c", hide_torch))
+    run = run_engine(external(spec, timeout=30), mazur, "pytorch-without-torch")
+    assert run.outcome == SKIPPED
+    assert (run.reason or "").startswith("torch is not installed")

@@ -17,6 +17,7 @@ Everything is float64, on the CPU, on one thread. Without torch the engine answe
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -150,15 +151,11 @@ class Network:
             index = number - 1
             name = self.layers[index]["activation"]
 
-            def through_activation(cotangent: Tensor, net: Tensor = nets[number]) -> Tensor:
-                return vjp(lambda z: activate(name, z), (net,), cotangent)[0]
-
-            delta = through_activation(d_out)
-            term_deltas = [through_activation(d) for d in term_outs]
-            w, b = self.weights[index], self.biases[index]
-            inputs = (w,) if b is None else (w, b)
-            grads = vjp(lambda w_, *b_: affine(w_, b_[0] if b_ else None, outs[index]), inputs, delta)
-            grad_w, grad_b = grads[0], (grads[1] if b is not None else None)
+            delta = through_activation(name, nets[number], d_out)
+            term_deltas = [through_activation(name, nets[number], d) for d in term_outs]
+            grad_w, grad_b = layer_gradients(
+                self.weights[index], self.biases[index], outs[index], delta
+            )
             if recording:
                 self._record_backward(number, batch, d_out, delta, term_outs, term_deltas, values)
                 self._record_gradients(number, grad_w, grad_b, values)
@@ -168,12 +165,8 @@ class Network:
                 pending.append((index, grad_w, grad_b))
             if number > 1:  # dE/dout of the layer below, through this layer's (current) weights
                 weights = self.weights[index]
-
-                def down(cotangent: Tensor, weights: Tensor = weights, below: Tensor = outs[index]) -> Tensor:
-                    return vjp(lambda y: affine(weights, None, y), (below,), cotangent)[0]
-
-                d_out = down(delta)
-                term_outs = [down(d) for d in term_deltas]
+                d_out = through_weights(weights, outs[index], delta)
+                term_outs = [through_weights(weights, outs[index], d) for d in term_deltas]
         if updating:
             for index, grad_w, grad_b in pending:
                 self.update(index, grad_w, grad_b)
@@ -217,7 +210,7 @@ class Network:
             for number in range(1, len(self.layers) + 1):
                 name = self.layers[number - 1]["activation"]
                 net = nets[number][row]
-                slopes = diagonal_of_jacobian(lambda z: activate(name, z), net)
+                slopes = diagonal_of_jacobian(functools.partial(activate, name), net)
                 for j in range(net.shape[0]):
                     values[f"net[{number},{j + 1}]{at}"] = float(net[j])
                     values[f"out[{number},{j + 1}]{at}"] = float(outs[number][row][j])
@@ -236,7 +229,10 @@ class Network:
                     values[f"dE[{k}]_dout[{number},{j + 1}]{at}"] = float(t_out[row][j])
                     values[f"dE[{k}]_dnet[{number},{j + 1}]{at}"] = float(t_delta[row][j])
 
-    def _record_gradients(self, number: int, grad_w: Tensor, grad_b: Tensor | None, values: dict[str, float]) -> None:
+    @staticmethod
+    def _record_gradients(
+        number: int, grad_w: Tensor, grad_b: Tensor | None, values: dict[str, float]
+    ) -> None:
         for (j, i), value in numbered(grad_w):
             values[f"dE_dw[{number},{j},{i}]"] = value
         if grad_b is not None and grad_b.dim() == 0:
@@ -244,6 +240,26 @@ class Network:
         elif grad_b is not None:
             for (j,), value in numbered(grad_b):
                 values[f"dE_db[{number},{j}]"] = value
+
+
+def through_activation(name: str, net: Tensor, cotangent: Tensor) -> Tensor:
+    """d/dnet from d/dout: the vjp of the activation at ``net``."""
+    return vjp(functools.partial(activate, name), (net,), cotangent)[0]
+
+
+def through_weights(weights: Tensor, below: Tensor, cotangent: Tensor) -> Tensor:
+    """d/dout of the layer below from d/dnet of this one: the vjp of the affine map in its input."""
+    return vjp(lambda y: affine(weights, None, y), (below,), cotangent)[0]
+
+
+def layer_gradients(
+    weights: Tensor, bias: Tensor | None, below: Tensor, delta: Tensor
+) -> tuple[Tensor, Tensor | None]:
+    """dE/dW and dE/db (summed over the batch): the vjp of the affine map in its parameters."""
+    if bias is None:
+        return vjp(lambda w: affine(w, None, below), (weights,), delta)[0], None
+    grad_w, grad_b = vjp(lambda w, b: affine(w, b, below), (weights, bias), delta)
+    return grad_w, grad_b
 
 
 def one_hot(n: int, k: int) -> Tensor:
@@ -310,13 +326,21 @@ def answer(request: dict[str, Any]) -> bool:
             reply({"reply": "cannot run", "reason": MISSING})
         else:
             version = f"1 (torch {torch.__version__})"
-            reply({"reply": "started", "protocol": PROTOCOL, "name": "pytorch-example",
-                   "version": version, "capabilities": CAPABILITIES})
+            reply(
+                {
+                    "reply": "started",
+                    "protocol": PROTOCOL,
+                    "name": "pytorch-example",
+                    "version": version,
+                    "capabilities": CAPABILITIES,
+                }
+            )
     elif kind == "run":
         try:
             trace = run(request["problem"], request["record"])
         except Exception as error:  # reported as data: errored, with the message
-            reply({"reply": "error", "id": request["id"], "message": f"{type(error).__name__}: {error}"})
+            message = f"{type(error).__name__}: {error}"
+            reply({"reply": "error", "id": request["id"], "message": message})
         else:
             plain_trace = {s: {n: plain(v) for n, v in vs.items()} for s, vs in trace.items()}
             reply({"reply": "trace", "id": request["id"], "trace": plain_trace})
