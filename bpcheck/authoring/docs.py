@@ -114,13 +114,18 @@ NOTE_WIDTH = 100
 
 
 def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
-    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value
-    and its accepted diagnosis (:data:`OPEN` when there is none).
+    """Every printed number expected to be ``truncated`` or ``mismatch``, with the true value,
+    its accepted diagnosis (:data:`OPEN` when there is none) and the evidence for it (the
+    other printed numbers it reproduces and contradicts, ``weak`` when none; for an open one,
+    the best explanation diagnose offers), from :mod:`bpcheck.diagnose.errata`.
 
     One table per document, under its title, author and URL; why each number
     differs is a numbered note below the table (a note repeated is given once),
     so the table stays narrow enough to read on a code host.
     """
+    from bpcheck.diagnose.errata import errata_evidence  # runs the diagnosis: only here
+
+    evidence = errata_evidence(fixtures)
     parts = []
     for document, group in by_document(fixtures).items():
         rows, notes = [], []
@@ -132,8 +137,15 @@ def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
             for claim in flagged:
                 value = results[claim.id].reference
                 note = " ".join(claim.note.split())
-                if note not in notes:
-                    notes.append(note)
+                found = evidence.get((fixture.id, claim.id))
+                cited = (
+                    [note]
+                    if not found or not found.detail
+                    else [note, f"Diagnose: {found.detail}."]
+                )
+                for text in cited:
+                    if text not in notes:
+                        notes.append(text)
                 rows.append(
                     [
                         markdown_code(fixture.id),
@@ -143,7 +155,8 @@ def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
                         "-" if value is None else f"{value:.10g}",
                         claim.expect or "",
                         markdown_text(claim.diagnosis or OPEN),
-                        str(notes.index(note) + 1),
+                        markdown_text(found.text if found else "-"),
+                        ", ".join(str(notes.index(text) + 1) for text in cited),
                     ]
                 )
         if not rows:
@@ -151,6 +164,7 @@ def errata_table(fixtures: list[Fixture], engine: Engine) -> str:
         source = document_source(group)
         author = markdown_text(source.get("author", "author not known"))
         headers = ["fixture", "quantity", "step", "printed", "true value", "verdict", "diagnosis"]
+        headers.append("evidence")
         parts += [
             f"### {document_link(source)}",
             "",

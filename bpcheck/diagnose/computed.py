@@ -49,6 +49,14 @@ SHIFTED = tuple(v for v in CATALOGUE if v.step_shift)
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How many long runs a fixture gets: while ``seconds`` last, at most ``runs`` of them."""
+
+    seconds: float
+    runs: int | None = None
+
+
+@dataclass(frozen=True)
 class Computed:
     """One way of computing the fixture, and the values it gives the printed quantities."""
 
@@ -149,11 +157,17 @@ def at_keys(trace: Trace, keys: Collection[Key], shift: int = 0) -> dict[Key, fl
 
 
 def prepare(
-    fixture: Fixture, budget: float = DEFAULT_BUDGET, every: bool = False
+    fixture: Fixture,
+    budget: float = DEFAULT_BUDGET,
+    every: bool = False,
+    long_runs: int | None = None,
 ) -> Prepared | None:
     """The reference values and every variant and slip that can reach a wrong printed number
     (``every``: any printed number, for judging copies with other prints).  None when the
-    reference engine cannot run the fixture."""
+    reference engine cannot run the fixture.
+
+    ``budget`` (seconds) and ``long_runs`` (a count, for output that must not depend on
+    the machine's speed, such as generated documentation) bound the long runs."""
     claims = printed_claims(fixture)
     record = record_steps(fixture)
     baseline = run_problem(registry.reference_engine(), fixture.problem, record)
@@ -174,7 +188,8 @@ def prepare(
         """Wrong numbers the variant turns into matches: who gets a long run first."""
         return sum(1 for c in targets if _matches(c, graph, values))
 
-    prepared.catalogue += _catalogue(fixture, combos, record, keys, budget, promise, prepared.notes)
+    limits = Limits(budget, long_runs)
+    prepared.catalogue += _catalogue(fixture, combos, record, keys, limits, promise, prepared.notes)
     prepared.slips = _slips(graph, keys, {key_of(c) for c in targets}, prepared.notes)
     return prepared
 
@@ -189,12 +204,12 @@ def _catalogue(
     combos: list[tuple[Variant, ...]],
     record: set[int],
     keys: set[Key],
-    budget: float,
+    limits: Limits,
     promise: Callable[[dict[Key, float]], int],
     notes: list[str],
 ) -> list[Computed]:
     """Every combination computed, the long runs while the budget lasts."""
-    deadline = time.perf_counter() + budget
+    deadline = time.perf_counter() + limits.seconds
     cheap = {s for s in record if s <= CHEAP_STEPS}
     names = {combo: tuple(v.name for v in combo) for combo in combos}
     found: dict[tuple[Variant, ...], Computed] = {}
@@ -212,11 +227,14 @@ def _catalogue(
 
     waiting = sorted(found, key=order)
     for done, combo in enumerate(waiting):
+        left = f"{len(waiting) - done} of {len(waiting)} variant(s) not run to step {max(record)}"
+        if limits.runs is not None and done >= limits.runs:
+            notes.append(f"{left} (only the {limits.runs} most promising are)")
+            break
         if time.perf_counter() > deadline:
-            left = len(waiting) - done
             notes.append(
-                f"time budget of {budget:g} s reached: {left} of {len(waiting)} variant(s) "
-                f"not run to step {max(record)} (--budget SECONDS to allow more)"
+                f"time budget of {limits.seconds:g} s reached: {left} "
+                "(--budget SECONDS to allow more)"
             )
             break
         trace = compute(combo, fixture.problem, record)

@@ -146,9 +146,12 @@ def diagnose_fixture(fixture: Fixture, budget: float = DEFAULT_BUDGET) -> list[E
     return diagnose(fixture, budget).errata
 
 
-def diagnose(fixture: Fixture, budget: float = DEFAULT_BUDGET) -> FixtureErrata:
-    """Every wrong printed number of the fixture, with its explanations best first."""
-    prepared = prepare(fixture, budget)
+def diagnose(
+    fixture: Fixture, budget: float = DEFAULT_BUDGET, long_runs: int | None = None
+) -> FixtureErrata:
+    """Every wrong printed number of the fixture, with its explanations best first (the
+    long runs bounded by ``budget`` seconds and ``long_runs``, see :func:`.computed.prepare`)."""
+    prepared = prepare(fixture, budget, long_runs=long_runs)
     if prepared is None:
         return FixtureErrata([])
     return FixtureErrata(judge_fixture(prepared, fixture), prepared.notes)

@@ -11,7 +11,9 @@ SUMMARY_NOTE = (
 ERRATA_NOTE = (
     "Every printed number whose expected or computed verdict is `truncated` or `mismatch`; "
     "the true value is the reference engine's, *units off* is true value minus printed in "
-    "units of the printed last place."
+    "units of the printed last place. *Evidence* backs the diagnosis (while it is open, the "
+    "best explanation of `bpcheck diagnose`): how many other printed numbers it reproduces "
+    "and how many it contradicts (*against*), or *weak* when no other quantity backs it."
 )
 FIXTURES_NOTE = (
     "One table per fixture: each engine's value, the reference (the first engine with a value), "

@@ -286,8 +286,10 @@ def document_table(results: RunResult) -> Table:
     return Table("documents", "Verdicts per document", table, kinds)
 
 
-def errata_table(results: RunResult) -> Table:
-    """Every printed number the document got wrong: expected or found truncated or mismatch."""
+def errata_table(results: RunResult, evidence: dict[tuple[str, str], str] | None = None) -> Table:
+    """Every printed number the document got wrong: expected or found truncated or mismatch,
+    with the evidence of its diagnosis when given (``(fixture, claim)`` -> text, from
+    :mod:`bpcheck.diagnose.errata`)."""
     rows = []
     for fixture in results.fixtures:
         for claim in fixture.claims:
@@ -307,11 +309,14 @@ def errata_table(results: RunResult) -> Table:
                     "verdict": str(claim.verdict or ""),
                     "expected": str(claim.expected or ""),
                     "diagnosis": claim.diagnosis or "",
+                    "evidence": (evidence or {}).get((fixture.id, claim.id), ""),
                     "note": claim.note,
                 }
             )
     headers = ["document", "fixture", "claim", "quantity", "step", "printed", "true value"]
-    headers += ["units off", "verdict", "expected", "diagnosis", "where", "note"]
+    headers += ["units off", "verdict", "expected", "diagnosis"]
+    headers += ["evidence"] if evidence is not None else []
+    headers += ["where", "note"]
     table = frame(rows, headers)
     table = table.sort_values("document", kind="stable").reset_index(drop=True)
     kinds = {"step": INT, "printed": EXACT, "true value": VALUE, "units off": UNITS}
@@ -455,8 +460,10 @@ def build_report(
     curves: list[Curve],
     gradcheck: dict[str, Any] | None = None,
     failures_only: bool = False,
+    evidence: dict[tuple[str, str], str] | None = None,
 ) -> Report:
-    """All tables of a report from ``run --json`` results (``engines``: the columns to show)."""
+    """All tables of a report from ``run --json`` results (``engines``: the columns to show;
+    ``evidence``: of each erratum's diagnosis, for the errata table)."""
     summary = summary_table(results, engines)
     return Report(
         metadata=metadata_table(metadata),
@@ -464,7 +471,7 @@ def build_report(
         summary=summary,
         matrix=matrix_table(summary, results, engines),
         documents=document_table(results),
-        errata=errata_table(results),
+        errata=errata_table(results, evidence),
         fixtures=[fixture_section(f, engines, failures_only) for f in results.fixtures],
         curves=curves,
         curve_tables=[curve_table(c) for c in curves if c.steps],

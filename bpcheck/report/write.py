@@ -345,8 +345,11 @@ def make(request: Request) -> Made:
     items = freeze(request, run_metadata(request, results, shown), results)
     multi = [f for f in fixtures if f.problem.steps > 1]
     curves = [report_curves.curve(f, engines) for f in tracked(multi, "loss curves")]
+    from bpcheck.diagnose.errata import errata_evidence
+
+    evidence = {key: found.text for key, found in errata_evidence(fixtures).items()}
     report = report_tables.build_report(
-        results, shown, items, curves, gradcheck, request.failures_only
+        results, shown, items, curves, gradcheck, request.failures_only, evidence
     )
     files = report_render.write(report, request.out, request.formats)
     index = request.out / report_folder.INDEX_NAME
