@@ -34,9 +34,11 @@ from bpcheck.checking.check import (
     Disagreement,
     EngineRun,
     Outcome,
+    judge,
     overall,
     pin_holds,
 )
+from bpcheck.checking.check import disagreements as check_disagreements
 from bpcheck.model import verdicts
 from bpcheck.model.decimals import at_places
 from bpcheck.model.engine import Enclosures
@@ -346,3 +348,25 @@ def worst_ulps(claims: list[ClaimResult]) -> dict[str, float]:
 
 def outcome_of(result: ClaimResult) -> Outcome:
     return overall(list(result.outcomes.values()))
+
+
+def all_disagreements(runs: list[EngineRun]) -> list[Disagreement]:
+    """Against the certified values when an engine gave them, else between the engines."""
+    found = disagreements(runs)
+    return check_disagreements(runs) if found is None else found
+
+
+def judged_alone(claim: Claim, run: EngineRun, certified: EngineRun | None) -> ClaimResult:
+    """One engine's judgement of a claim (a pytest item's): against the certified run if any.
+
+    The result's outcome is that engine's alone: a float engine's item passes when its
+    value lies within its tolerance of the certified one and the certified verdict is
+    the one expected; the certified engine's item, when its verdict is.
+    """
+    partner = [] if certified is None or certified.engine == run.engine else [certified]
+    runs = [run, *partner]
+    result = judged(judge(claim, runs), runs)
+    own = result.outcomes.get(run.engine, result.outcome)
+    if own == OK and result.verdict != (claim.expect or "pinned") and partner:
+        own = FAILED  # the certified value says the document's number is not what is expected
+    return replace(result, outcome=own)

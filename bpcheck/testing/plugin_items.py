@@ -23,14 +23,13 @@ import pytest
 
 from bpcheck.checking import project_engines, registry
 from bpcheck.checking.cache import cached, open_cache
+from bpcheck.checking.certified import all_disagreements, certified_run, judged_alone
 from bpcheck.checking.check import (
     ERRORED,
     OK,
     SKIPPED,
     ClaimResult,
     EngineRun,
-    disagreements,
-    judge,
     run_engine,
 )
 from bpcheck.checking.external import EngineCommand
@@ -38,7 +37,7 @@ from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import disagreement_table, failing_claims_table
 from bpcheck.errors import BadInput
 from bpcheck.io.loader import FixtureError, load
-from bpcheck.model.engine import Engine
+from bpcheck.model.engine import Engine, encloses
 from bpcheck.model.fixture import Claim, Fixture
 from bpcheck.testing.plugin import FIXTURE_PROPERTY
 
@@ -131,6 +130,11 @@ class SessionRuns:
     def runs(self, fixture: Fixture) -> list[EngineRun]:
         return [self.run(fixture, name) for name in self.engines()]
 
+    def certified(self, fixture: Fixture) -> EngineRun | None:
+        """The run of the first engine that certifies its values, if one is selected and ran."""
+        name = next((n for n, e in self.engines().items() if encloses(e)), None)
+        return None if name is None else certified_run([self.run(fixture, name)])
+
 
 _RUNS = pytest.StashKey[SessionRuns]()
 
@@ -216,7 +220,7 @@ class ClaimItem(BpcheckItem):
             skip(f"{self.engine}: {run.reason}")
         if run.outcome == ERRORED:
             raise ClaimsDiffer(f"{self.engine} errored: {run.reason}")
-        result = judge(self.claim, [run])
+        result = judged_alone(self.claim, run, self.runs().certified(self.fixture))
         if result.outcome != OK:
             table = failing_claims_table([result], [self.engine])
             raise ClaimsDiffer(f"{one_line(result, self.engine)}\n{table}\n{result.message}")
@@ -236,7 +240,7 @@ class AgreementItem(BpcheckItem):
             skipped = "; ".join(f"{run.engine}: {run.reason}" for run in runs if run.outcome != OK)
             alone = f"only {ran[0]} ran" if ran else "no engine ran"
             skip(f"{alone}, nothing to compare" + (f" ({skipped})" if skipped else ""))
-        found = disagreements(runs)
+        found = all_disagreements(runs)
         if found:
             first = found[0]
             values = ", ".join(f"{name} {value!r}" for name, value in first.values.items())

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bpcheck.engines.certified import CertifiedEngine
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load_all
 from bpcheck.model.engine import Engine
@@ -26,6 +27,8 @@ from tests.support.paths import ROOT
 from tests.support.pytester_runs import QUIET, use_engines, write_fixture
 
 LOOPS = ("--bpcheck-engine", "loops")
+ENGINES = ("loops", "matrices", "autodiff", "certified")
+"""The engines bpcheck registers, each with an item per claim."""
 
 
 def with_claims(*claims: dict[str, Any]) -> dict[str, Any]:
@@ -66,12 +69,13 @@ def test_one_item_per_claim_and_engine_and_one_agreement_item(pytester: pytest.P
             f"{mazur}E_total-after-1[[]loops[]]",
             f"{mazur}E_total-after-1[[]matrices[]]",
             f"{mazur}E_total-after-1[[]autodiff[]]",
+            f"{mazur}E_total-after-1[[]certified[]]",
             f"{mazur}agreement",
         ]
     )
     fixtures, errors = load_all([ROOT / "fixtures"])
     assert not errors
-    assert len(collected(result)) == sum(3 * len(f.claims) + 1 for f in fixtures)
+    assert len(collected(result)) == sum(len(ENGINES) * len(f.claims) + 1 for f in fixtures)
 
 
 def test_k_selects_claims_by_id_or_quantity(pytester: pytest.Pytester) -> None:
@@ -89,7 +93,7 @@ def test_k_selects_claims_by_id_or_quantity(pytester: pytest.Pytester) -> None:
     assert {tuple(line.split("::")[1:3]) for line in selected} == {
         (fixture, f"{claim}[{engine}]")
         for fixture, claim in about_e_total
-        for engine in ("loops", "matrices", "autodiff")
+        for engine in ENGINES
     }
     assert not [line for line in selected if "agreement" in line or "out_o1" in line]
 
@@ -232,11 +236,12 @@ def test_an_errored_engine_fails_every_item_it_touches_and_a_skipped_one_skips(
         "loops": LoopsEngine(),
         "matrices": Raises(),
         "autodiff": Unavailable(),
+        "certified": CertifiedEngine(),
     }
     use_engines(monkeypatch, engines)
     write_fixture(pytester, VALID, "tiny.json")
     result = pytester.runpytest(*QUIET, "-rfs", "-vv", "fixtures")
-    result.assert_outcomes(passed=1, failed=2, skipped=1)
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "FAILED *::o[[]matrices[]] - matrices errored: RuntimeError: planted",
