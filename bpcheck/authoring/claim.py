@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck.authoring.fixture_file import dumps_fixture
-from bpcheck.checking.check import ClaimResult, check_fixture
+from bpcheck.checking.cache import warm
+from bpcheck.checking.check import ClaimResult, check_fixture, trained_as_far_as
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io import placeholders
 from bpcheck.io.loader import load, load_document
@@ -124,7 +125,9 @@ def add_claims(
     fixture = load_trial(path, trial)
     if not again:
         refuse_repeats(path, fixture, [(name, printed) for name, printed in pairs])
-    results = check_fixture(fixture, engines)
+    record = fixture.recorded_steps()
+    warm(engines, trained_as_far_as(fixture.problem, record), record)  # load side by side
+    results = check_fixture(fixture, engines)  # behind a cache, only the new steps are computed
     found = {r.claim.id: r for r in results.claims}
     claimed = Claimed(trial, disagreements=len(results.disagreements))
     for claim in new_claims:

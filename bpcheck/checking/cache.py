@@ -40,7 +40,7 @@ from bpcheck.checking.isolation import EngineFailed
 from bpcheck.checking.traces import checked_trace
 from bpcheck.errors import BadInput
 from bpcheck.io.files import write_atomically
-from bpcheck.model.engine import Availability, Engine, encloses
+from bpcheck.model.engine import Availability, Enclosures, Engine, encloses
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 
@@ -110,6 +110,39 @@ class TraceCache:
     def put_step(self, key: str, values: dict[str, float]) -> None:
         # repr of a float reads back as the same float; NaN and infinities as JSON's extensions.
         _write_json(self._step_path(key), values)
+
+    # --- certified values -----------------------------------------------------------
+
+    def _enclosures_path(self, key: str) -> Path:
+        return self.folder / "enclosures" / f"v{FORMAT}" / key[:2] / f"{key}.json"
+
+    def has_enclosures(self, key: str) -> bool:
+        return self._enclosures_path(key).is_file()
+
+    def get_enclosures(self, key: str) -> Enclosures | None:
+        found = _read_json(self._enclosures_path(key))
+        try:
+            enclosures = Enclosures(
+                bounds={
+                    int(step): {str(n): (str(low), str(high)) for n, (low, high) in values.items()}
+                    for step, values in found["bounds"].items()
+                },
+                float64={
+                    int(step): {str(n): float(r) for n, r in values.items()}
+                    for step, values in found["float64"].items()
+                },
+                precision=int(found["precision"]),
+                digits=float(found["digits"]),
+            )
+        except (TypeError, KeyError, ValueError, AttributeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return enclosures
+
+    def put_enclosures(self, key: str, enclosures: Enclosures) -> None:
+        with contextlib.suppress(TypeError, ValueError):  # not plain data: checked, not kept
+            _write_json(self._enclosures_path(key), asdict(enclosures))
 
     # --- engines --------------------------------------------------------------------
 
@@ -310,15 +343,34 @@ class CachedEngine:
         failure = getattr(self.inner, "failure", None)
         return failure() if callable(failure) else None
 
-    def warm(self) -> None:
-        """Start loading the engine, unless a kept description may spare loading it."""
+    def warm(self, problem: Problem | None = None, record: Collection[int] = ()) -> None:
+        """Start loading the engine (in its worker) now, unless the cache may spare it.
+
+        Given the problem about to be run, the engine is loaded only when a step is
+        missing; so that engines that must compute load side by side, not one by one.
+        """
         warm = getattr(self.inner, "warm", None)
-        if callable(warm) and self.cache.get_description(self.description_key) is None:
+        if not callable(warm):
+            return
+        described = self.cache.get_description(self.description_key) is not None
+        if not described or (problem is not None and not self.has(problem, record)):
             warm()
 
-    def enclose(self, problem: Problem, record: Collection[int]) -> Any:
-        """Certified values are not cached: they are the engine's own, asked each time."""
-        return getattr(self.inner, "enclose")(problem, record)  # noqa: B009
+    def _enclose_key(self, problem: Problem, record: Collection[int]) -> str:
+        """Enclosures are kept whole: their precision and digits are the whole run's."""
+        engine = digest(self.name, self.target, self.version, self.fingerprint)
+        return digest(FORMAT, "enclose", engine, problem, sorted(set(record)))
+
+    def enclose(self, problem: Problem, record: Collection[int]) -> Enclosures:
+        """The engine's enclosures of the whole run, kept like a trace's steps."""
+        key = self._enclose_key(problem, record)
+        kept = self.cache.get_enclosures(key)
+        if kept is not None:
+            return kept
+        enclosed: Enclosures = getattr(self.inner, "enclose")(problem, record)  # noqa: B009
+        if isinstance(enclosed, Enclosures):
+            self.cache.put_enclosures(key, enclosed)
+        return enclosed
 
     def _keys(self, problem: Problem, record: Collection[int]) -> dict[int, str]:
         engine = digest(self.name, self.target, self.version, self.fingerprint)
@@ -328,7 +380,7 @@ class CachedEngine:
     def has(self, problem: Problem, record: Collection[int]) -> bool:
         """Whether every step is kept (so running it costs no engine time)."""
         if self.certifies:
-            return False
+            return self.cache.has_enclosures(self._enclose_key(problem, record))
         return all(self.cache.has_step(key) for key in self._keys(problem, record).values())
 
     def run(self, problem: Problem, record: Collection[int]) -> Trace:
@@ -359,3 +411,10 @@ def cached(engines: dict[str, Engine], cache: TraceCache | None) -> dict[str, En
     if cache is None:
         return engines
     return {name: CachedEngine(engine, cache, name) for name, engine in engines.items()}
+
+
+def warm(engines: dict[str, Engine], problem: Problem, record: Collection[int]) -> None:
+    """Start loading, side by side, every engine that has a step of the run to compute."""
+    for engine in engines.values():
+        if isinstance(engine, CachedEngine):
+            engine.warm(problem, record)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from bpcheck.checking.cache import CachedEngine
+from bpcheck.checking.cache import CachedEngine, warm
 from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -59,7 +59,7 @@ def check_fixtures(
     work = [not all_kept(fixture, engines) for fixture in fixtures]
     processes = min(jobs, sum(work))
     if processes < 2:
-        yield from (check_fixture(fixture, engines) for fixture in fixtures)
+        yield from (checked(fixture, engines) for fixture in fixtures)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
@@ -70,7 +70,7 @@ def check_fixtures(
             for fixture, needed in zip(fixtures, work, strict=True)
         ]
         for fixture, future in zip(fixtures, futures, strict=True):
-            yield check_fixture(fixture, engines) if future is None else future.result()
+            yield checked(fixture, engines) if future is None else future.result()
 
 
 def _start(make_engines: EngineFactory) -> None:
@@ -78,4 +78,11 @@ def _start(make_engines: EngineFactory) -> None:
 
 
 def _check(fixture: Fixture) -> FixtureResult:
-    return check_fixture(fixture, _ENGINES)
+    return checked(fixture, _ENGINES)
+
+
+def checked(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult:
+    """:func:`check_fixture`, the engines that must compute loading side by side first."""
+    record = fixture.recorded_steps()
+    warm(engines, trained_as_far_as(fixture.problem, record), record)
+    return check_fixture(fixture, engines)

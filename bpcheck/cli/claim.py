@@ -9,6 +9,8 @@ from pathlib import Path
 from bpcheck.authoring.claim import NewClaim, add_claims
 from bpcheck.authoring.fixture_file import write_fixture
 from bpcheck.checking import registry
+from bpcheck.checking.cache import cached, open_cache
+from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
 from bpcheck.io.escape import terminal_text
@@ -31,7 +33,7 @@ def cmd_claim(args: argparse.Namespace) -> ExitCode:
     claimed = add_claims(
         path,
         args.assignments,
-        registry.all_engines(),
+        cached(registry.all_engines(), open_cache(not args.no_cache)),
         where=args.where,
         step=args.step,
         note=args.note,
@@ -103,3 +105,4 @@ def register(commands: object) -> None:
         action="store_true",
         help="claim a quantity already claimed at this step (a document printing it twice)",
     )
+    add_no_cache(parser)

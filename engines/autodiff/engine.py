@@ -13,6 +13,7 @@ from bpcheck.engines.autodiff.network import (
     device_arrays,
     enable_float64,
     shape_of,
+    use_compilation_cache,
 )
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability
@@ -94,6 +95,7 @@ class AutodiffEngine:
         follows, so the trace there is taken with a learning rate of 0.
         """
         enable_float64()
+        use_compilation_cache()
         compiled = compiled_for(shape_of(problem))
         params, inputs, targets = device_arrays(problem)
         lr = float(problem.learning_rate)

@@ -194,3 +194,19 @@ def test_run_problem_behind_the_cache_gives_the_same_run(cache: TraceCache) -> N
     for _ in range(2):
         kept = run_problem(engine, fixture.problem, fixture.recorded_steps(), "loops")
         assert (kept.outcome, kept.trace) == (plain.outcome, plain.trace)
+
+
+def test_claim_reuses_the_run_and_computes_only_the_new_step(
+    cache: TraceCache, tmp_path: Path
+) -> None:
+    from bpcheck.authoring.claim import add_claims
+
+    path = tmp_path / "mazur.json"
+    path.write_text((ROOT / "fixtures" / "mazur" / "mazur-2015.json").read_text("utf-8"), "utf-8")
+    engine, inner = cached_counting(cache)
+    check_fixture(load(path), {"loops": engine})
+    last = max(load(path).recorded_steps())
+    claimed = add_claims(path, ["out_o1=0.7"], {"loops": engine}, step=7, note="a test")
+    assert inner.asked[1:] == [(8, [7])] and last > 8
+    plain = add_claims(path, ["out_o1=0.7"], {"loops": LoopsEngine()}, step=7, note="a test")
+    assert claimed.claims[0].result.values == plain.claims[0].result.values
