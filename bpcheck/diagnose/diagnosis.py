@@ -61,9 +61,15 @@ class Candidate:
     """The quantities of the numbers it reproduces."""
     detail: str = ""
     """The formula slip or the rounded chain, as a reader writes it."""
-    chance: float | None = None
-    """How often the explanation's family would hit random digit noise as well (None for the
-    printing slips, which describe the print itself)."""
+    chances: dict[Key, float] = field(default_factory=dict)
+    """How often the explanation's family hits random digit noise at each quantity it
+    reproduces (empty for the printing slips, which describe the print itself)."""
+
+    @property
+    def chance(self) -> float | None:
+        """How often the family would hit all the numbers it reproduces by luck (None: not
+        estimated)."""
+        return math.prod(self.chances.values()) if self.chances else None
 
     @property
     def name(self) -> str:
@@ -96,8 +102,20 @@ class Erratum:
         return key_of(self.claim)
 
     def weak(self, candidate: Candidate) -> bool:
-        """Backed by no printed number of another quantity."""
-        return not (candidate.keys - {self.key})
+        """Backed by no printed number of another quantity, or only by numbers its family
+        would hit by luck as often (the chance of the others above the limit)."""
+        others = candidate.keys - {self.key}
+        if not others:
+            return True
+        if not candidate.chances:
+            return False
+        return not evidence.offered(candidate.chances[k] for k in others)
+
+    def weak_reason(self, candidate: Candidate) -> str:
+        if not (candidate.keys - {self.key}):
+            return "no other printed quantity reproduced"
+        others = len(self.others(candidate))
+        return f"the {others} other number(s) it reproduces are no better than chance"
 
     def others(self, candidate: Candidate) -> list[str]:
         """The other printed numbers the explanation reproduces (this one left out)."""
@@ -189,7 +207,7 @@ def judge_fixture(prepared: Prepared, fixture: Fixture) -> list[Erratum]:
         found = [c for c in found if c.variants != ("formula-slip",)] + _best_slips(slips)
         chain = _from_printed(erratum, chains, chained, chances)
         if chain is not None:
-            (found if evidence.offered([chain.chance or 0.0]) else dropped).append(chain)
+            (found if evidence.offered(chain.chances.values()) else dropped).append(chain)
         found += _printing(erratum)
         erratum.explanations = sorted(found, key=rank)
         erratum.dropped = sorted(dropped, key=rank)[:1]
@@ -257,8 +275,8 @@ class Chances:
 
 
 def _offered(candidate: Candidate, chances: Chances, family: str) -> bool:
-    candidate.chance = math.prod(chances.of_family(family, key) for key in candidate.keys)
-    return evidence.offered([candidate.chance])
+    candidate.chances = {key: chances.of_family(family, key) for key in candidate.keys}
+    return evidence.offered(candidate.chances.values())
 
 
 def _best_slips(slips: list[Candidate]) -> list[Candidate]:
@@ -307,10 +325,10 @@ def _from_printed(
         evidence_.keys,
         found[0].describe(chains.graph),
     )
-    candidate.chance = math.prod(
-        chances.at("from-printed-inputs", key, _chain_values(chains, chances.by_key[key][0]))
+    candidate.chances = {
+        key: chances.at("from-printed-inputs", key, _chain_values(chains, chances.by_key[key][0]))
         for key in candidate.keys
-    )
+    }
     return candidate
 
 
@@ -357,7 +375,7 @@ def evidence_text(erratum: Erratum, candidate: Candidate) -> str:
     others = erratum.others(candidate)
     parts = []
     if erratum.weak(candidate):
-        parts.append("weak: no other printed quantity reproduced")
+        parts.append(f"weak: {erratum.weak_reason(candidate)}")
     else:
         parts.append(f"also reproduces {len(others)} ({ids(others)})")
     if candidate.contradicts:

@@ -13,7 +13,10 @@ number as it should have been printed, make every one-digit typing slip of it
 gives), and count the share of those wrong numbers that some member of the family
 also reproduces.  An explanation of ``n`` quantities is offered only when the
 product of their chances is at most :data:`CHANCE_LIMIT`: one that would hit a
-random wrong number as often as this one is no explanation.
+random wrong number as often as this one is no explanation.  And it is backed by
+other numbers (not ``weak``) only if the product of the chances of those others
+is at most the limit too: a slip that nudges a value across the rounding
+boundary of a number printed a line below does not make the slip likely.
 """
 
 from __future__ import annotations
