@@ -121,7 +121,10 @@ class CertifiedEngine:
             if worst >= needed or bits >= self.max_bits or not worst > before:
                 break  # certified; or as far as it goes; or more bits no longer help
             lost = bits - worst if math.isfinite(worst) else bits
-            bits = min(self.max_bits, max(2 * bits, math.ceil(needed + lost) + MARGIN_BITS))
+            # the bits this run lost will be lost again: start with them added
+            bits = min(
+                self.max_bits, max(bits + MARGIN_BITS, math.ceil(needed + lost) + MARGIN_BITS)
+            )
         float64 = self._float64_radii(problem, record, deadline)
         shown = self.digits + 5
         return Enclosures(

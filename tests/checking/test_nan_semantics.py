@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bpcheck.checking.certified import disagreements as certified_disagreements
 from bpcheck.checking.check import (
     AGREEMENT_REL,
     OK,
+    SKIPPED,
     EngineRun,
     agree,
     check_fixture,
@@ -21,8 +24,10 @@ from bpcheck.checking.check import (
 )
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import read_run_result, write_run_result
+from bpcheck.engines.certified import CertifiedEngine
+from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load
-from bpcheck.model.engine import Engine
+from bpcheck.model.engine import Engine, encloses
 from bpcheck.model.examples import mazur_like
 from bpcheck.model.problem import Layer, Problem
 from tests.support.paths import ROOT
@@ -73,7 +78,14 @@ def nan_weight(activation: str) -> Problem:
 
 
 def values(engines: dict[str, Engine], problem: Problem, step: int = 0) -> dict[str, Any]:
-    """Each engine's trace at ``step``, after checking that all of them ran and agree."""
+    """Each float engine's trace at ``step``, after checking that all of them ran and agree.
+
+    NaN and the infinities are float64's: the certified engine computes the exact real
+    numbers of the problem, where nothing overflows and no input is NaN (its own tests
+    below), so it is left out here.
+    """
+    engines = {name: engine for name, engine in engines.items() if not encloses(engine)}
+    assert len(engines) >= 2, sorted(engines)
     record = set(range(problem.steps + 1))
     runs = [run_problem(engine, problem, record, name) for name, engine in engines.items()]
     assert [r.outcome for r in runs] == [OK] * len(runs), [r.reason for r in runs]
@@ -114,6 +126,25 @@ def test_a_network_that_diverges_is_diverged_alike_in_every_engine(
     layers = (replace(hidden, activation="tanh"), replace(top, activation="identity"))
     last = values(available, replace(tutorial, layers=layers), step=6)
     assert all(math.isnan(trace["w[1,1,1]"]) and math.isnan(trace["E"]) for trace in last.values())
+
+
+def test_the_certified_engine_skips_a_nan_input_with_its_reason() -> None:
+    run = run_problem(CertifiedEngine(), nan_weight("relu"), {0, 1}, "certified")
+    assert run.outcome == SKIPPED
+    assert run.reason == "an input or parameter is not a finite number: no decimal to certify"
+
+
+def test_where_float64_overflows_the_certified_value_is_finite_and_the_engines_agree() -> None:
+    """net = 1e200 * 1e200 = 1e400 exactly: beyond float64, so inf is its nearest float64."""
+    huge = Layer(((1e200,),), "identity")
+    problem = Problem((huge,), ((1e200,),), ((0.0,),), loss="sse", steps=1)
+    certified = run_problem(CertifiedEngine(), problem, {0}, "certified")
+    assert certified.enclosures is not None
+    low, high = certified.enclosures.bounds[0]["net[1,1]@1"]
+    assert Decimal(low) <= Decimal("1e400") <= Decimal(high)
+    floats = run_problem(LoopsEngine(), problem, {0}, "loops")
+    assert floats.trace[0]["net[1,1]@1"] == INF
+    assert certified_disagreements([certified, floats]) == []
 
 
 def test_run_json_is_strict_json_and_reads_back_nan_and_infinities(tmp_path: Path) -> None:

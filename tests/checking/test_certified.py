@@ -1,0 +1,149 @@
+"""Claims judged on certified values: the saturated sigmoid, verdicts on intervals, ULPs."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpcheck.checking.certified import (
+    Interval,
+    digits_to_decide,
+    tolerance,
+    ulps_off,
+    verdict_on,
+    within,
+)
+from bpcheck.checking.check import ERRORED, OK, check_fixture, judge_fixture, run_problem
+from bpcheck.checking.registry import in_process
+from bpcheck.cli.main import main as cli_main
+from bpcheck.engines.certified import CertifiedEngine
+from bpcheck.io.loader import load
+from bpcheck.model.engine import Enclosures
+from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, UNDECIDED
+from tests.support.paths import ROOT
+
+SATURATED = ROOT / "tests" / "certified" / "saturated-sigmoid.json"
+FLOAT_ENGINES = ("loops", "matrices", "autodiff")
+
+
+def run_json(tmp_path: Path, *engines: str) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / "run.json"
+    chosen = [arg for name in engines for arg in ("--engine", name)]
+    code = cli_main(["run", str(SATURATED), "--json", str(out), *chosen])
+    return code, json.loads(out.read_text())
+
+
+def claims_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (fixture,) = document["fixtures"]
+    return {claim["id"]: claim for claim in fixture["claims"]}
+
+
+@pytest.mark.slow
+def test_the_float_engines_alone_call_the_saturated_slope_a_match(tmp_path: Path) -> None:
+    """Without the certified engine, all three agree on a value wrong in its 10th digit."""
+    code, document = run_json(tmp_path, *FLOAT_ENGINES)
+    claims = claims_of(document)
+    assert code == 1
+    found = claims["slope-as-float64-gives-it"]
+    assert found["verdict"] == MATCH and found["expected"] == MISMATCH
+    assert claims["slope-certified"]["verdict"] == MISMATCH
+
+
+def test_the_certified_engine_proves_the_saturated_slope_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document = run_json(tmp_path, "loops", "matrices", "certified")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    claims = claims_of(document)
+    assert claims["slope-as-float64-gives-it"]["verdict"] == MISMATCH
+    assert claims["gradient-as-float64-gives-it"]["verdict"] == MISMATCH
+    assert claims["slope-certified"]["verdict"] == MATCH
+    for engine in ("loops", "matrices"):  # 2.0e-10 relative is 1.7e6 ULPs at 1.1e-7
+        ulps = claims["slope-as-float64-gives-it"]["ulps"][engine]
+        assert 1.6e6 < ulps < 1.8e6, (engine, ulps)
+        assert abs(claims["out"]["ulps"][engine]) <= 1
+    (fixture,) = document["fixtures"]
+    run = fixture["runs"]["certified"]
+    assert run["precision"] >= 166 and run["digits"] >= 50
+    assert "worst error in ULPs of the certified value: loops 1.72e+06" in printed
+
+
+def test_a_float_engine_beyond_its_tolerance_of_the_certified_value_fails() -> None:
+    """A float engine's number is judged against the certified one, not the printed one."""
+    fixture = load(SATURATED)
+    engines = {"certified": CertifiedEngine(), "loops": in_process(["loops"])["loops"]}
+    result = check_fixture(fixture, engines)
+    assert result.outcome == OK
+    run = next(r for r in result.runs if r.engine == "loops")
+    run.trace[0]["out[1,1]@1"] *= 1 + 1e-12
+    again = judge_fixture(fixture, result.runs)
+    out = next(c for c in again.claims if c.claim.id == "out")
+    assert out.outcomes["loops"] != OK and "ULPs from the certified" in out.message
+    assert [d.quantity for d in again.disagreements] == ["out[1,1]@1"]
+
+
+# --- verdicts on an interval -----------------------------------------------------------
+
+
+def interval(low: str, high: str) -> Interval:
+    return Interval(Decimal(low), Decimal(high))
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "printed", "expected"),
+    [
+        ("0.59317", "0.59322", "0.5932", MATCH),  # wholly within the half unit
+        ("0.59325", "0.59325", "0.5932", MATCH),  # exactly on its end: a match, as for floats
+        ("0.59326", "0.59329", "0.5932", TRUNCATED),  # cut, never rounded, to 0.5932
+        ("0.59331", "0.59339", "0.5932", MISMATCH),
+        ("0.593249", "0.593251", "0.5932", UNDECIDED),  # straddles the half unit's end
+        ("0.593299", "0.593301", "0.5932", UNDECIDED),  # straddles truncation's end
+        ("0.190999", "0.191001", "0.191", MATCH),  # around the printed number: still a match
+        ("-0.00004", "0.00004", "0.0000", MATCH),
+        ("0.14999", "0.15001", "0.2", UNDECIDED),  # 0.15 may be exactly the tie
+    ],
+)
+def test_the_verdict_on_an_interval(low: str, high: str, printed: str, expected: str) -> None:
+    assert verdict_on(interval(low, high), printed) == expected
+
+
+def test_an_undecided_verdict_says_how_many_digits_decide_it() -> None:
+    # the midpoint 0.59324995 is 5e-8 (8.4e-8 relative) below the boundary 0.59325
+    assert digits_to_decide(interval("0.5932498", "0.5932501"), "0.5932") == 10
+    assert digits_to_decide(interval("0.1499", "0.1501"), "0.2") is None  # a tie, maybe exact
+
+
+def test_ulps_and_tolerance() -> None:
+    third = interval("0.33333333333333333333333", "0.33333333333333333333334")
+    nearest = float(Decimal(1) / 3)
+    assert abs(ulps_off(nearest, third)) < 0.5
+    assert ulps_off(math.nextafter(nearest, 1), third) == pytest.approx(1, abs=0.5)
+    assert within(math.nextafter(nearest, 1), third, 0.0)  # the floor: 8 ULPs
+    assert not within(nearest + 9 * math.ulp(nearest), third, 0.0)
+    assert within(nearest + 9 * math.ulp(nearest), third, 1e-15)  # 2 x the 53-bit radius
+    assert tolerance(third, 1e-15) == pytest.approx(2e-15)
+    assert not within(math.nan, third, math.inf)
+
+
+# --- enclosures are checked like traces ------------------------------------------------
+
+
+class WrongBounds(CertifiedEngine):
+    """Hands back an enclosure whose lower bound is above its upper one."""
+
+    def enclose(self, problem, record):  # type: ignore[no-untyped-def]
+        found = super().enclose(problem, record)
+        bounds = {s: dict.fromkeys(v, ("1", "0")) for s, v in found.bounds.items()}
+        return Enclosures(bounds, found.float64, found.precision, found.digits)
+
+
+def test_bounds_out_of_order_are_an_errored_run() -> None:
+    fixture = load(SATURATED)
+    run = run_problem(WrongBounds(), fixture.problem, {0}, "certified")
+    assert run.outcome == ERRORED and "lower <= upper" in str(run.reason)
