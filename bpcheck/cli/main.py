@@ -13,7 +13,17 @@ from bpcheck.cli.command import summary_of
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
 
-USER_COMMANDS = ("run", "validate", "new", "claim", "explain", "gradcheck", "diagnose", "report")
+USER_COMMANDS = (
+    "run",
+    "validate",
+    "new",
+    "claim",
+    "explain",
+    "gradcheck",
+    "diagnose",
+    "conform",
+    "report",
+)
 """What a user checking or writing fixtures runs, in the order ``--help`` lists them."""
 
 MAINTAINER_COMMANDS = ("compare", "accept", "regen", "sync", "bench")

@@ -18,39 +18,14 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from bpcheck.model import quantities as q
-from bpcheck.model.problem import Layer, Problem
+from bpcheck.model.problem import Problem
+from bpcheck.testing.documents import problem_document
 from bpcheck.testing.strategies import printed_numbers, problems, reals
 
 SCHEMA_PATH = "../schema/fixture-v1.schema.json"
 
 
 # --- fixture documents -------------------------------------------------------------------
-
-
-def layer_document(layer: Layer) -> dict[str, Any]:
-    bias: dict[str, Any] = {"kind": layer.bias_kind}
-    if layer.bias:
-        bias["values"] = list(layer.bias)
-    bias["trainable"] = layer.bias_trainable
-    return {
-        "activation": layer.activation,
-        "weights": [list(row) for row in layer.weights],
-        "bias": bias,
-    }
-
-
-def problem_document(problem: Problem) -> dict[str, Any]:
-    """The ``problem`` object of a fixture, every field explicit so it reads back unchanged."""
-    return {
-        "inputs": [list(row) for row in problem.inputs],
-        "targets": [list(row) for row in problem.targets],
-        "layers": [layer_document(layer) for layer in problem.layers],
-        "loss": problem.loss,
-        "learning_rate": problem.learning_rate,
-        "steps": problem.steps,
-        "batch": problem.batch,
-        "update_order": problem.update_order,
-    }
 
 
 def problem_id(problem: Problem) -> str:

@@ -1,0 +1,1 @@
+"""The conformance fixtures and ``bpcheck conform``."""
