@@ -36,7 +36,8 @@ from bpcheck.model.quantities import NEURON_KINDS, Trace, split_sample
 from bpcheck.model.verdicts import is_match
 
 DEFAULT_BUDGET = 1.0
-"""Seconds per fixture for the variants' long runs (``--budget``)."""
+"""Seconds per fixture for the variants' long runs (``--budget``); the variants a fixture
+accepts as a diagnosis are run whatever the budget."""
 
 CHEAP_STEPS = HAND_STEPS
 """Steps every variant is computed to, whatever the budget."""
@@ -208,8 +209,10 @@ def _catalogue(
     promise: Callable[[dict[Key, float]], int],
     notes: list[str],
 ) -> list[Computed]:
-    """Every combination computed, the long runs while the budget lasts."""
-    deadline = time.perf_counter() + limits.seconds
+    """Every combination computed to :data:`CHEAP_STEPS`, then the long runs: first those a
+    claim of the fixture accepts as its diagnosis (always: whether the fixture's accepted
+    causes still hold must not depend on the machine's speed), then the most promising,
+    while the budget lasts."""
     cheap = {s for s in record if s <= CHEAP_STEPS}
     names = {combo: tuple(v.name for v in combo) for combo in combos}
     found: dict[tuple[Variant, ...], Computed] = {}
@@ -219,19 +222,23 @@ def _catalogue(
             found[combo] = Computed(names[combo], at_keys(trace, keys))
     if cheap == record:
         return list(found.values())
+    accepted = {c.diagnosis for c in fixture.claims if c.diagnosis}
     position = {v.name: i for i, v in enumerate(CATALOGUE)}
 
-    def order(combo: tuple[Variant, ...]) -> tuple[int, int, list[int]]:
+    def order(combo: tuple[Variant, ...]) -> tuple[bool, int, int, list[int]]:
         hits = promise(found[combo].values)
-        return (-hits, len(combo), [position[v.name] for v in combo])
+        required = " + ".join(names[combo]) in accepted
+        return (not required, -hits, len(combo), [position[v.name] for v in combo])
 
     waiting = sorted(found, key=order)
+    deadline = time.perf_counter() + limits.seconds
     for done, combo in enumerate(waiting):
         left = f"{len(waiting) - done} of {len(waiting)} variant(s) not run to step {max(record)}"
-        if limits.runs is not None and done >= limits.runs:
+        required = " + ".join(names[combo]) in accepted
+        if not required and limits.runs is not None and done >= limits.runs:
             notes.append(f"{left} (only the {limits.runs} most promising are)")
             break
-        if time.perf_counter() > deadline:
+        if not required and time.perf_counter() > deadline:
             notes.append(
                 f"time budget of {limits.seconds:g} s reached: {left} "
                 "(--budget SECONDS to allow more)"

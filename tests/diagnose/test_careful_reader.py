@@ -181,9 +181,11 @@ def test_the_time_budget_says_what_it_left_out(capsys: pytest.CaptureFixture[str
     assert note.startswith("time budget of 0 s reached: ")
     assert "not run to step 10000 (--budget SECONDS to allow more)" in note
     assert "  note: " + note in describe(mazur, found, 3)
-    # the cheap run to step 1 still finds the reading behind the step-1 error
-    erratum = next(e for e in found.errata if e.claim.id == "E_total-after-1")
-    assert erratum.explanations[0].name == "sequential-order"
+    # the accepted diagnosis is run to step 10,000 whatever the budget: whether it holds
+    # must not depend on the machine's speed
+    assert all(e.accepted_reproduced for e in found.errata if e.claim.diagnosis)
+    late = next(e for e in found.errata if e.claim.id == "out_o1-after-10000")
+    assert late.explanations[0].name == "sequential-order"
 
 
 def test_a_negative_budget_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
