@@ -8,7 +8,7 @@ the loss numerically and compares every engine's dE/dθ with it:
 * :mod:`.scales`: the scale on which the loss bends along each line, where steps start;
 * :mod:`.differences`: the ``central``, ``richardson`` and ``directional`` methods;
 * :mod:`.mpmath_reference`: the ``mpmath`` method, the loss at 40 digits;
-* :mod:`.check`: one engine on one problem; :mod:`.fixture_check`: on a fixture;
+* :mod:`.engine_check`: one engine on one problem; :mod:`.fixture_check`: on a fixture;
 * :mod:`.result`: rows and results; :mod:`.result_file`: the ``--json`` file, typed
   records written and read through ``bpcheck/io/schema/gradcheck-result-v1.schema.json``.
 
@@ -26,7 +26,7 @@ from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
 
 if TYPE_CHECKING:
     from bpcheck.checking.check import Outcome
-    from bpcheck.gradcheck.check import check_gradients
+    from bpcheck.gradcheck.engine_check import check_gradients
     from bpcheck.gradcheck.fixture_check import gradcheck_fixture
     from bpcheck.gradcheck.result import GradcheckResult, Row, Status
     from bpcheck.gradcheck.result_file import (
@@ -56,7 +56,7 @@ __all__ = [
 
 _PUBLIC = {
     "Outcome": "bpcheck.checking.check",
-    "check_gradients": "bpcheck.gradcheck.check",
+    "check_gradients": "bpcheck.gradcheck.engine_check",
     "gradcheck_fixture": "bpcheck.gradcheck.fixture_check",
     "GradcheckResult": "bpcheck.gradcheck.result",
     "Row": "bpcheck.gradcheck.result",

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bpcheck.checking.check import Outcome
-from bpcheck.gradcheck.check import check_gradients, parameter_count, resolve_method, why_skipped
+from bpcheck.gradcheck.engine_check import check_gradients, parameter_count, resolve_method, why_skipped
 from bpcheck.gradcheck.network import bias_name
 from bpcheck.gradcheck.result import GradcheckResult
 from bpcheck.model import quantities as q

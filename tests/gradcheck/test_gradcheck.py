@@ -22,7 +22,7 @@ from bpcheck.cli import main as cli_main
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.errors import BadInput
-from bpcheck.gradcheck.check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients, resolve_method
+from bpcheck.gradcheck.engine_check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients, resolve_method
 from bpcheck.gradcheck.differences import DIRECTIONS, richardson_table, unit_directions
 from bpcheck.gradcheck.error_model import rounding
 from bpcheck.gradcheck.fixture_check import fixture_decimals, gradcheck_fixture, trained_problem

@@ -19,7 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.gradcheck.check import check_gradients
+from bpcheck.gradcheck.engine_check import check_gradients
 from bpcheck.gradcheck.differences import (
     DIRECTIONS,
     Line,

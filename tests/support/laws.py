@@ -45,7 +45,7 @@ from bpcheck.checking.check import (
     agreement_tolerance,
 )
 from bpcheck.checking.results import disagreement_table
-from bpcheck.gradcheck import check as gradcheck
+from bpcheck.gradcheck import engine_check as gradcheck
 from bpcheck.io.loader import FixtureError
 from bpcheck.model import quantities as q
 from bpcheck.model import verdicts
@@ -344,7 +344,7 @@ def fd_rows(
 
 
 def gradcheck_rows(engine: Engine, problem: Problem) -> list[tuple[str, float, float, float]]:
-    """Rows from bpcheck.gradcheck.check.check_gradients, when that module provides it."""
+    """Rows from bpcheck.gradcheck.engine_check.check_gradients, when that module provides it."""
     result = gradcheck.check_gradients(engine, replace(problem, steps=0), method="auto", seed=0)
     if result.outcome not in ("ok", "failed", "skipped"):
         summary = f"{engine.name}: gradient check {result.outcome}: {result.reason}"
@@ -373,7 +373,7 @@ def check_gradients_match_finite_differences(
 ) -> None:
     """Every dE/dp agrees with a finite difference of the loss (relu kinks excepted).
 
-    ``auto``: with ``bpcheck.gradcheck.check.check_gradients`` (Richardson
+    ``auto``: with ``bpcheck.gradcheck.engine_check.check_gradients`` (Richardson
     extrapolation, tolerances from a running error analysis) when that exists;
     ``central`` (and ``auto`` without it): a central difference of the engine's
     own loss, on the ``picks`` parameters (indices taken modulo their number).

@@ -97,7 +97,7 @@ def test_gradients_match_finite_differences(engine: Engine, data: st.DataObject)
 @settings(max_examples=examples(0.5))
 @given(data=st.data())
 def test_gradients_match_central_differences(engine: Engine, data: st.DataObject) -> None:
-    """The fallback used when bpcheck.gradcheck.check is absent, kept honest on its own."""
+    """The fallback used when bpcheck.gradcheck.engine_check is absent, kept honest on its own."""
     problem = data.draw(problems_for([engine]), label="problem")
     picks = data.draw(st.lists(st.integers(0, 10**6), min_size=1, max_size=4), label="picks")
     check_gradients_match_finite_differences(engine, problem, picks, method="central")
