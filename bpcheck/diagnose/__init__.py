@@ -4,7 +4,15 @@
   slips) and the variant engine that computes them;
 * :mod:`.planted`: the bugs and the hand computation, planted in the loops
   engine through its seams;
-* :mod:`.diagnosis`: every variant tried on every erratum of a fixture, ranked;
+* :mod:`.graph`: the computation graph of a fixture's quantities (which feed
+  which), with the diagnosis' own float and exact Decimal arithmetic;
+* :mod:`.rounded_chain`: a claim recomputed from the document's printed operands;
+* :mod:`.slips`: single formula slips (and pairs within one formula) over the graph;
+* :mod:`.computed`: the reference values, the catalogue within a time budget and
+  the slips, prepared once per fixture;
+* :mod:`.evidence`: the chance that an explanation's family hits random noise;
+* :mod:`.diagnosis`: every explanation of every erratum, with its evidence, ranked;
+* :mod:`.errata`: the evidence of each diagnosis as the errata lists show it;
 * :mod:`.results`: the ``diagnose --json`` contract as types;
 * :mod:`.zoo`: every bug against every check (the bug zoo table of docs/diagnose.md).
 
