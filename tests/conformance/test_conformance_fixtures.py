@@ -191,3 +191,16 @@ def test_conform_passes_a_correct_engine(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     assert "every check and" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["loops", "matrices"])
+def test_the_lean_engines_pass_every_bundled_fixture_in_process(
+    name: str, engines: dict[str, Engine], bundled: dict[Path, Fixture]
+) -> None:
+    """The bundled fixtures, in this process: what mutation testing of the engines needs
+    (``pytest fixtures/`` runs every engine on them too, but in worker processes, where a
+    mutant planted in this process does not reach)."""
+    for fixture in bundled.values():
+        result = check_fixture(fixture, {name: engines[name]})
+        wrong = [f"{c.claim.id}: {c.message}" for c in result.claims if c.outcome != OK]
+        assert not wrong, f"{fixture.id}: {wrong[:3]}"

@@ -1,0 +1,82 @@
+"""The autodiff engine against loops on five problems that hold every capability between them.
+
+The conformance suite compiles the JAX engine for dozens of shapes (40 s); mutation testing
+of the autodiff engine (``tox -e mutation -- --engines autodiff``) needs one test that
+reaches every line of it in a few compiles.  These five problems do: every activation,
+loss, bias kind (trainable and frozen), batch mode and order, several samples, and
+unrecorded steps, each compared quantity by quantity with the loops engine and with the
+engine's own recorded path.  ``slow``: each problem is a compile (about 1 s).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bpcheck.engines.loops import LoopsEngine
+from bpcheck.model.engine import ALL_CAPABILITIES, Engine, required_capabilities
+from bpcheck.model.problem import Layer, Problem
+from bpcheck.testing.paths import path_differences
+from tests.support.laws import check_engines_agree
+
+pytestmark = pytest.mark.slow
+
+X = ((0.5, -1.0, 0.25), (-0.75, 0.5, 1.0))
+W1 = ((0.4, -0.3, 0.2), (-0.5, 0.6, 0.1))
+W2 = ((0.7, -0.4), (0.3, 0.8))
+
+
+def problem(
+    hidden: str, out: str, loss: str, kinds: tuple[str, str], batch: str, order: str
+) -> Problem:
+    bias = {"none": (), "shared": (0.1,), "per_neuron": (0.1, -0.2)}
+    targets = (
+        ((0.0, 1.0), (0.25, 0.75)) if loss in ("softmax_ce", "bce") else ((0.2, 0.9), (0.7, 0.1))
+    )
+    return Problem(
+        layers=(
+            Layer(W1, hidden, kinds[0], bias[kinds[0]], True),
+            Layer(W2, out, kinds[1], bias[kinds[1]], kinds[1] != "shared"),
+        ),
+        inputs=X,
+        targets=targets,
+        loss=loss,
+        learning_rate=0.5,
+        steps=3,
+        batch=batch,
+        update_order=order,
+    )
+
+
+PROBLEMS = (
+    problem("tanh", "sigmoid", "bce", ("per_neuron", "shared"), "full", "simultaneous"),
+    problem("relu", "softmax", "softmax_ce", ("shared", "per_neuron"), "per_sample", "sequential"),
+    problem("identity", "relu", "mse", ("per_neuron", "none"), "full", "sequential"),
+    problem("sigmoid", "identity", "sse", ("none", "per_neuron"), "per_sample", "simultaneous"),
+    problem("tanh", "tanh", "half_sse", ("shared", "shared"), "full", "simultaneous"),
+)
+
+
+def test_the_problems_hold_every_capability() -> None:
+    held = frozenset().union(*(required_capabilities(p) for p in PROBLEMS))
+    assert held == ALL_CAPABILITIES
+
+
+@pytest.fixture(scope="module")
+def autodiff(engines: dict[str, Engine]) -> Engine:
+    engine = engines["autodiff"]
+    status = engine.available()
+    if not status.available:
+        pytest.skip(str(status.reason))
+    if os.environ.get("BPCHECK_MUTATION"):  # each mutant must compile its own code
+        from bpcheck.engines.autodiff import network
+
+        network.compiled_for.cache_clear()
+    return engine
+
+
+@pytest.mark.parametrize("index", range(len(PROBLEMS)))
+def test_autodiff_agrees_with_loops_and_with_itself(autodiff: Engine, index: int) -> None:
+    check_engines_agree({"loops": LoopsEngine(), "autodiff": autodiff}, PROBLEMS[index])
+    assert not path_differences(autodiff, PROBLEMS[index])

@@ -1,0 +1,256 @@
+"""Mutation testing of the engines: how many planted changes do bpcheck's fast checks kill?
+
+``tox -e mutation`` runs this script.  It copies the files of the repository (tracked, or new
+and not ignored)
+into a scratch folder (mutmut writes its ``mutants/`` tree in the folder it runs in,
+and nothing of it belongs in the repository), makes the engines a real folder of
+``bpcheck`` there (mutmut does not follow the ``bpcheck/engines`` link), writes
+mutmut's configuration, and runs ``mutmut run`` on the engines with parallel
+workers until the time budget is spent.  Then it prints, per engine, the mutants
+killed, survived and untried, the kill rate, and every survivor with its diff.
+
+Survivors that are equivalent to the original (no input can tell them apart) are
+listed with a one-line reason in ``docs/mutation.md``; :data:`EQUIVALENT_FILE` is
+read so that the kill rate is given over the non-equivalent mutants too.
+
+The tests run against each mutant are the fast ones that matter (``TESTS``): the
+conformance suite, the path-equivalence property and the conformance fixtures.
+mutmut runs only the tests that call the mutated function, each mutant in a
+forked process.  The autodiff engine is checked with ``--engines autodiff``: its
+compiled code is cached per process, so its tests clear JAX's caches first
+(``BPCHECK_MUTATION=1``), and each mutant costs a compile.
+
+Usage: ``python tools/mutation.py [--budget SECONDS] [--workers N] [--scratch DIR]
+[--engines loops matrices ...] [--sample N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT_FILE = ROOT / "docs" / "mutation.md"
+ENGINE_FILES = {
+    "loops": ["loops.py"],
+    "matrices": ["matrices/engine.py", "matrices/network.py"],
+    "autodiff": ["autodiff/engine.py", "autodiff/network.py"],
+}
+TESTS = {
+    "loops": [
+        "tests/engines/test_conformance.py::test_engine_conforms",
+        "tests/properties/test_path_equivalence.py::test_lean_path_equals_recorded_path_on_every_capability",
+        "tests/properties/test_path_equivalence.py::test_lean_path_equals_recorded_path_at_the_edges",
+        "tests/conformance/test_conformance_fixtures.py::test_every_engine_passes_every_conformance_fixture",
+        "tests/conformance/test_conformance_fixtures.py::test_the_lean_engines_pass_every_bundled_fixture_in_process",
+    ],
+    "autodiff": ["tests/engines/test_mutation_autodiff.py"],
+}
+"""The fast tests that matter for each engine: the conformance checks, path equivalence, the
+conformance fixtures and the bundled ones, in process (tests of the tests, such as the
+broken engines each check must catch, are left out: they say nothing about an engine)."""
+TESTS["matrices"] = TESTS["loops"]
+KILLED = {1, 3, -24, 24, 36, 152, 255, -9, -11}
+"""mutmut exit codes that end a mutant: a failing test, a timeout, a crash."""
+SURVIVED = 0
+
+
+def tracked_files() -> list[str]:
+    done = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [name for name in done.stdout.split("\0") if name]
+
+
+def prepare(scratch: Path, engines: list[str], workers: int) -> None:
+    """A copy of the repository in ``scratch`` with mutmut's configuration written."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    for name in tracked_files():
+        source, target = ROOT / name, scratch / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the working tree
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            continue  # bpcheck/engines: made a real folder below
+        shutil.copy2(source, target)
+    shutil.copytree(scratch / "engines", scratch / "bpcheck" / "engines")
+    shutil.rmtree(scratch / "engines")
+    only = [f"bpcheck/engines/{path}" for engine in engines for path in ENGINE_FILES[engine]]
+    tests = sorted({test for engine in engines for test in TESTS[engine]})
+    tests = [test for test in tests if (scratch / test.split("::")[0]).exists()]
+    marks = "" if "autodiff" in engines else "not slow"
+    config = [
+        "[mutmut]",
+        "source_paths = bpcheck",
+        "only_mutate =",
+        *[f"    {path}" for path in only],
+        "pytest_add_cli_args_test_selection =",
+        *[f"    {test}" for test in tests],
+        "pytest_add_cli_args =",
+        *[f"    {arg}" for arg in ["-p", "no:xdist", "-o", "addopts=--strict-markers"]],
+        "    --hypothesis-seed=0",
+        *([f"    {arg}" for arg in ["-m", marks]] if marks else []),
+        "timeout_multiplier = 4.0",
+        # JAX starts threads when it first computes: workers fork from a server that never has
+        *(["process_isolation = forkserver"] if "autodiff" in engines else []),
+        "",
+    ]
+    (scratch / "setup.cfg").write_text("\n".join(config))
+    pyproject = (scratch / "pyproject.toml").read_text()
+    # mutmut reads [tool.mutmut] first; there is none, but pytest must not turn mutmut's own
+    # warnings into errors, and must collect only what it is given.
+    pyproject = pyproject.replace('filterwarnings = ["error"]', "filterwarnings = []")
+    (scratch / "pyproject.toml").write_text(pyproject)
+
+
+def run_mutmut(scratch: Path, workers: int, budget: float, names: list[str]) -> float:
+    """``mutmut run`` in ``scratch`` until done or ``budget`` seconds; the seconds it took."""
+    env = dict(os.environ, BPCHECK_MUTATION="1", PYTHONHASHSEED="0")
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names]
+    start = time.monotonic()
+    with subprocess.Popen(command, cwd=scratch, env=env, start_new_session=True) as process:
+        try:
+            process.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            print(f"\ntime budget of {budget:.0f} s spent: stopping mutmut", flush=True)
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return time.monotonic() - start
+
+
+def engine_of(path: str) -> str:
+    for engine, files in ENGINE_FILES.items():
+        if any(path.endswith(f"engines/{name}.meta") for name in files):
+            return engine
+    return "?"
+
+
+def results(scratch: Path) -> dict[str, dict[str, int | None]]:
+    """engine -> mutant name -> mutmut exit code (None: not tried)."""
+    found: dict[str, dict[str, int | None]] = {}
+    for meta in sorted((scratch / "mutants").rglob("*.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        found.setdefault(engine_of(str(meta)), {}).update(codes)
+    return found
+
+
+def equivalent_mutants() -> dict[str, str]:
+    """Mutant name -> why it is equivalent, from the table of docs/mutation.md."""
+    if not EQUIVALENT_FILE.exists():
+        return {}
+    rows = re.findall(r"^\| `([^`]+__mutmut_\d+)` \| (.+?) \|$", EQUIVALENT_FILE.read_text(), re.M)
+    return dict(rows)
+
+
+def show(scratch: Path, name: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", name],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+def report(scratch: Path, seconds: float, diffs: bool) -> int:
+    """Print kill rates and survivors; 1 if an engine is below 95% of non-equivalent mutants."""
+    equivalent = equivalent_mutants()
+    below = False
+    print(f"\nmutation testing of the engines: {seconds:.0f} s")
+    print(
+        f"{'engine':9} {'mutants':>7} {'tried':>6} {'killed':>6} {'survived':>8} "
+        f"{'equivalent':>10} {'kill rate':>9}"
+    )
+    survivors: list[tuple[str, str]] = []
+    for engine, codes in sorted(results(scratch).items()):
+        counts = Counter(
+            "killed"
+            if code in KILLED
+            else "survived"
+            if code == SURVIVED
+            else "untried"
+            if code is None
+            else "other"
+            for code in codes.values()
+        )
+        alive = [name for name, code in codes.items() if code == SURVIVED]
+        same = [name for name in alive if name in equivalent]
+        tried = counts["killed"] + counts["survived"]
+        rate = counts["killed"] / max(1, tried - len(same))
+        below = below or (tried > 0 and rate < 0.95)
+        print(
+            f"{engine:9} {len(codes):7} {tried:6} {counts['killed']:6} {counts['survived']:8} "
+            f"{len(same):10} {rate:9.1%}"
+        )
+        if counts["other"]:
+            print(f"{'':9} ({counts['other']} with no covering test or skipped)")
+        survivors += [(engine, name) for name in sorted(alive) if name not in equivalent]
+    print(f"\nsurvivors not listed as equivalent in {EQUIVALENT_FILE.name}: {len(survivors)}")
+    for engine, name in survivors:
+        print(f"  {engine}: {name}")
+        if diffs:
+            print("    " + show(scratch, name).replace("\n", "\n    "))
+    return 1 if below else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=1800.0, help="seconds for mutmut run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--scratch", type=Path, default=None, help="folder for the copy")
+    parser.add_argument(
+        "--engines", nargs="+", default=["loops", "matrices"], choices=sorted(ENGINE_FILES)
+    )
+    parser.add_argument(
+        "--sample", type=int, default=0, help="try only this many mutants, drawn at random (seed 0)"
+    )
+    parser.add_argument("--report-only", action="store_true", help="summarise an earlier run")
+    parser.add_argument("--no-diffs", action="store_true", help="list survivors without diffs")
+    args = parser.parse_args(argv)
+    scratch = args.scratch or Path(os.environ.get("TMPDIR", "/tmp")) / "bpcheck-mutation"
+    scratch = scratch.resolve()
+    if ROOT in scratch.parents or scratch == ROOT:
+        parser.error(f"--scratch {scratch}: expected a folder outside the repository")
+    seconds = 0.0
+    if not args.report_only:
+        prepare(scratch, args.engines, args.workers)
+        names: list[str] = []
+        if args.sample:
+            names = sample_names(scratch, args.sample)
+        seconds = run_mutmut(scratch, args.workers, args.budget, names)
+    return report(scratch, seconds, diffs=not args.no_diffs)
+
+
+def sample_names(scratch: Path, size: int) -> list[str]:
+    """Generate the mutants, then draw ``size`` of their names (seed 0)."""
+    subprocess.run(
+        [sys.executable, "-m", "mutmut", "print-time-estimates"],
+        cwd=scratch,
+        capture_output=True,
+        check=False,
+    )
+    every = sorted(name for codes in results(scratch).values() for name in codes)
+    return sorted(random.Random(0).sample(every, min(size, len(every))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
