@@ -47,6 +47,7 @@ from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, require
 from bpcheck.model.examples import mazur_like
 from bpcheck.model.problem import Layer, Problem, batch_of_step
 from bpcheck.testing import minimal_problems as mp
+from bpcheck.testing.certified_checks import CERTIFIED_CHECKS
 from bpcheck.testing.paths import path_differences
 
 Check = Callable[[Engine], None]
@@ -579,8 +580,10 @@ CHECKS: tuple[Check, ...] = (
     check_lean_path_matches_recorded_path,
     check_relu_kink,
     check_large_net_inputs,
+    *CERTIFIED_CHECKS,
 )
-"""Every contract check, in the order they are best read when one fails."""
+"""Every contract check, in the order they are best read when one fails (the last ones only
+for an engine that certifies its values: :mod:`bpcheck.testing.certified_checks`)."""
 
 
 # --- running the suite --------------------------------------------------------------------

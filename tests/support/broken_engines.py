@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from bpcheck.checking.enclosures import midpoint
 from bpcheck.diagnose.variants import BY_NAME
+from bpcheck.engines.certified import CertifiedEngine
 from bpcheck.engines.loops import LoopsEngine, Matrix, Params, Vector
 from bpcheck.engines.matrices import engine as matrices_engine
 from bpcheck.engines.matrices import network as matrices_network
 from bpcheck.engines.matrices.engine import MatricesEngine
-from bpcheck.model.engine import Engine
+from bpcheck.model.engine import Enclosures, Engine
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
 
@@ -330,5 +332,37 @@ BROKEN.update(
             name: (make, "check_lean_path_matches_recorded_path")
             for name, make in LEAN_PATH_BUGS.items()
         },
+    }
+)
+
+
+# --- certified engines that break their promise (issue 18) ---------------------------------
+
+
+class DroppedRadius(CertifiedEngine):
+    """Each ball's radius dropped: the bounds collapsed to the midpoint, which is not the
+    exact value (some 10^-57 away), so the promise that the bounds contain it breaks."""
+
+    def enclose(self, problem: Problem, record: Collection[int]) -> Enclosures:
+        found = super().enclose(problem, record)
+        collapsed = {
+            step: {name: (str(midpoint(*pair)),) * 2 for name, pair in values.items()}
+            for step, values in found.bounds.items()
+        }
+        return Enclosures(collapsed, found.float64, found.precision, found.digits)
+
+
+class TooFewBits(CertifiedEngine):
+    """A precision too low for the problem: just the bits 50 digits need, never raised
+    when the problem cancels some (1 - out at net input 16 takes 23 of them)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_bits=math.ceil(50 * math.log2(10)))
+
+
+BROKEN.update(
+    {
+        "certified-radius-dropped": (DroppedRadius, "check_enclosures_contain_the_truth"),
+        "certified-precision-too-low": (TooFewBits, "check_certifies_fifty_digits"),
     }
 )
