@@ -29,9 +29,10 @@ true value" when a single engine must be asked.  It is the plainest code (scalar
 one weight at a time, as the tutorials write it); agreement with the others is checked
 separately, so choosing it makes no number more trusted than the agreement makes it."""
 
-DISPLAY_ORDER = (REFERENCE, "matrices", "autodiff")
-"""Only the order in which tables show engines: from the plainest to the most abstract.
-Engines not named here follow in the order of their names."""
+DISPLAY_ORDER = (REFERENCE, "matrices", "autodiff", "certified")
+"""Only the order in which tables show engines: from the plainest to the most abstract, then
+the one that certifies its values (a claim's verdict is its verdict when it ran:
+docs/verdicts.md).  Engines not named here follow in the order of their names."""
 
 
 class UnloadableEngine:
