@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 
 from bpcheck.diagnose.variants import digit_edits
 from bpcheck.model.decimals import at_places, places_of
@@ -31,19 +32,25 @@ CHANCE_LIMIT = 0.1
 """An explanation whose hits random digit noise would match more often than this is dropped."""
 
 
-def noise(value: float, printed: str) -> set[str]:
+def noise(value: float, printed: str) -> set[Decimal]:
     """The wrong numbers one typing slip makes of ``value`` as it should have been printed."""
     if not math.isfinite(value):
         return set()
     correct = str(at_places(value, places_of(printed), "round"))
-    return {edit for edit in digit_edits(correct) if edit != correct}
+    return {Decimal(edit) for edit in digit_edits(correct) if Decimal(edit) != Decimal(correct)}
 
 
-def as_printed(value: float, printed: str) -> str | None:
-    """``value`` written at the printed number's places (None if it is not finite)."""
+def as_printed(value: float, places: int) -> Decimal | None:
+    """``value`` rounded at ``places`` decimals, as a number (None if it is not finite).
+
+    Python's ``%.Nf`` rounds the exact binary value half to even, as
+    :func:`~bpcheck.model.decimals.at_places` does, and much faster.
+    """
     if not math.isfinite(value):
         return None
-    return str(at_places(value, places_of(printed), "round"))
+    if places >= 0:
+        return Decimal(f"{value:.{places}f}")
+    return at_places(value, places, "round")
 
 
 def chance(value: float, printed: str, family: Iterable[float]) -> float:
@@ -51,7 +58,8 @@ def chance(value: float, printed: str, family: Iterable[float]) -> float:
     wrong = noise(value, printed)
     if not wrong:
         return 0.0
-    hits = {as_printed(v, printed) for v in family}
+    places = places_of(printed)
+    hits = {as_printed(v, places) for v in set(family)}
     return len(wrong & hits) / len(wrong)
 
 

@@ -20,9 +20,10 @@ the slip does not touch are shared by every slip) and read at the printed
 quantities it reaches.  The search is bounded by the graph: at most
 (quantities * operands * values of a kind + 6 per quantity) single slips, only
 below a wrong number and at steps small enough to be done by hand, and at most
-:data:`MAX_SLIPS`.  Pairs of slips are tried only within one wrong number's own
-formula and its operands' formulas (:meth:`SlipSearch.local_pairs`): a
-bigger family, whose chance of hitting a number by luck is estimated apart.
+:data:`MAX_SLIPS`.  Pairs of slips are tried only as one slip in a wrong number's
+own formula and one in an operand's formula (:meth:`SlipSearch.local_pairs`, at
+most :data:`MAX_PAIRS` each): a bigger family, whose chance of hitting a number by
+luck is estimated apart.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from bpcheck.diagnose.graph import FLOAT, Graph, Key, Node, apply, kind_of
 
 MAX_SLIPS = 20_000
 """Single slips tried per fixture at most (a big network's graph); the note says when."""
+
+MAX_PAIRS = 2_000
+"""Pairs of slips tried per wrong number at most."""
 
 
 @dataclass(frozen=True)
@@ -211,12 +215,16 @@ class SlipSearch:
         return self._after[key]
 
     def local_pairs(self, wrong: Key) -> Iterator[tuple[Slip, Slip]]:
-        """Pairs of slips within the wrong number's formula and its operands' formulas."""
+        """Pairs of slips: one in the wrong number's own formula, one in an operand's formula
+        (at most :data:`MAX_PAIRS` per wrong number)."""
         node = self.graph.nodes.get(wrong)
         if node is None or node.op == "leaf" or wrong not in self.tried:
             return
-        near = [wrong, *(k for k in node.operands if self.graph.recomputable(k))]
-        slips = [s for key in near for s in self.at(key, self.graph.nodes[key])]
-        for first, second in itertools.combinations(slips, 2):
-            if first.key != second.key:
-                yield first, second
+        own = list(self.at(wrong, node))
+        below = [
+            s
+            for key in dict.fromkeys(node.operands)
+            if self.graph.recomputable(key)
+            for s in self.at(key, self.graph.nodes[key])
+        ]
+        yield from itertools.islice(itertools.product(own, below), MAX_PAIRS)
