@@ -9,6 +9,9 @@ the loss numerically and compares every engine's dE/dθ with it:
 * :mod:`.differences`: the ``central``, ``richardson`` and ``directional`` methods;
 * :mod:`.mpmath_reference`: the ``mpmath`` method, the loss at 40 digits;
 * :mod:`.engine_check`: one engine on one problem; :mod:`.fixture_check`: on a fixture;
+* :mod:`.function_check`: :func:`check` and :func:`assert_gradients_close`, the same
+  finite differences for any scalar function of NumPy, JAX or torch parameters
+  (:mod:`.parameters` lays them out as one vector);
 * :mod:`.result`: rows and results; :mod:`.result_file`: the ``--json`` file, typed
   records written and read through ``bpcheck/io/schema/gradcheck-result-v1.schema.json``.
 
@@ -28,6 +31,12 @@ if TYPE_CHECKING:
     from bpcheck.checking.check import Outcome
     from bpcheck.gradcheck.engine_check import check_gradients
     from bpcheck.gradcheck.fixture_check import gradcheck_fixture
+    from bpcheck.gradcheck.function_check import (
+        FunctionCheck,
+        GradientCheckError,
+        assert_gradients_close,
+        check,
+    )
     from bpcheck.gradcheck.result import GradcheckResult, Row, Status
     from bpcheck.gradcheck.result_file import (
         CheckRecord,
@@ -41,12 +50,16 @@ __all__ = [
     "AUTO_DIRECTIONAL_ABOVE",
     "METHODS",
     "CheckRecord",
+    "FunctionCheck",
     "GradcheckResult",
     "GradcheckRun",
+    "GradientCheckError",
     "Outcome",
     "Row",
     "RowRecord",
     "Status",
+    "assert_gradients_close",
+    "check",
     "check_gradients",
     "gradcheck_fixture",
     "read_gradcheck_results",
@@ -58,6 +71,10 @@ _PUBLIC = {
     "Outcome": "bpcheck.checking.check",
     "check_gradients": "bpcheck.gradcheck.engine_check",
     "gradcheck_fixture": "bpcheck.gradcheck.fixture_check",
+    "check": "bpcheck.gradcheck.function_check",
+    "assert_gradients_close": "bpcheck.gradcheck.function_check",
+    "FunctionCheck": "bpcheck.gradcheck.function_check",
+    "GradientCheckError": "bpcheck.gradcheck.function_check",
     "GradcheckResult": "bpcheck.gradcheck.result",
     "Row": "bpcheck.gradcheck.result",
     "Status": "bpcheck.gradcheck.result",
