@@ -15,8 +15,9 @@ import functools
 
 import jinja2
 
+from bpcheck.authoring.digits import digits_table, step_names
 from bpcheck.authoring.worked_example import Explainer, Section, num
-from bpcheck.checking.check import OK, run_problem
+from bpcheck.checking.check import OK, EngineRun, run_problem
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.escape import markdown_code, markdown_text
 from bpcheck.model.engine import Engine
@@ -26,11 +27,18 @@ FORMATS = ("md", "html")
 
 
 def explain(
-    fixture: Fixture, step: int, engines: dict[str, Engine], output_format: str = "md"
+    fixture: Fixture,
+    step: int,
+    engines: dict[str, Engine],
+    output_format: str = "md",
+    digits: int | None = None,
 ) -> str:
     """The worked example of ``step`` as Markdown (``md``) or HTML (``html``).
 
-    Raises BadInput when ``step`` is not one of the fixture's or no engine can run it.
+    With ``digits`` (Markdown only), every engine runs and a table follows: each value
+    of the step certified to that many digits beside each engine's
+    (:mod:`bpcheck.authoring.digits`).  Raises BadInput when ``step`` is not one of the
+    fixture's or no engine can run it.
     """
     where = str(fixture.path)
     if not 0 <= step <= fixture.problem.steps:
@@ -38,11 +46,13 @@ def explain(
         raise BadInput([InputError(where, "--step", expected)])
     claimed = {c.step for c in fixture.claims if c.printed is not None}
     record = {step, min(step + 1, fixture.problem.steps), *claimed}
-    for engine in engines.values():
-        run = run_problem(engine, fixture.problem, record)
-        if run.outcome == OK:
+    runs: list[EngineRun] = []
+    for name, engine in engines.items():
+        runs.append(run_problem(engine, fixture.problem, record, name))
+        if runs[-1].outcome == OK and digits is None:
             break
-    else:
+    run = next((r for r in runs if r.outcome == OK), None)
+    if run is None:
         raise BadInput([InputError(where, "$", "expected a fixture some engine can compute")])
     explainer = Explainer(fixture, run.trace, step)
     sections = list(explainer.sections())
@@ -51,7 +61,12 @@ def explain(
     if others:
         sections.append(other_claims(explainer, others))
     render = to_html if output_format == "html" else markdown
-    return render(fixture, step, sections)
+    text = render(fixture, step, sections)
+    if digits is not None:
+        names = step_names(runs, step)
+        table = digits_table(runs, names, step, digits)
+        text += f"\n## Certified values to {digits} digits\n\n{table}\n"
+    return text
 
 
 def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
+from bpcheck.authoring.digits import MAX_DIGITS
 from bpcheck.authoring.explain import FORMATS, explain
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
-from bpcheck.errors import ExitCode
+from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.loader import load
 from bpcheck.io.progress import working
+
+DEFAULT_CERTIFIED_DIGITS = 50
+"""What the certified engine certifies unless BPCHECK_CERTIFIED_DIGITS asks for more."""
 
 DESCRIPTION = """\
 Print the forward pass, loss, deltas, gradients and updates of one step, each as
@@ -23,9 +28,14 @@ standalone HTML page."""
 
 
 def cmd_explain(args: argparse.Namespace) -> ExitCode:
+    if args.digits is not None and args.format != "md":
+        raise BadInput([InputError("--digits", "$", "expected --format md: the table is Markdown")])
+    if args.digits is not None and args.digits > DEFAULT_CERTIFIED_DIGITS:
+        # read by the certified engine when its worker starts (docs/engines.md)
+        os.environ.setdefault("BPCHECK_CERTIFIED_DIGITS", str(args.digits))
     fixture = load(Path(args.fixture))
     with working(f"computing {fixture.id}"):
-        text = explain(fixture, args.step, registry.all_engines(), args.format)
+        text = explain(fixture, args.step, registry.all_engines(), args.format, args.digits)
     print(terminal_text(text, lines=True))  # no control character reaches the terminal
     return ExitCode.OK
 
@@ -46,3 +56,23 @@ def register(commands: object) -> None:
     parser.add_argument("fixture", help="the fixture file")
     parser.add_argument("--step", type=int, default=0, help="which step to explain")
     parser.add_argument("--format", choices=FORMATS, default="md", help="output format")
+    parser.add_argument(
+        "--digits",
+        type=digit_count,
+        metavar="N",
+        help="add a table of every value of the step certified to N significant digits "
+        "(the certified engine), beside each engine's value and its error in ULPs, and the "
+        "nearest float32",
+    )
+
+
+def digit_count(text: str) -> int:
+    try:
+        digits = int(text)
+    except ValueError:
+        digits = 0
+    if not 1 <= digits <= MAX_DIGITS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_DIGITS}, got {text!r}"
+        )
+    return digits
