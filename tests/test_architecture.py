@@ -51,8 +51,8 @@ def test_the_tree_keeps_every_contract() -> None:
         ("model/problem.py", "import bpcheck.checking.check", "Layers"),
         ("io/loader.py", "import bpcheck.report.compare", "Layers"),
         ("engines/matrices/network.py", "import bpcheck.engines.loops", "independent"),
-        ("engines/loops.py", "import bpcheck.io.loader", "engine contract"),
-        ("engines/loops.py", "import numpy", "plain Python"),
+        ("engines/loops/engine.py", "import bpcheck.io.loader", "engine contract"),
+        ("engines/loops/inline.py", "import numpy", "plain Python"),
         ("checking/check.py", "import pandas", "pandas"),
     ],
 )

@@ -56,7 +56,7 @@ def test_a_wheel_built_from_the_sdist_has_the_engines_under_bpcheck(tmp_path: Pa
     (source,) = (tmp_path / "unpacked").iterdir()
     wheel = build("build_wheel", source, tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    assert "bpcheck/engines/loops.py" in names
+    assert "bpcheck/engines/loops/engine.py" in names
     assert "bpcheck/engines/matrices/network.py" in names
     assert "bpcheck/io/schema/fixture-v1.schema.json" in names
     assert not [name for name in names if name.startswith("engines/")], names

@@ -1,117 +1,23 @@
-"""The loops engine: plain Python floats, one weight at a time, like the tutorials.
-
-Every formula here is the one a tutorial writes on the page: the logistic
-function and its derivative ``out * (1 - out)``, the node delta, ``dE/dw =
-delta * out_below``.  No NumPy: this engine must stay readable next to the
-document it checks, and independent of the array engines.
-
-Seams.  Each step of the arithmetic is a method of :class:`LoopsEngine`, and
-every path through the engine (recording a step or training fast) goes through
-them, so a subclass that overrides one changes that step everywhere:
-
-* ``activate(name, nets)`` and its derivatives ``elementwise_derivative(name,
-  out)`` and ``out_net_jacobian(name, outs)``;
-* ``loss_term(loss, target, out, scale)`` and ``output_gradient(problem,
-  target, outs, scale)`` (dE/dout at the output layer);
-* ``forward(problem, params, x)``: one sample through every layer;
-* ``back_through_activation(activation, nets, outs, d_out, output_layer)``:
-  dE/dnet from dE/dout, told the layer's net inputs and whether it is the
-  output layer (the standard rule needs neither; a variant may);
-* ``back_through_weights(weights, d_net)``: dE/dout of the layer below;
-* ``bias_gradient(layer, per_neuron)`` and ``apply_update(problem, params,
-  layer_index, grad_w, grad_b)``.
-
-The seams exist on purpose: :mod:`bpcheck.diagnose.planted` overrides them to
-compute a problem the way a buggy program or an author rounding by hand would.
-"""
+"""The loops engine itself: the seams, the recorded step and training (see the package)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
 
+from bpcheck.engines.loops.formulas import (
+    Matrix,
+    Vector,
+    loss_term_derivative,
+    one_hot,
+    sigmoid,
+    t_log,
+)
+from bpcheck.engines.loops.inline import seams_are_ours, train
+from bpcheck.engines.loops.params import Forward, Params, neuron_biases
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability
 from bpcheck.model.problem import Layer, Problem, batch_of_step
-
-Vector = list[float]
-Matrix = list[list[float]]
-
-
-def sigmoid(x: float) -> float:
-    """1 / (1 + e^-x); below -700 e^-x overflows, and sigmoid(x) is e^x to float64 precision."""
-    if x < -700.0:
-        return math.exp(x)
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def t_log(t: float, o: float) -> float:
-    """``t log o``, 0 when t is 0 (the cross-entropies' limit); log 0 is -inf, never an error."""
-    log_o = math.log(o) if o > 0.0 else -math.inf if o == 0.0 else math.nan
-    return 0.0 if t == 0.0 else t * log_o
-
-
-def t_over(t: float, o: float) -> float:
-    """``t / o``, 0 when t is 0 (the derivative of ``t log o``); t / 0 is an infinity."""
-    infinity = math.copysign(math.inf, t) * math.copysign(1.0, o)
-    return 0.0 if t == 0.0 else t / o if o != 0.0 else infinity
-
-
-def loss_term_derivative(loss: str, target: float, out: float, scale: int) -> float:
-    """d term / d out for one output."""
-    if loss == "half_sse":
-        return -(target - out)
-    if loss == "sse":
-        return -2.0 * (target - out)
-    if loss == "mse":
-        return -2.0 * (target - out) / scale
-    if loss == "bce":
-        return -t_over(target, out) + t_over(1.0 - target, 1.0 - out)
-    if loss == "softmax_ce":
-        return -t_over(target, out)
-    raise ValueError(f"unknown loss {loss!r}")
-
-
-def one_hot(n: int, k: int, value: float) -> Vector:
-    """A vector of zeros with ``value`` at ``k``: one output's gradient alone."""
-    return [value if i == k else 0.0 for i in range(n)]
-
-
-# --- parameters and one forward pass -------------------------------------------------
-
-
-@dataclass
-class Params:
-    """Mutable copies of the weights and biases, one list per layer."""
-
-    weights: list[Matrix]
-    biases: list[Vector]
-
-    @classmethod
-    def of(cls, problem: Problem) -> Params:
-        return cls(
-            weights=[[list(row) for row in layer.weights] for layer in problem.layers],
-            biases=[list(layer.bias) for layer in problem.layers],
-        )
-
-
-def neuron_biases(problem: Problem, params: Params, layer: int) -> Vector:
-    """The bias added to each neuron of 0-based ``layer``: none, one shared, or its own."""
-    kind, size = problem.layers[layer].bias_kind, len(params.weights[layer])
-    if kind == "none":
-        return [0.0] * size
-    if kind == "shared":
-        return params.biases[layer] * size
-    return params.biases[layer]
-
-
-@dataclass
-class Forward:
-    """Net inputs and outputs of every layer for one sample; ``outs[0]`` is the input."""
-
-    nets: list[Vector]
-    outs: list[Vector]
 
 
 class LoopsEngine:
@@ -254,15 +160,25 @@ class LoopsEngine:
         params = Params.of(problem)
         trace: q.Trace = {}
         fast = problem.update_order == "simultaneous"
-        for step in range(problem.steps + 1):
-            if step not in record and (fast or step == problem.steps):
-                if step < problem.steps:
-                    batch = batch_of_step(problem, step)
-                    self._simultaneous_step(problem, params, batch, problem.n_outputs * len(batch))
-                continue
-            values = self._step(problem, params, step, step in record, step < problem.steps)
-            if step in record:
-                trace[step] = values
+        inline = fast and seams_are_ours(type(self), LoopsEngine)
+        recorded = sorted(set(record))
+        step = 0
+        while step <= problem.steps:
+            if step in record or (not fast and step < problem.steps):
+                values = self._step(problem, params, step, step in record, step < problem.steps)
+                if step in record:
+                    trace[step] = values
+                step += 1
+            elif step == problem.steps:  # the last step, not recorded: nothing to compute
+                step += 1
+            elif inline:  # every update up to the next recorded step, in one call
+                stop = min([r for r in recorded if r > step] or [problem.steps])
+                train(self, problem, params, range(step, stop))
+                step = stop
+            else:
+                batch = batch_of_step(problem, step)
+                self._simultaneous_step(problem, params, batch, problem.n_outputs * len(batch))
+                step += 1
         return trace
 
     def _simultaneous_step(
@@ -272,7 +188,9 @@ class LoopsEngine:
 
         The same arithmetic in the same order as the recording path, with fewer
         intermediate lists: each sample is carried down on its own, its gradient
-        added to the running sums, and every layer updated at the end.
+        added to the running sums, and every layer updated at the end.  When no
+        seam is overridden, :meth:`run` trains in :mod:`bpcheck.engines.loops.inline`
+        instead (the same arithmetic, written out), and never calls this.
         """
         layers = problem.layers
         top = len(layers) - 1
