@@ -12,16 +12,18 @@ asks diagnose to explain it.  A *false explanation* is any explanation offered
 that is not ``weak``: one that claims the backing of another printed number.
 A typo reading, which is weak by definition, is the right answer to noise.
 
-Each fixture is prepared once (every printed number a target, the default time
-budget) and the perturbed copies are judged against it, as ``diagnose`` would
-judge them: the preparation depends only on the problem and on which
-quantities are printed, never on the digits printed.
+Each fixture is prepared once (every printed number a target, no time budget:
+every variant run to the last step, every slip tried) and the perturbed copies
+are judged against it, as ``diagnose`` would judge them: the preparation depends
+only on the problem and on which quantities are printed, never on the digits
+printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import random
 import sys
 import time
@@ -113,7 +115,7 @@ def false_explanation_rate(trials: int, seed: int) -> Rate:
     rng = random.Random(seed)
     started = time.perf_counter()
     fixtures = [load(path) for path in CORPUS]
-    prepared = {f.id: prepare(f, every=True) for f in fixtures}
+    prepared = {f.id: prepare(f, math.inf, every=True) for f in fixtures}
     usable = [f for f in fixtures if prepared[f.id] is not None]
     weights = [sum(1 for c in printed_claims(f) if c.printed is not None) for f in usable]
     found = Rate(0, len(usable))

@@ -191,7 +191,8 @@ def prepare(
 
     limits = Limits(budget, long_runs)
     prepared.catalogue += _catalogue(fixture, combos, record, keys, limits, promise, prepared.notes)
-    prepared.slips = _slips(graph, keys, {key_of(c) for c in targets}, prepared.notes)
+    wrong = {key_of(c) for c in targets}
+    prepared.slips = _slips(graph, keys, wrong, limits, prepared.notes)
     return prepared
 
 
@@ -250,20 +251,35 @@ def _catalogue(
     return list(found.values())
 
 
-def _slips(graph: Graph, printed: set[Key], errata: set[Key], notes: list[str]) -> list[Computed]:
-    """Every single formula slip below a wrong number (hand-sized steps), and the pairs of
-    slips within each wrong number's formula and its operands'."""
+def _slips(
+    graph: Graph, printed: set[Key], errata: set[Key], limits: Limits, notes: list[str]
+) -> list[Computed]:
+    """Every single formula slip below a wrong number (hand-sized steps), then the pairs of
+    slips within each wrong number's formula and its operands', while the budget lasts (a
+    budget of its own, the same as the long runs'; none when the limits count runs)."""
     search = SlipSearch(graph, printed, errata, HAND_STEPS)
-    found = []
-    for slip in search.slips():
+    timed = limits.runs is None
+    deadline = time.perf_counter() + limits.seconds
+    found: list[Computed] = []
+    for tried, slip in enumerate(search.slips()):
+        if timed and tried % 256 == 0 and time.perf_counter() > deadline:
+            notes.append(_out_of_time(limits, f"the slip search stopped after {tried} slips"))
+            return found
         effect = search.effect((slip,))
         if effect is not None and effect.values.keys() & errata:
             found.append(Computed(("formula-slip",), effect.values, effect.text, "formula-slip"))
     if search.truncated:
         notes.append(f"the slip search stopped after {search.limit} slips")
     for wrong in sorted(errata):
+        if timed and time.perf_counter() > deadline:
+            notes.append(_out_of_time(limits, "pairs of slips not tried for every wrong number"))
+            break
         for pair in search.local_pairs(wrong):
             effect = search.effect(pair)
             if effect is not None and wrong in effect.values:
                 found.append(Computed(("formula-slip",), effect.values, effect.text, "slip-pair"))
     return found
+
+
+def _out_of_time(limits: Limits, what: str) -> str:
+    return f"time budget of {limits.seconds:g} s reached: {what} (--budget SECONDS to allow more)"

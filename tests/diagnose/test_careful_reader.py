@@ -177,10 +177,14 @@ def test_a_slip_that_moves_no_printed_number_is_not_a_candidate() -> None:
 def test_the_time_budget_says_what_it_left_out(capsys: pytest.CaptureFixture[str]) -> None:
     mazur = load(ROOT / "fixtures" / "mazur" / "mazur-2015.json")
     found = diagnose(mazur, budget=0.0)
-    (note,) = found.notes
-    assert note.startswith("time budget of 0 s reached: ")
-    assert "not run to step 10000 (--budget SECONDS to allow more)" in note
-    assert "  note: " + note in describe(mazur, found, 3)
+    runs, slips = found.notes
+    assert runs.startswith("time budget of 0 s reached: ")
+    assert "not run to step 10000 (--budget SECONDS to allow more)" in runs
+    assert slips == (
+        "time budget of 0 s reached: the slip search stopped after 0 slips "
+        "(--budget SECONDS to allow more)"
+    )
+    assert "  note: " + runs in describe(mazur, found, 3)
     # the accepted diagnosis is run to step 10,000 whatever the budget: whether it holds
     # must not depend on the machine's speed
     assert all(e.accepted_reproduced for e in found.errata if e.claim.diagnosis)
