@@ -150,7 +150,8 @@ class Judge:
         for claim in claims:
             assert claim.printed is not None
             unit = float(Decimal(1).scaleb(-places_of(claim.printed)))
-            self.near[claim.id] = (float(claim.printed), 1.5 * unit)
+            printed = float(claim.printed)  # the verdict forgives a few ULPs: so do we, and more
+            self.near[claim.id] = (printed, 1.5 * unit + 8 * math.ulp(printed))
 
     def __call__(self, claim: Claim, value: float) -> Verdict:
         printed, reach = self.near[claim.id]
