@@ -19,6 +19,8 @@ cannot-run     answers ``cannot run`` to every ``run``                skipped, w
 error          answers ``error`` to every ``run``                     errored, with message
 backprop-bug   a real bug: forgets the activation's slope in the      failed: claims and
                output layer's delta (a classic of from-scratch code)  agreement
+correct        nothing wrong: the control (and the protocol's cost,   ok
+               benchmarks/protocol_bench.py)
 =============  =====================================================  =====================
 
 Its correct maths is bpcheck's own loops engine (the point here is the failures, not an
@@ -47,6 +49,7 @@ MODES = (
     "cannot-run",
     "error",
     "backprop-bug",
+    "correct",
 )
 
 
