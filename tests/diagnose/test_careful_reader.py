@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from decimal import localcontext
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bpcheck.cli.main import main
 from bpcheck.diagnose import evidence
@@ -22,6 +24,7 @@ from bpcheck.diagnose.diagnosis import (
     Candidate,
     Erratum,
     FixtureErrata,
+    Judge,
     describe,
     diagnose,
     judge_fixture,
@@ -31,7 +34,9 @@ from bpcheck.diagnose.results import read_diagnose_result
 from bpcheck.diagnose.slips import SlipSearch
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load
-from bpcheck.model.fixture import Fixture
+from bpcheck.model.decimals import at_places
+from bpcheck.model.fixture import Claim, Fixture
+from bpcheck.model.verdicts import verdict
 
 HERE = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,3 +258,18 @@ def test_judging_a_copy_with_other_prints_needs_no_new_preparation() -> None:
     alone = {e.claim.id: names(e) for e in diagnose(fixture).errata}
     assert shared == alone
     assert sorted(shared) == ["grad_w1", "grad_w2", "grad_w4"]
+
+
+@given(
+    value=st.floats(allow_nan=True, allow_infinity=True, width=64),
+    places=st.integers(min_value=-3, max_value=12),
+    offset=st.integers(min_value=-30, max_value=30),
+)
+def test_the_quick_verdict_is_the_verdict(value: float, places: int, offset: int) -> None:
+    """The diagnosis' float shortcut never disagrees with the exact verdict rule."""
+    if math.isfinite(value):
+        printed = str(at_places(value, places, "round") + Decimal(offset).scaleb(-places))
+    else:
+        printed = "0.5"
+    claim = Claim(id="c", where="-", quantity="x", canonical="x", printed=printed)
+    assert Judge([claim])(claim, value) == verdict(value, printed)
