@@ -26,7 +26,7 @@ USER_COMMANDS = (
 )
 """What a user checking or writing fixtures runs, in the order ``--help`` lists them."""
 
-MAINTAINER_COMMANDS = ("compare", "accept", "regen", "sync", "bench")
+MAINTAINER_COMMANDS = ("compare", "accept", "regen", "sync", "bench", "gen-corpus")
 """What keeps a repository of fixtures and its generated files current."""
 
 EPILOG = """\
@@ -58,7 +58,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS, prog="bpcheck"
     )
     for name in (only,) if only else USER_COMMANDS + MAINTAINER_COMMANDS:
-        importlib.import_module(f"bpcheck.cli.{name}").register(commands)
+        importlib.import_module(f"bpcheck.cli.{name.replace('-', '_')}").register(commands)
     if only:
         return parser
     parsers = command_parsers(parser)
