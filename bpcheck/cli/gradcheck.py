@@ -12,7 +12,7 @@ from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.cli.output import BAD, GOOD, NOTE, say, show, styled_table
 from bpcheck.errors import ExitCode
-from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
+from bpcheck.gradcheck.methods import ALL_METHODS, AUTO_DIRECTIONAL_ABOVE
 from bpcheck.gradcheck.result import GradcheckResult, Row, Status
 from bpcheck.gradcheck.result_file import GradcheckRun, write_gradcheck_results
 from bpcheck.io.escape import terminal_text
@@ -140,9 +140,11 @@ def register(commands: object) -> None:
     add_engines(parser)
     parser.add_argument(
         "--method",
-        choices=("auto", *METHODS),
+        choices=("auto", *ALL_METHODS),
         default="auto",
-        help=f"auto: richardson, or directional above {AUTO_DIRECTIONAL_ABOVE} parameters",
+        help="auto: each float engine against the certified gradient when the certified "
+        "engine runs (itself then by mpmath), else richardson, or directional above "
+        f"{AUTO_DIRECTIONAL_ABOVE} parameters",
     )
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument(

@@ -14,7 +14,18 @@ from decimal import Decimal
 from typing import Any
 
 from bpcheck.checking.check import Outcome
-from bpcheck.gradcheck.engine_check import check_gradients, parameter_count, resolve_method, why_skipped
+from bpcheck.gradcheck.certified_reference import METHOD as CERTIFIED
+from bpcheck.gradcheck.certified_reference import (
+    certifier_of,
+    check_against_certified,
+    no_certifier,
+)
+from bpcheck.gradcheck.engine_check import (
+    check_gradients,
+    parameter_count,
+    resolve_method,
+    why_skipped,
+)
 from bpcheck.gradcheck.network import bias_name
 from bpcheck.gradcheck.result import GradcheckResult
 from bpcheck.model import quantities as q
@@ -99,17 +110,54 @@ def gradcheck_fixture(
 ) -> list[GradcheckResult]:
     """Every engine's gradient at step 0 and, for multi-step fixtures, at step ``steps``.
 
+    With ``auto`` (or ``certified``) and an engine that certifies its values among
+    ``engines``, the float engines are checked against its gradient (the ``certified``
+    method) and it is checked by the ``mpmath`` method.
+
     At step ``steps`` each engine is checked at the parameters it trained
     itself (read from its trace), so that a long run's end point is checked too.
     A fixture is multi-step when it makes more than one update.
     """
     problem = fixture.problem
     decimals = fixture_decimals(fixture)
+    certifier = certifier_of(engines) if method in ("auto", CERTIFIED) else None
     results = []
     for engine in engines.values():
-        results.append(check_gradients(engine, problem, method=method, decimals=decimals))
+        if certifier is not None and engine is not certifier:
+            results.extend(_against_certified(engine, certifier, problem))
+            continue
+        if method == CERTIFIED and certifier is None:
+            results.append(no_certifier(engine))
+            continue
+        own = "mpmath" if engine is certifier else method  # the opinion no engine wrote
+        results.append(check_gradients(engine, problem, method=own, decimals=decimals))
         if problem.steps > 1:
-            results.append(_check_trained(engine, problem, method, decimals))
+            results.append(_check_trained(engine, problem, own, decimals))
+    return results
+
+
+def _against_certified(
+    engine: Engine, certifier: Engine, problem: Problem
+) -> list[GradcheckResult]:
+    """Step 0 and, after training, the engine's own end point, against the certified gradient."""
+    results = [check_against_certified(engine, certifier, problem)]
+    if problem.steps > 1:
+        try:
+            values = engine.run(problem, {problem.steps})[problem.steps]
+            trained = trained_problem(problem, values)
+        except CannotRun as error:
+            why = str(error)
+            return [
+                *results,
+                GradcheckResult(engine.name, problem.steps, CERTIFIED, [], Outcome.SKIPPED, why),
+            ]
+        except Exception as error:  # an engine's bug is a result to report, not a crash
+            why = f"{type(error).__name__}: {error}"
+            return [
+                *results,
+                GradcheckResult(engine.name, problem.steps, CERTIFIED, [], Outcome.ERRORED, why),
+            ]
+        results.append(check_against_certified(engine, certifier, trained, problem.steps))
     return results
 
 

@@ -22,10 +22,16 @@ from bpcheck.cli import main as cli_main
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.errors import BadInput
-from bpcheck.gradcheck.engine_check import AUTO_DIRECTIONAL_ABOVE, METHODS, check_gradients, resolve_method
 from bpcheck.gradcheck.differences import DIRECTIONS, richardson_table, unit_directions
+from bpcheck.gradcheck.engine_check import (
+    AUTO_DIRECTIONAL_ABOVE,
+    METHODS,
+    check_gradients,
+    resolve_method,
+)
 from bpcheck.gradcheck.error_model import rounding
 from bpcheck.gradcheck.fixture_check import fixture_decimals, gradcheck_fixture, trained_problem
+from bpcheck.gradcheck.methods import ALL_METHODS
 from bpcheck.gradcheck.mpmath_reference import MP_DIGITS, MpNetwork
 from bpcheck.gradcheck.network import Network
 from bpcheck.gradcheck.result import GradcheckResult, Status, make_row
@@ -475,7 +481,7 @@ def test_the_schema_names_every_status_outcome_and_method() -> None:
     definitions = schema()["$defs"]
     assert definitions["row"]["properties"]["status"]["enum"] == list(Status)
     assert definitions["check"]["properties"]["outcome"]["enum"] == list(Outcome)
-    assert definitions["check"]["properties"]["method"]["enum"] == list(METHODS)
+    assert definitions["check"]["properties"]["method"]["enum"] == list(ALL_METHODS)
 
 
 def test_results_validate_against_the_schema_and_read_back_as_written(tmp_path: Path) -> None:
