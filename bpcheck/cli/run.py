@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import os
 from collections.abc import Collection
 from pathlib import Path
 
 from bpcheck.checking import registry
 from bpcheck.checking.cache import cached, open_cache
 from bpcheck.checking.check import OK, FixtureResult
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT
+from bpcheck.checking.isolation import DEFAULT_TIMEOUT, stop_workers
 from bpcheck.checking.parallel import check_fixtures, default_jobs
 from bpcheck.checking.results import (
     certified_lines,
@@ -31,6 +32,9 @@ from bpcheck.errors import ExitCode
 from bpcheck.io.files import check_output
 from bpcheck.io.progress import tracked
 from bpcheck.model.engine import Engine
+
+CERTIFIED_BUDGET = "BPCHECK_CERTIFIED_BUDGET"
+"""The certified engine's time budget per fixture, in seconds (docs/engines.md)."""
 
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:
@@ -80,6 +84,10 @@ def engines_for_run(
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
+    budget = None if args.certified_budget is None else f"{args.certified_budget:g}"
+    if budget is not None and os.environ.get(CERTIFIED_BUDGET) != budget:
+        os.environ[CERTIFIED_BUDGET] = budget  # read by the certified engine as it starts:
+        stop_workers()  # a worker started before this (in this process) has the old one
     _, fixtures = engines_and_fixtures(args.engine, args.paths)
     make = functools.partial(engines_for_run, args.engine, args.timeout, not args.no_cache)
     engines = make()
@@ -139,6 +147,14 @@ def register(commands: object) -> None:
         metavar="N",
         help="check fixtures in N processes side by side (default: the cores, %(default)s here; "
         "fixtures the cache answers are not sent to a process)",
+    )
+    parser.add_argument(
+        "--certified-budget",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="seconds the certified engine may spend on one fixture before it is skipped "
+        f"for time, said as its reason (default: {CERTIFIED_BUDGET} or 30; keep it under "
+        "--timeout)",
     )
     add_no_cache(parser)
 

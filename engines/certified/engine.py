@@ -88,6 +88,7 @@ class CertifiedEngine:
         )
         self.budget = budget if budget is not None else _setting(BUDGET_VARIABLE, DEFAULT_BUDGET)
         self.max_bits = max_bits
+        self.version = f"1, {self.digits} digits"  # what it certifies is part of what it is
 
     def available(self) -> Availability:
         return Availability(True)
@@ -148,7 +149,7 @@ class CertifiedEngine:
                     found[number] = train_step(problem, params, data, number, not last, True)
                 elif not last:
                     train_step(problem, params, data, number, True, False)
-                _watch(began, deadline, number + 1, problem.steps + 1, bits)
+                _watch(began, deadline, number + 1, problem.steps + 1, bits, self.budget)
         return found
 
     def _float64_radii(
@@ -168,10 +169,9 @@ def _worst(balls: dict[int, Record]) -> float:
     return min((bits for bits in found if bits != -math.inf), default=math.inf)
 
 
-def _watch(began: float, deadline: float, done: int, total: int, bits: int) -> None:
+def _watch(began: float, deadline: float, done: int, total: int, bits: int, budget: float) -> None:
     """OutOfTime when past the deadline, or when the first steps say the rest cannot fit."""
     now = time.monotonic()
-    budget = deadline - began
     if now > deadline:
         raise OutOfTime(
             f"{now - began:.1f} s for {done} of {total} steps at {bits} bits, "
@@ -179,7 +179,7 @@ def _watch(began: float, deadline: float, done: int, total: int, bits: int) -> N
         )
     if done in (10, 100, 1000) and total > done:
         projected = (now - began) * total / done
-        if began + projected > deadline + budget:  # twice the budget: the estimate is rough
+        if began + projected > deadline + budget:  # twice what is left: the estimate is rough
             raise OutOfTime(
                 f"{total} steps at {bits} bits would take about {projected:.0f} s, "
                 f"beyond the budget of {budget:g} s ({BUDGET_VARIABLE})"

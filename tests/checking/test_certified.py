@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ from bpcheck.checking.certified import (
     verdict_on,
     within,
 )
-from bpcheck.checking.check import ERRORED, OK, check_fixture, judge_fixture, run_problem
+from bpcheck.checking.check import (
+    ERRORED,
+    OK,
+    SKIPPED,
+    check_fixture,
+    judge_fixture,
+    run_problem,
+)
+from bpcheck.checking.isolation import stop_workers
 from bpcheck.checking.registry import in_process
 from bpcheck.cli.main import main as cli_main
 from bpcheck.engines.certified import CertifiedEngine
@@ -147,3 +156,36 @@ def test_bounds_out_of_order_are_an_errored_run() -> None:
     fixture = load(SATURATED)
     run = run_problem(WrongBounds(), fixture.problem, {0}, "certified")
     assert run.outcome == ERRORED and "lower <= upper" in str(run.reason)
+
+
+# --- the time budget -------------------------------------------------------------------
+
+MAZUR = ROOT / "fixtures" / "mazur" / "mazur-2015.json"
+
+
+def test_a_long_training_beyond_the_budget_is_skipped_for_time_with_the_reason() -> None:
+    fixture = load(MAZUR)
+    run = run_problem(CertifiedEngine(budget=0.05), fixture.problem, {10000}, "certified")
+    assert run.outcome == SKIPPED
+    assert str(run.reason).startswith("skipped for time: 10001 steps at ")
+    assert str(run.reason).endswith("beyond the budget of 0.05 s (BPCHECK_CERTIFIED_BUDGET)")
+
+
+def test_run_certified_budget_says_which_fixtures_were_skipped_for_time(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BPCHECK_CERTIFIED_BUDGET", "30")  # restored after the test
+    chosen = ["--engine", "loops", "--engine", "certified", "--certified-budget", "0.05"]
+    try:
+        assert cli_main(["run", str(MAZUR), *chosen]) == 0
+    finally:
+        stop_workers()  # the certified worker keeps the budget it started with
+    out = capsys.readouterr().out
+    assert "mazur-2015: certified skipped: skipped for time: " in out
+    assert "certified skipped 1 fixture" in out
+
+
+def test_the_version_says_how_many_digits_are_certified() -> None:
+    """The trace cache keys on the version: 60 digits are not 50 digits' results."""
+    assert CertifiedEngine(digits=60).version == "1, 60 digits"
+    assert CertifiedEngine().digits == 50 or "BPCHECK_CERTIFIED_DIGITS" in os.environ
