@@ -1,7 +1,8 @@
 """Engine benchmarks: figures printed beside their targets, never asserted by tests.
 
-Two cases, per engine:
+Three cases, per engine (the certified one too, in ball arithmetic):
 
+* ``mazur-step``: one recorded training step of the Mazur network;
 * ``mazur-10k``: 10,000 training steps of the Mazur 2-2-2 sigmoid network,
   recording only the final step (what a claim after training needs);
 * ``mlp-step``: one training step of a 784-128-10 sigmoid/softmax network
@@ -103,9 +104,14 @@ def numpy_floor(problem: Problem, steps: int, repeats: int) -> float | None:
     return median_time(products, repeats)
 
 
+SLOW = ("loops", "certified")
+"""Engines whose 784-128-10 step takes seconds: timed once, with one extra step."""
+
+
 def bench_mazur(engine: Engine, repeats: int) -> list[Figure]:
     problem = mazur(10_000)
-    figures = []
+    step = median_time(lambda: engine.run(mazur(1), {1}), repeats)
+    figures = [Figure("mazur-step", engine.name, step, None, "one recorded step")]
     cold = timed(lambda: engine.run(problem, {10_000}))
     warm = median_time(lambda: engine.run(problem, {10_000}), repeats)
     if engine.name == "autodiff":
@@ -116,9 +122,9 @@ def bench_mazur(engine: Engine, repeats: int) -> list[Figure]:
 
 
 def bench_mlp(engine: Engine, repeats: int) -> list[Figure]:
-    extra = 1 if engine.name == "loops" else 10
+    extra = 1 if engine.name in SLOW else 10
     one, more = mlp(1), mlp(1 + extra)
-    repeats = 1 if engine.name == "loops" else repeats
+    repeats = 1 if engine.name in SLOW else repeats
     engine.run(one, set())
     engine.run(more, set())
     setup_and_one = median_time(lambda: engine.run(one, set()), repeats)
