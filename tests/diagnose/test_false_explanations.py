@@ -25,7 +25,7 @@ def benchmark() -> ModuleType:
     return module
 
 
-@pytest.mark.slow  # diagnoses 300 perturbed copies of every bundled document (about 30 s)
+@pytest.mark.slow  # every variant of every document to its last step, then 300 trials (a minute)
 def test_noise_on_right_numbers_is_almost_never_given_a_backed_cause() -> None:
     found = benchmark().false_explanation_rate(300, seed=7)
     assert found.trials == 300
