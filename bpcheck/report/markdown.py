@@ -28,7 +28,9 @@ from bpcheck.report.notes import (
     GRADCHECK_NOTE,
     NO_CURVES,
     NO_GRADCHECK,
+    NO_ULPS,
     SUMMARY_NOTE,
+    ULPS_NOTE,
     intro,
 )
 from bpcheck.report.tables import NUMERIC_KINDS, FixtureSection, Report, Table
@@ -193,6 +195,11 @@ def markdown(report: Report) -> str:
     lines += ["## Summary: fixture by engine", "", prose(SUMMARY_NOTE), ""]
     lines += [md_table(report.matrix), ""]
     lines += ["## Verdicts per document", "", md_table(report.documents), ""]
+    lines += ["## Float engines against the certified values", ""]
+    if report.ulps is None:
+        lines += [prose(NO_ULPS), ""]
+    else:
+        lines += [prose(ULPS_NOTE), "", md_table(report.ulps), ""]
     lines += ["## Errata found in the documents", "", prose(ERRATA_NOTE), ""]
     lines += [md_table(report.errata), ""]
     lines += ["## Gradient checks", ""]

@@ -24,6 +24,13 @@ NO_GRADCHECK = (
     "No gradient-check results given (`--gradcheck FILE`, from `bpcheck gradcheck --json`)."
 )
 NO_CURVES = "No fixture trains more than one step."
+ULPS_NOTE = (
+    "Where the certified engine ran, each claim's value is known exactly (docs/verdicts.md, "
+    '"Certified values"), and every float engine\'s value is that many units in the last '
+    "place (ULPs) of the true value away: its rounding, made visible. Each claim's worst "
+    "engine is in the *ULPs off* column of the fixtures' tables."
+)
+NO_ULPS = "No engine certified its values in this run (the `certified` engine did not run)."
 GRADCHECK_NOTE = (
     "Every engine's gradient dE/dθ against finite differences of the loss (bpcheck's own "
     "forward pass; see `bpcheck gradcheck`): per fixture, engine and step, the method, the "

@@ -99,7 +99,7 @@ def engines_table(results: RunResult, engines: list[str]) -> Table:
 # --- one table per fixture ---------------------------------------------------------------
 
 CLAIM_COLUMNS = ["claim", "quantity", "canonical", "step", "printed"]
-CLAIM_TAIL = ["reference", "units off", "verdict", "expected", "outcome", "note"]
+CLAIM_TAIL = ["reference", "units off", "ULPs off", "verdict", "expected", "outcome", "note"]
 
 
 def relation_text(claim: ClaimRecord) -> str:
@@ -131,6 +131,7 @@ def claim_row(claim: ClaimRecord, engines: dict[str, str]) -> dict[str, Any]:
         {
             "reference": _float(claim.value),
             "units off": claim_units_off(claim),
+            "ULPs off": max((abs(u) for u in claim.ulps.values()), default=math.nan),
             "verdict": str(claim.verdict or ""),
             "expected": str(claim.expected or "pinned"),
             "outcome": str(claim.outcome),
@@ -150,10 +151,47 @@ def fixture_table(fixture: FixtureRecord, engines: list[str], failures_only: boo
     claims = [c for c in fixture.claims if not failures_only or c.outcome != OK]
     rows = [claim_row(c, columns) for c in claims]
     kinds = {"step": INT, "printed": EXACT, "reference": VALUE, "units off": UNITS}
+    kinds |= {"ULPs off": RELERR}
     kinds |= {"verdict": STATUS, "expected": STATUS, "outcome": STATUS}
     kinds |= dict.fromkeys(columns.values(), VALUE)
     table = frame(rows, CLAIM_COLUMNS + list(columns.values()) + CLAIM_TAIL)
     return Table(f"fixture-{fixture.id}", fixture.title, table, kinds)
+
+
+ULP_BUCKETS = (0.0, 1.0, 4.0, 16.0, 256.0, 65536.0)
+"""Upper ends of the histogram's bins of |ULPs|; the last bin holds everything beyond."""
+
+
+def ulp_bucket(ulps: float) -> str:
+    size = abs(ulps)
+    if size == 0:
+        return "0"
+    end = next((b for b in ULP_BUCKETS[1:] if size <= b), None)
+    return f"≤ {end:g}" if end is not None else f"over {ULP_BUCKETS[-1]:g}"
+
+
+def ulp_histogram(results: RunResult) -> Table | None:
+    """Claims by each float engine's error in ULPs of the certified value (None: no such run).
+
+    Rows are bins of |ULPs| (0, up to 1, 4, 16, 256, 65536, beyond); a column per engine.
+    """
+    found: dict[str, list[float]] = {}
+    for fixture in results.fixtures:
+        for claim in fixture.claims:
+            for engine, ulps in claim.ulps.items():
+                found.setdefault(engine, []).append(ulps)
+    if not found:
+        return None
+    bins = ["0", *(f"≤ {b:g}" for b in ULP_BUCKETS[1:]), f"over {ULP_BUCKETS[-1]:g}"]
+    columns = {engine: engine_column(engine, ["|ULPs|"]) for engine in found}
+    rows = [
+        {"|ULPs|": label}
+        | {columns[e]: sum(ulp_bucket(u) == label for u in us) for e, us in found.items()}
+        for label in bins
+    ]
+    kinds = dict.fromkeys(columns.values(), INT)
+    title = "Float engines' errors in ULPs of the certified values, claims per bin"
+    return Table("ulps", title, frame(rows, ["|ULPs|", *columns.values()]), kinds)
 
 
 def disagreements_table(fixture: FixtureRecord, engines: list[str]) -> Table | None:
@@ -415,10 +453,13 @@ class Report:
     curve_tables: list[Table]
     gradcheck: tuple[Table, Table] | None
     failures_only: bool
+    ulps: Table | None = None
+    """The float engines' errors against the certified values, when an engine certified."""
 
     def tables(self) -> list[Table]:
         """Every table with data of its own (the matrix is a view of the summary): CSV, JSON."""
         found = [self.metadata, self.engines, self.summary, self.documents, self.errata]
+        found += [self.ulps] if self.ulps is not None else []
         if self.gradcheck is not None:
             found.extend(self.gradcheck)
         for section in self.fixtures:
@@ -477,4 +518,5 @@ def build_report(
         curve_tables=[curve_table(c) for c in curves if c.steps],
         gradcheck=None if gradcheck is None else gradcheck_tables(gradcheck),
         failures_only=failures_only,
+        ulps=ulp_histogram(results),
     )
