@@ -32,7 +32,7 @@ from bpcheck.diagnose.slips import SlipSearch
 from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, HAND_STEPS, STAGES, Variant, VariantEngine
 from bpcheck.model.fixture import Claim, Fixture
 from bpcheck.model.problem import Problem
-from bpcheck.model.quantities import NEURON_KINDS, Trace, split_sample
+from bpcheck.model.quantities import Trace, split_sample
 from bpcheck.model.verdicts import is_match
 
 DEFAULT_BUDGET = 1.0
@@ -98,16 +98,19 @@ def record_steps(fixture: Fixture) -> set[int]:
 
 
 def stage_of(claim: Claim) -> int:
-    """The earliest stage (index in :data:`STAGES`) whose change can reach the claim; -1: none."""
+    """The stage (index in :data:`STAGES`) that computes the claim: a variant reaches it if
+    it changes that stage or an earlier one.  -1: no variant changes it (a parameter before
+    any update).  Every dE/dout is put in the backward pass (the output layer's is in the
+    loss stage: computing a backward variant for it costs time, never a cause)."""
     if claim.step > 0:
         return STAGES.index("update")
     base, _ = split_sample(claim.canonical)
     kind = base.split("[", 1)[0]
     if kind in ("w", "b"):
         return -1
-    if kind in NEURON_KINDS[:3] or kind == "out":
+    if kind in ("net", "out", "dout_dnet"):
         return STAGES.index("forward")
-    if kind in ("E", "dE_dout") or (kind.startswith("dE[") and "_dout[" in base):
+    if kind == "E":
         return STAGES.index("loss")
     return STAGES.index("backward")
 

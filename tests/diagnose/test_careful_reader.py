@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bpcheck.cli.main import main
 from bpcheck.diagnose import evidence
-from bpcheck.diagnose.computed import prepare
+from bpcheck.diagnose.computed import prepare, reaches
 from bpcheck.diagnose.diagnosis import (
     Candidate,
     Erratum,
@@ -32,6 +32,7 @@ from bpcheck.diagnose.diagnosis import (
 from bpcheck.diagnose.graph import DECIMAL, FLOAT, build_graph, exact
 from bpcheck.diagnose.results import read_diagnose_result
 from bpcheck.diagnose.slips import SlipSearch
+from bpcheck.diagnose.variants import BY_NAME
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load
 from bpcheck.model.decimals import at_places
@@ -273,3 +274,20 @@ def test_the_quick_verdict_is_the_verdict(value: float, places: int, offset: int
         printed = "0.5"
     claim = Claim(id="c", where="-", quantity="x", canonical="x", printed=printed)
     assert Judge([claim])(claim, value) == verdict(value, printed)
+
+
+def test_a_variant_is_computed_where_it_can_change_a_wrong_number() -> None:
+    """Stages: a reading that only acts through the update cannot change a step-0 value; a
+    backward bug changes a hidden dE/dout and a delta, not an output; hand rounding all."""
+    late = Claim(id="a", where="-", quantity="x", canonical="dE_dout[1,1]@1", printed="1")
+    out = Claim(id="b", where="-", quantity="x", canonical="out[2,1]@1", printed="1")
+    loss = Claim(id="c", where="-", quantity="x", canonical="E", printed="1")
+    after = Claim(id="d", where="-", quantity="x", canonical="w[1,1,1]", step=1, printed="1")
+    weight = Claim(id="e", where="-", quantity="x", canonical="w[1,1,1]", printed="1")
+    assert reaches(BY_NAME["output-derivative-missing"], [late])
+    assert not reaches(BY_NAME["output-derivative-missing"], [out, loss, weight])
+    assert reaches(BY_NAME["loss-sse"], [loss]) and not reaches(BY_NAME["loss-sse"], [out])
+    assert not reaches(BY_NAME["learning-rate-x2"], [late, out, loss, weight])
+    assert reaches(BY_NAME["learning-rate-x2"], [after])
+    assert reaches(BY_NAME["rounded-4-decimals"], [out])
+    assert not reaches(BY_NAME["rounded-4-decimals"], [weight])
