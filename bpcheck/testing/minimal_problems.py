@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bpcheck.model.engine import required_capabilities
+from bpcheck.model.engine import ALL_CAPABILITIES, required_capabilities
 from bpcheck.model.problem import (
     ACTIVATIONS,
     BATCH_MODES,
@@ -186,3 +186,16 @@ def large_net_problem(activation: str, bias: str = "per_neuron") -> Problem:
         learning_rate=0.01,
         steps=1,
     )
+
+
+def covering_problems(steps: int = 8) -> list[Problem]:
+    """Every capability's minimal problem trained ``steps`` steps, and the kink and overflow ones.
+
+    Each has two samples and trainable biases, so that between them they hold every bias
+    kind, loss, activation, batch mode and order with work for an engine's lean path to do:
+    what the path-equivalence property runs under every seed.
+    """
+    problems = [replace(p, steps=steps) for _, p in problems_for(ALL_CAPABILITIES)]
+    problems += [replace(relu_kink_problem(kind), steps=steps) for kind in PREFERRED["bias"]]
+    problems += [replace(large_net_problem(a), steps=steps) for a in ("sigmoid", "softmax")]
+    return problems

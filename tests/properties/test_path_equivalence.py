@@ -3,7 +3,7 @@
 The lean path (``_simultaneous_step`` in loops, ``train_step`` in matrices, the
 compiled training loop in autodiff) is a second implementation of a step; these
 tests compare it with the recorded path on problems covering every capability
-(:func:`covering_problems`, the same under every seed) and on
+(:func:`bpcheck.testing.minimal_problems.covering_problems`, the same under every seed) and on
 problems Hypothesis draws at the edges (:func:`bpcheck.testing.strategies.edge_problems`).
 Equality is to the last bit (see :mod:`bpcheck.testing.paths` for -0.0 and NaN).
 
@@ -15,7 +15,6 @@ the covering problems and in the random draws of every seed tried.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.model.engine import ALL_CAPABILITIES, Engine
+from bpcheck.model.engine import Engine
 from bpcheck.model.problem import Problem
 from bpcheck.testing import minimal_problems as mp
 from bpcheck.testing import strategies as bst
@@ -49,19 +48,7 @@ FIND = settings(
 )
 
 
-def covering_problems() -> list[Problem]:
-    """Every capability's minimal problem, trained 8 steps, and the kink and overflow ones.
-
-    Each has two samples and trainable biases, so that between them they hold every bias
-    kind, loss, activation, batch mode and order with work for the lean path to do.
-    """
-    problems = [replace(p, steps=STEPS) for _, p in mp.problems_for(ALL_CAPABILITIES)]
-    problems += [replace(mp.relu_kink_problem(kind), steps=STEPS) for kind in mp.PREFERRED["bias"]]
-    problems += [replace(mp.large_net_problem(a), steps=STEPS) for a in ("sigmoid", "softmax")]
-    return problems
-
-
-COVERING = covering_problems()
+COVERING = mp.covering_problems(STEPS)
 
 
 def _label(problem: Problem) -> str:
