@@ -104,13 +104,16 @@ def certified_values(engine: Engine, problem: Problem, record: Collection[int]) 
 
 
 def trained_as_far_as(problem: Problem, record: Collection[int]) -> Problem:
-    """``problem`` trained only up to the last step recorded: no claim needs the steps after.
+    """``problem`` trained only through the last step recorded: no claim needs the steps after.
 
     A fixture that claims only step 0 of a 10^12-step problem must run at once.
-    The values at a step do not depend on how many steps follow it.
+    The last recorded step itself is trained, not cut: with ``sequential`` updates the
+    hidden deltas at a step are taken after that step has updated the layer above, so
+    the values at step k depend on whether step k trains (not on what follows it).
     """
-    last = max(record, default=0)
-    return replace(problem, steps=last) if last < problem.steps else problem
+    if not record:
+        return replace(problem, steps=0)
+    return replace(problem, steps=min(problem.steps, max(record) + 1))
 
 
 def _own_name(engine: Engine) -> str:

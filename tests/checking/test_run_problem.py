@@ -65,9 +65,22 @@ def test_an_engine_trains_only_as_far_as_the_last_step_recorded() -> None:
     spy = Spy()
     run = run_problem(spy, replace(PROBLEM, steps=10**12), {0, 1})
     assert run.outcome == OK, run.reason
-    assert spy.given.steps == 1
+    assert spy.given.steps == 2  # the last step recorded is trained too
     assert trained_as_far_as(replace(PROBLEM, steps=5), set()).steps == 0
+    assert trained_as_far_as(replace(PROBLEM, steps=5), {4}).steps == 5
     assert trained_as_far_as(replace(PROBLEM, steps=5), {9}).steps == 5  # never more
+
+
+@pytest.mark.parametrize("order", ["simultaneous", "sequential"])
+def test_values_at_a_step_are_those_of_the_full_training(order: str) -> None:
+    """Cutting the training must not change a recorded value: with sequential updates a
+    hidden delta at step k is taken after step k updated the output layer."""
+    problem = replace(PROBLEM, steps=6, update_order=order)
+    full = LoopsEngine().run(problem, {0, 1, 2})
+    for step in (0, 1, 2):
+        cut = run_problem(LoopsEngine(), problem, {step}, "loops")
+        assert cut.outcome == OK, cut.reason
+        assert cut.trace[step] == full[step], f"step {step} differs when training is cut"
 
 
 def test_a_fixture_claiming_step_0_of_a_huge_run_runs_at_once() -> None:
@@ -76,7 +89,7 @@ def test_a_fixture_claiming_step_0_of_a_huge_run_runs_at_once() -> None:
     huge = replace(fixture, problem=replace(fixture.problem, steps=10**12), claims=at_0)
     spy = Spy()
     result = check_fixture(huge, {"spy": spy})
-    assert spy.given.steps == 0
+    assert spy.given.steps == 1
     assert result.runs[0].outcome == OK
     assert [c.outcome for c in result.claims] == [OK] * len(at_0)
 
