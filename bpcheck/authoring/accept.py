@@ -24,6 +24,7 @@ from bpcheck.checking.check import ERRORED, OK, ClaimResult, FixtureResult, chec
 from bpcheck.io.json_positions import JsonPath, location, positions
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
+from bpcheck.model.verdicts import UNDECIDED
 
 NEEDS_NOTE = ("truncated", "mismatch")
 """Verdicts a claim may only expect with a note saying why (see the loader)."""
@@ -94,7 +95,18 @@ def verdict_edits(text: str, result: FixtureResult, problems: list[str]) -> list
 
 
 def agreed_verdict(claimed: ClaimResult, ran: list[str]) -> tuple[str | None, str]:
-    """(the verdict every engine that ran reached, "") or (None, why there is none)."""
+    """(the verdict every engine that ran reached, "") or (None, why there is none).
+
+    When an engine certified the value, its verdict is the claim's (docs/verdicts.md): the
+    float engines were judged against its value, not against the printed number.
+    """
+    if claimed.decided_by is not None:
+        if claimed.verdict is None or claimed.verdict == UNDECIDED:
+            return (
+                None,
+                f"{claimed.verdict or 'no verdict'} on the certified value: {claimed.message}",
+            )
+        return str(claimed.verdict), ""
     missing = [engine for engine in ran if claimed.verdicts.get(engine) is None]
     if missing:
         return None, f"no value from {', '.join(missing)} ({claimed.message})"

@@ -303,6 +303,7 @@ def _settled(result: ClaimResult, engine: str, verdict: str | None, note: str) -
         verdict=verdict,
         outcome=overall(list(outcomes.values())),
         message=message,
+        decided_by=engine,
     )
 
 

@@ -142,6 +142,8 @@ class ClaimResult:
     message: str
     ulps: dict[str, float] = field(default_factory=dict)
     """Each float engine's error in ULPs of the certified value, when one engine certified it."""
+    decided_by: str | None = None
+    """The engine whose certified interval decided ``verdict`` (None: each engine's float)."""
 
 
 def relation_holds(claim: Claim, left: float, right: float) -> bool:

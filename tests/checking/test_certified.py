@@ -189,3 +189,23 @@ def test_the_version_says_how_many_digits_are_certified() -> None:
     """The trace cache keys on the version: 60 digits are not 50 digits' results."""
     assert CertifiedEngine(digits=60).version == "1, 60 digits"
     assert CertifiedEngine().digits == 50 or "BPCHECK_CERTIFIED_DIGITS" in os.environ
+
+
+# --- accept takes the certified verdict ------------------------------------------------
+
+
+def test_accept_writes_the_certified_verdict_where_the_float_engines_call_it_otherwise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The float engines call the float64 slope a match; accept writes the certified mismatch."""
+    document = json.loads(SATURATED.read_text())
+    for claim in document["claims"]:
+        claim["expect"] = "match"  # as a float engine would have it
+    document["$schema"] = "../../fixtures/schema/fixture-v1.schema.json"
+    path = tmp_path / "saturated.json"
+    path.write_text(json.dumps(document, indent=2))
+    chosen = ["--engine", "loops", "--engine", "certified"]
+    assert cli_main(["accept", str(path), *chosen]) == 0, capsys.readouterr()
+    expects = {c["id"]: c["expect"] for c in json.loads(path.read_text())["claims"]}
+    assert expects["slope-as-float64-gives-it"] == MISMATCH
+    assert expects["slope-certified"] == MATCH
