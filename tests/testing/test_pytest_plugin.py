@@ -91,9 +91,7 @@ def test_k_selects_claims_by_id_or_quantity(pytester: pytest.Pytester) -> None:
         if "e_total" in (c.id + " " + " ".join(plugin_items.quantities(c))).lower()
     }
     assert {tuple(line.split("::")[1:3]) for line in selected} == {
-        (fixture, f"{claim}[{engine}]")
-        for fixture, claim in about_e_total
-        for engine in ENGINES
+        (fixture, f"{claim}[{engine}]") for fixture, claim in about_e_total for engine in ENGINES
     }
     assert not [line for line in selected if "agreement" in line or "out_o1" in line]
 
