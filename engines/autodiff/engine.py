@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
+from bpcheck.engines.autodiff.compilation import use_compilation_cache
 from bpcheck.engines.autodiff.network import (
     ENGINE_VERSION,
     HAVE_JAX,
@@ -13,7 +14,6 @@ from bpcheck.engines.autodiff.network import (
     device_arrays,
     enable_float64,
     shape_of,
-    use_compilation_cache,
 )
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability
@@ -21,6 +21,7 @@ from bpcheck.model.problem import Problem, batch_of_step
 
 with contextlib.suppress(ImportError):  # HAVE_JAX says so; the engine is then unavailable
     import jax
+    import jax.numpy as jnp
 
 
 # --- naming: arrays to canonical quantity names --------------------------------
@@ -92,24 +93,49 @@ class AutodiffEngine:
 
         Training runs in compiled segments between the recorded steps; the trace
         of a step is taken before its update.  At ``problem.steps`` no update
-        follows, so the trace there is taken with a learning rate of 0.
+        follows, so the trace there is taken with a learning rate of 0.  One
+        problem is a batch of one (:meth:`run_many`).
         """
+        return self.run_many([problem], record)[0]
+
+    def run_many(self, problems: Sequence[Problem], record: Collection[int]) -> list[q.Trace]:
+        """:meth:`run` of problems of one shape and one step count, all in each call.
+
+        The batch is padded (with copies of its last problem) to a power of two, so
+        that a few batch sizes are compiled, not one per count; each problem's trace
+        is the same, to the last bit, as alone (see :func:`compiled_for`; shown by
+        ``tests/engines/test_autodiff_batches.py``).
+        """
+        if not problems:
+            return []
+        shape, steps = shape_of(problems[0]), problems[0].steps
+        if any(shape_of(p) != shape or p.steps != steps for p in problems):
+            raise ValueError("run_many: expected problems of one shape and one step count")
         enable_float64()
         use_compilation_cache()
-        compiled = compiled_for(shape_of(problem))
-        params, inputs, targets = device_arrays(problem)
-        lr = float(problem.learning_rate)
-        trace: q.Trace = {}
+        compiled = compiled_for(shape)
+        padded = [*problems, *[problems[-1]] * (bucket(len(problems)) - len(problems))]
+        arrays = [device_arrays(problem) for problem in padded]
+        params, inputs, targets = jax.tree.map(lambda *leaves: jnp.stack(leaves), *arrays)
+        rates = jnp.array([float(p.learning_rate) for p in padded])
+        traces: list[q.Trace] = [{} for _ in problems]
         done = 0
-        for step in sorted({s for s in record if 0 <= s <= problem.steps}):
+        for step in sorted({s for s in record if 0 <= s <= steps}):
             if step > done:
-                params = compiled.train(params, inputs, targets, lr, done, step)
+                params = compiled.train(params, inputs, targets, rates, done, step)
                 done = step
-            rate = lr if step < problem.steps else 0.0
-            arrays = jax.device_get(compiled.trace(params, inputs, targets, rate, step))
-            trace[step] = named_values(problem, step, arrays)
-        if done < problem.steps:
-            params = compiled.train(params, inputs, targets, lr, done, problem.steps)
+            step_rates = rates if step < steps else jnp.zeros_like(rates)
+            found = jax.device_get(compiled.trace(params, inputs, targets, step_rates, step))
+            for index, problem in enumerate(problems):
+                one = jax.tree.map(lambda leaf, i=index: leaf[i], found)
+                traces[index][step] = named_values(problem, step, one)
+        if done < steps:
+            params = compiled.train(params, inputs, targets, rates, done, steps)
         for leaf in jax.tree.leaves(params):
             leaf.block_until_ready()  # so errors surface here and timings are honest
-        return trace
+        return traces
+
+
+def bucket(count: int) -> int:
+    """The batch size compiled for ``count`` problems: the next power of two."""
+    return 1 << (count - 1).bit_length()

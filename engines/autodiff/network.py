@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import functools
-import os
 import struct
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from bpcheck.model.problem import Problem
 
@@ -48,47 +45,6 @@ def enable_float64() -> None:
     JAX defaults to float32; the flag must be set before any array is created.
     """
     jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
-
-
-def compilation_cache_folder() -> Path | None:
-    """Where compiled functions are kept between runs, or None when that is turned off.
-
-    ``BPCHECK_JAX_CACHE_DIR`` (``off`` turns it off), else ``jax`` in ``BPCHECK_CACHE_DIR``,
-    else in the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, ``bpcheck/jax``).
-    Written here and not taken from bpcheck: an engine knows only the problem model.
-    """
-    chosen = os.environ.get("BPCHECK_JAX_CACHE_DIR")
-    if chosen is not None:
-        return None if chosen in ("", "off", "0") else Path(chosen)
-    shared = os.environ.get("BPCHECK_CACHE_DIR")
-    if shared:
-        return Path(shared) / "jax"
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "bpcheck" / "jax"
-
-
-@functools.cache
-def use_compilation_cache() -> Path | None:
-    """Keep what XLA compiles on disk, so that the next process loads it instead (once).
-
-    A compile costs 0.3-0.7 s per shape and function, more than running most
-    fixtures; JAX's persistent cache keys each entry by the program, the JAX and
-    XLA versions and the flags, so an entry is never used for anything else, and
-    the folder may be deleted at any time.  Every entry is kept, however quick
-    its compile (JAX's default keeps only those over a second).
-    """
-    folder = compilation_cache_folder()
-    if folder is None:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(folder))  # type: ignore[no-untyped-call]
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # type: ignore[no-untyped-call]
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)  # type: ignore[no-untyped-call]
-    return folder
 
 
 # --- the shape of a problem: everything that is compiled in ------------------
@@ -504,18 +460,38 @@ class Compiled(NamedTuple):
 
 @functools.lru_cache(maxsize=32)
 def compiled_for(shape: NetShape) -> Compiled:
-    """Jit :func:`train` and :func:`trace_step` for ``shape``; cached, so compiled once.
+    """Jit :func:`train` and :func:`trace_step` for ``shape``, over a batch of problems.
 
     Only ``shape`` is closed over.  Values, data, learning rate and step numbers
-    are arguments, so problems of one shape share the compiled code.
+    are arguments, so problems of one shape share the compiled code.  Parameters,
+    data and learning rates carry a leading axis of problems (one problem is a
+    batch of one), mapped with ``lax.map``: each problem goes through the same
+    per-problem code whatever the batch size, so a problem's trace is the same
+    to the last bit alone or in a batch.  (``jax.vmap`` would vectorise across
+    problems, and XLA then picks other kernels for other batch sizes: measured,
+    the last bits of some architectures' values change.)
     """
 
-    def train_compiled(*args: Any) -> Params:
+    def train_compiled(
+        params: Params, inputs: Array, targets: Array, lr: Array, start: Array, stop: Array
+    ) -> Params:
         TRACE_COUNTS["train"] += 1
-        return train(shape, *args)
 
-    def trace_compiled(*args: Any) -> StepTrace:
+        def one(problem: tuple[Params, Array, Array, Array]) -> Params:
+            return train(shape, *problem, start, stop)
+
+        trained: Params = lax.map(one, (params, inputs, targets, lr))
+        return trained
+
+    def trace_compiled(
+        params: Params, inputs: Array, targets: Array, lr: Array, step: Array
+    ) -> StepTrace:
         TRACE_COUNTS["trace"] += 1
-        return trace_step(shape, *args)
+
+        def one(problem: tuple[Params, Array, Array, Array]) -> StepTrace:
+            return trace_step(shape, *problem, step)
+
+        traced: StepTrace = lax.map(one, (params, inputs, targets, lr))
+        return traced
 
     return Compiled(jax.jit(train_compiled), jax.jit(trace_compiled))
