@@ -42,10 +42,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "docs" / "mutation.md"
 ENGINE_FILES = {
-    "loops": ["loops.py"],
-    "matrices": ["matrices/engine.py", "matrices/network.py"],
-    "autodiff": ["autodiff/engine.py", "autodiff/network.py"],
+    "loops": ["loops.py", "loops/*.py"],
+    "matrices": ["matrices/*.py"],
+    "autodiff": ["autodiff/*.py"],
 }
+"""Each engine's files under bpcheck/engines/, as mutmut's only_mutate patterns (a module
+or a package, whichever the engine is)."""
 TESTS = {
     "loops": [
         "tests/engines/test_conformance.py::test_engine_conforms",
@@ -105,6 +107,8 @@ def prepare(scratch: Path, engines: list[str], workers: int) -> None:
         *[f"    {arg}" for arg in ["-p", "no:xdist", "-o", "addopts=--strict-markers"]],
         "    --hypothesis-seed=0",
         *([f"    {arg}" for arg in ["-m", marks]] if marks else []),
+        "also_copy =",
+        "    fixtures",
         "timeout_multiplier = 4.0",
         # JAX starts threads when it first computes: workers fork from a server that never has
         *(["process_isolation = forkserver"] if "autodiff" in engines else []),
@@ -138,8 +142,9 @@ def run_mutmut(scratch: Path, workers: int, budget: float, names: list[str]) -> 
 
 
 def engine_of(path: str) -> str:
-    for engine, files in ENGINE_FILES.items():
-        if any(path.endswith(f"engines/{name}.meta") for name in files):
+    """The engine a mutmut ``.meta`` file belongs to, by its folder or module name."""
+    for engine in ENGINE_FILES:
+        if f"/engines/{engine}/" in path or f"/engines/{engine}.py" in path:
             return engine
     return "?"
 
