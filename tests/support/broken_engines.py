@@ -23,6 +23,8 @@ from bpcheck.checking.enclosures import midpoint
 from bpcheck.diagnose.variants import BY_NAME
 from bpcheck.engines.certified import CertifiedEngine
 from bpcheck.engines.loops import LoopsEngine, Matrix, Params, Vector
+from bpcheck.engines.loops import engine as loops_engine
+from bpcheck.engines.loops import inline as loops_inline
 from bpcheck.engines.matrices import engine as matrices_engine
 from bpcheck.engines.matrices import network as matrices_network
 from bpcheck.engines.matrices.engine import MatricesEngine
@@ -225,6 +227,77 @@ class LoopsLeanOutputBiasFrozen(LoopsEngine):
         params.biases[-1] = output_bias
 
 
+class _InlineLeanBug(LoopsEngine):
+    """The loops engine with a function of its inline hot loop (``loops.inline``) replaced
+    for the length of a run: the path a plain loops engine takes for unrecorded steps."""
+
+    def planted(self, problem: Problem) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        replaced = self.planted(problem)
+        modules = {name: loops_engine if name == "train" else loops_inline for name in replaced}
+        originals = {name: getattr(modules[name], name) for name in replaced}
+        for name, function in replaced.items():
+            setattr(modules[name], name, function)
+        try:
+            return super().run(problem, record)
+        finally:
+            for name, function in originals.items():
+                setattr(modules[name], name, function)
+
+
+class InlineBiasFromOneSample(_InlineLeanBug):
+    """Inline path: the bias gradient of the batch's first sample only."""
+
+    def planted(self, problem: Problem) -> dict[str, Any]:
+        added = loops_inline.added
+
+        def first_bias(summed: Any, more: Any) -> Any:
+            return added(summed, more)[0], summed[1]
+
+        return {"added": first_bias}
+
+
+class InlineMseBySamples(_InlineLeanBug):
+    """Inline path: mse divided by the number of samples only, not outputs x samples."""
+
+    def planted(self, problem: Problem) -> dict[str, Any]:
+        derivative = getattr(loops_inline, "loss_term_derivative")  # noqa: B009 - imported there
+
+        def by_samples(loss: str, target: float, out: float, scale: int) -> float:
+            count = scale // problem.n_outputs if loss == "mse" else scale
+            return derivative(loss, target, out, count)
+
+        return {"loss_term_derivative": by_samples}
+
+
+class InlineSampleOffByOne(_InlineLeanBug):
+    """Inline path: per-sample step k trains on sample k + 1 mod n."""
+
+    def planted(self, problem: Problem) -> dict[str, Any]:
+        train = getattr(loops_engine, "train")  # noqa: B009 - imported there
+
+        def shifted(engine: Any, problem: Problem, params: Params, steps: range) -> None:
+            train(engine, problem, params, range(steps.start + 1, steps.stop + 1))
+
+        return {"train": shifted}
+
+
+class InlineOutputBiasFrozen(_InlineLeanBug):
+    """Inline path: the output layer's bias never updated."""
+
+    def planted(self, problem: Problem) -> dict[str, Any]:
+        update_bias = loops_inline.update_bias
+        top = len(problem.layers) - 1
+
+        def all_but_output(problem: Problem, params: Params, index: int, grads: Vector) -> None:
+            if index != top:
+                update_bias(problem, params, index, grads)
+
+        return {"update_bias": all_but_output}
+
+
 TrainStep = Callable[..., None]
 
 
@@ -306,6 +379,10 @@ class MatricesLeanOutputBiasFrozen(_MatricesLeanBug):
 
 
 LEAN_PATH_BUGS: dict[str, Callable[[], Engine]] = {
+    "loops-inline-bias-from-one-sample": InlineBiasFromOneSample,
+    "loops-inline-mse-by-samples": InlineMseBySamples,
+    "loops-inline-sample-off-by-one": InlineSampleOffByOne,
+    "loops-inline-output-bias-frozen": InlineOutputBiasFrozen,
     "loops-lean-bias-from-one-sample": LoopsLeanBiasFromOneSample,
     "loops-lean-mse-by-samples": LoopsLeanMseBySamples,
     "loops-lean-sample-off-by-one": LoopsLeanSampleOffByOne,
@@ -315,7 +392,8 @@ LEAN_PATH_BUGS: dict[str, Callable[[], Engine]] = {
     "matrices-lean-sample-off-by-one": MatricesLeanSampleOffByOne,
     "matrices-lean-output-bias-frozen": MatricesLeanOutputBiasFrozen,
 }
-"""The four bugs of issue 15 planted in the lean path of loops and of matrices."""
+"""The four bugs of issue 15 planted in the lean paths of loops (its inline hot loop, taken
+while no seam is overridden, and ``_simultaneous_step``, taken when one is) and of matrices."""
 
 BROKEN.update(
     {
