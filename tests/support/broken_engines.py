@@ -267,7 +267,7 @@ class InlineMseBySamples(_InlineLeanBug):
 
         def by_samples(loss: str, target: float, out: float, scale: int) -> float:
             count = scale // problem.n_outputs if loss == "mse" else scale
-            return derivative(loss, target, out, count)
+            return float(derivative(loss, target, out, count))
 
         return {"loss_term_derivative": by_samples}
 
