@@ -6,8 +6,13 @@ of bpcheck is run against the mutant:
 
 * ``fixtures``: the bundled fixtures, every claim at its expected verdict;
 * ``agreement``: the mutant beside the loops engine on the bundled fixtures;
+* ``conformance fixtures``: the pinned fixtures ``bpcheck conform`` runs;
 * ``conformance``: the engine contract suite of :mod:`bpcheck.testing.conformance`;
+* ``path equivalence``: the lean path of unrecorded steps against the recorded path;
 * ``gradcheck``: finite differences of the loss against the mutant's gradients.
+
+Beside the catalogue's bugs, the zoo holds the engine bugs the tutorials' fixtures
+miss (:mod:`bpcheck.diagnose.engine_bugs`).
 
 :func:`zoo_table` is the table of ``docs/diagnose.md``; ``bpcheck sync`` writes it
 with the other generated files.  ``tests/diagnose/test_zoo.py`` adds the Hypothesis property
@@ -20,11 +25,16 @@ from collections.abc import Callable
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import OK, check_fixture
+from bpcheck.diagnose.engine_bugs import ENGINE_BUGS
 from bpcheck.diagnose.variants import BUGS, Variant, VariantEngine
 from bpcheck.gradcheck import Outcome, gradcheck_fixture
-from bpcheck.model.engine import Engine
+from bpcheck.io.loader import load
+from bpcheck.model.engine import CannotRun, Engine
 from bpcheck.model.fixture import Fixture
+from bpcheck.testing import conformance_fixtures
 from bpcheck.testing.conformance import failing_checks
+from bpcheck.testing.minimal_problems import covering_problems
+from bpcheck.testing.paths import path_differences
 
 ZooCheck = Callable[[Engine, list[Fixture]], bool]
 
@@ -60,19 +70,48 @@ def caught_by_gradcheck(mutant: Engine, fixtures: list[Fixture]) -> bool:
     return False
 
 
+def caught_by_conformance_fixtures(mutant: Engine, fixtures: list[Fixture]) -> bool:
+    """Some pinned value of the conformance fixtures (``bpcheck conform``) moves."""
+    for path in conformance_fixtures.paths():
+        result = check_fixture(load(path), {mutant.name: mutant})
+        if any(claim.outcome != OK for claim in result.claims):
+            return True
+    return False
+
+
+def caught_by_path_equivalence(mutant: Engine, fixtures: list[Fixture]) -> bool:
+    """The mutant's lean path and recorded path differ (or it crashes, failing the property
+    as it fails a test) on a problem of every capability; problems it declines are left out."""
+    for problem in covering_problems():
+        try:
+            if path_differences(mutant, problem, limit=1):
+                return True
+        except CannotRun:
+            continue
+        except Exception:
+            return True
+    return False
+
+
 CHECKS: dict[str, ZooCheck] = {
     "fixtures": caught_by_fixtures,
     "agreement": caught_by_agreement,
+    "conformance fixtures": caught_by_conformance_fixtures,
     "conformance": caught_by_conformance,
+    "path equivalence": caught_by_path_equivalence,
     "gradcheck": caught_by_gradcheck,
 }
-"""The checks that live in bpcheck, the columns of the bug zoo table (docs/diagnose.md)."""
+"""The checks that live in bpcheck, the columns of the bug zoo table (docs/diagnose.md), in
+the order a user meets them: the first that catches a bug is named in the last column."""
+
+ZOO_BUGS: tuple[Variant, ...] = BUGS + ENGINE_BUGS
+"""The catalogue's bugs and the engine bugs the tutorials' fixtures miss (issue 15)."""
 
 
 def zoo(
     fixtures: list[Fixture],
     checks: dict[str, ZooCheck] | None = None,
-    bugs: tuple[Variant, ...] = BUGS,
+    bugs: tuple[Variant, ...] = ZOO_BUGS,
 ) -> dict[str, dict[str, bool]]:
     """bug name -> check name -> caught."""
     checks = CHECKS if checks is None else checks
@@ -85,12 +124,13 @@ def zoo(
 
 def zoo_markdown(results: dict[str, dict[str, bool]]) -> str:
     """The bug zoo table (docs/diagnose.md): bug x check, caught or escaped."""
-    docs = {bug.name: bug.doc for bug in BUGS}
+    docs = {bug.name: bug.doc for bug in ZOO_BUGS}
     checks = list(next(iter(results.values())))
-    headers = ["bug", "what it does", *checks]
+    headers = ["bug", "what it does", *checks, "first caught by"]
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for name, row in results.items():
         cells = ["caught" if row[check] else "escaped" for check in checks]
+        cells.append(next((check for check in checks if row[check]), "nothing"))
         lines.append(f"| `{name}` | {docs[name]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -20,9 +20,21 @@ from typing import Any
 import numpy as np
 
 from bpcheck.checking.enclosures import midpoint
+from bpcheck.diagnose.engine_bugs import (
+    BceWrongSlope,
+    BiasUpdateWithoutRate,
+    LoopsLeanBiasFromOneSample,
+    LoopsLeanMseBySamples,
+    LoopsLeanOutputBiasFrozen,
+    LoopsLeanSampleOffByOne,
+    ReluSlopeOneAtZero,
+    SoftmaxDiagonalOnly,
+    SoftmaxWithoutMaxShift,
+    TanhOneMinusOut,
+)
 from bpcheck.diagnose.variants import BY_NAME
 from bpcheck.engines.certified import CertifiedEngine
-from bpcheck.engines.loops import LoopsEngine, Matrix, Params, Vector
+from bpcheck.engines.loops import LoopsEngine, Params, Vector
 from bpcheck.engines.loops import engine as loops_engine
 from bpcheck.engines.loops import inline as loops_inline
 from bpcheck.engines.matrices import engine as matrices_engine
@@ -114,67 +126,10 @@ def broken_engine(name: str) -> Engine:
     return mutant(name, make)
 
 
-# --- bugs of backpropagation the bundled fixtures miss (issue 15) --------------------------
-
-
-class TanhOneMinusOut(LoopsEngine):
-    """tanh'(net) written as 1 - out instead of 1 - out²."""
-
-    def elementwise_derivative(self, name: str, out: float) -> float:
-        if name == "tanh":
-            return 1.0 - out
-        return super().elementwise_derivative(name, out)
-
-
-class ReluSlopeOneAtZero(LoopsEngine):
-    """relu'(0) taken as 1 (``net >= 0``) instead of the convention's 0."""
-
-    def back_through_activation(
-        self, activation: str, nets: Vector, outs: Vector, d_out: Vector, output_layer: bool
-    ) -> Vector:
-        if activation == "relu":
-            return [0.0 if n < 0.0 else g for g, n in zip(d_out, nets, strict=True)]
-        return super().back_through_activation(activation, nets, outs, d_out, output_layer)
-
-
-class SoftmaxWithoutMaxShift(LoopsEngine):
-    """softmax as e^net / sum e^net, without subtracting the largest net: e^710 overflows."""
-
-    def activate(self, name: str, nets: Vector) -> Vector:
-        if name == "softmax":
-            exps = [math.exp(x) for x in nets]
-            return [e / sum(exps) for e in exps]
-        return super().activate(name, nets)
-
-
-class SoftmaxDiagonalOnly(LoopsEngine):
-    """Back through softmax with only the Jacobian's diagonal o (1 - o)."""
-
-    def out_net_jacobian(self, name: str, outs: Vector) -> Matrix:
-        jac = super().out_net_jacobian(name, outs)
-        n = len(outs)
-        return [[jac[a][b] if a == b else 0.0 for b in range(n)] for a in range(n)]
-
-
-class BceWrongSlope(LoopsEngine):
-    """dE/dout of bce taken as o - t (the delta's formula), not (o - t) / (o (1 - o))."""
-
-    def output_gradient(self, problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
-        if problem.loss == "bce":
-            return [o - t for t, o in zip(target, outs, strict=True)]
-        return super().output_gradient(problem, target, outs, scale)
-
-
-class BiasUpdateWithoutRate(LoopsEngine):
-    """Biases moved by their whole gradient: the learning rate forgotten on b only."""
-
-    def apply_update(
-        self, problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
-    ) -> None:
-        biases = list(params.biases[layer_index])
-        super().apply_update(problem, params, layer_index, grad_w, grad_b)
-        if problem.layers[layer_index].bias_trainable:
-            params.biases[layer_index] = [b - g for b, g in zip(biases, grad_b, strict=True)]
+# --- bugs the bundled fixtures miss (issue 15): see bpcheck.diagnose.engine_bugs ------------
+#
+# The loops engine's are there (the bug zoo runs them too); those of the inline hot loop and
+# of the matrices engine, which replace module functions for the length of a run, are here.
 
 
 # --- bugs planted only in the lean path of unrecorded steps ----------------------------------
@@ -182,49 +137,6 @@ class BiasUpdateWithoutRate(LoopsEngine):
 # Each is right whenever a step is recorded and wrong only when it is not: nothing but a
 # comparison of the two paths (bpcheck.testing.paths) can see them.  They wrap the lean
 # step rather than copy it, so they follow the engines' code as it changes.
-
-
-class LoopsLeanBiasFromOneSample(LoopsEngine):
-    """Lean path: the bias gradient of the batch's first sample only."""
-
-    def _simultaneous_step(
-        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
-    ) -> None:
-        first = copy.deepcopy(params)
-        super()._simultaneous_step(problem, first, batch[:1], scale)
-        super()._simultaneous_step(problem, params, batch, scale)
-        params.biases = first.biases
-
-
-class LoopsLeanMseBySamples(LoopsEngine):
-    """Lean path: mse divided by the number of samples only, not outputs x samples."""
-
-    def _simultaneous_step(
-        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
-    ) -> None:
-        super()._simultaneous_step(problem, params, batch, len(batch))
-
-
-class LoopsLeanSampleOffByOne(LoopsEngine):
-    """Lean path: per-sample step k trains on sample k + 1 mod n."""
-
-    def _simultaneous_step(
-        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
-    ) -> None:
-        if problem.batch == "per_sample":
-            batch = ((batch[0] + 1) % problem.n_samples,)
-        super()._simultaneous_step(problem, params, batch, scale)
-
-
-class LoopsLeanOutputBiasFrozen(LoopsEngine):
-    """Lean path: the output layer's bias never updated."""
-
-    def _simultaneous_step(
-        self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
-    ) -> None:
-        output_bias = list(params.biases[-1])
-        super()._simultaneous_step(problem, params, batch, scale)
-        params.biases[-1] = output_bias
 
 
 class _InlineLeanBug(LoopsEngine):
