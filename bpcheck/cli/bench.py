@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bpcheck.checking import registry
 from bpcheck.cli.command import add_command, add_engines
 from bpcheck.cli.inputs import select_engines
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.progress import tracked
+from bpcheck.model.engine import Engine
 
 
 def cmd_bench(args: argparse.Namespace) -> ExitCode:
@@ -22,6 +24,10 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
         status = engine.available()
         if not status.available:
             print(f"{name}: skipped: {status.reason}")
+    if args.everyday or args.everyday_only or args.tests:
+        print_everyday(engines, args)
+        if args.everyday_only:
+            return ExitCode.OK
     figures = [
         figure
         for name, engine in tracked(list(engines.items()), "bench", lambda item: item[0])
@@ -29,6 +35,16 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     ]
     print(figures_table(figures))
     return ExitCode.OK
+
+
+def print_everyday(engines: dict[str, Engine], args: argparse.Namespace) -> None:
+    """The everyday loop's table: commands and engines beside goals and references."""
+    from bpcheck.checking.everyday import command_rows, engine_rows, rows_table
+
+    rows = command_rows(Path(args.root), args.repeats, tests=args.tests)
+    rows += engine_rows(engines, args.repeats)
+    print(rows_table(rows))
+    print()
 
 
 def register(commands: object) -> None:
@@ -43,3 +59,20 @@ def register(commands: object) -> None:
     )
     add_engines(parser)
     parser.add_argument("--repeats", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument(
+        "--everyday",
+        action="store_true",
+        help="first the everyday loop (docs/caches.md): run, claim, diagnose, validate and the "
+        "engines, each beside its goal and a reference timed in the same run",
+    )
+    parser.add_argument(
+        "--everyday-only", action="store_true", help="only that table (implies --everyday)"
+    )
+    parser.add_argument(
+        "--tests",
+        action="store_true",
+        help="in that table, time the test suite too (the fast run and all of it: minutes)",
+    )
+    parser.add_argument(
+        "--root", default=".", help="the project whose fixtures/ the commands run on"
+    )
