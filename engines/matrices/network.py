@@ -264,8 +264,8 @@ def train_step(
         out = outs[index + 1]
         if layer.activation == "softmax":
             delta = _softmax_delta(grad_out, out)  # needs no slope: skip computing one
-        else:
-            delta = grad_out * layer.slope(nets[index], out)
+        else:  # as the recorded step: a dead relu passes back 0, not 0 * inf = nan
+            delta = _to_delta(layer.activation, grad_out, out, layer.slope(nets[index], out))
         grad_w = np.matmul(delta.T, outs[index], out=layer.scratch)
         grad_b = layer.bias_gradient(delta) if layer.bias_trainable else None
         if sequential:
