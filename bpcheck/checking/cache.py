@@ -407,10 +407,17 @@ class CachedEngine:
 
 
 def cached(engines: dict[str, Engine], cache: TraceCache | None) -> dict[str, Engine]:
-    """The engines behind ``cache`` (unchanged when it is None)."""
+    """The engines behind ``cache`` (unchanged when it is None).
+
+    An engine whose ``cacheable`` is False is left out: an external program
+    (:mod:`bpcheck.checking.external`) has no code bpcheck can fingerprint.
+    """
     if cache is None:
         return engines
-    return {name: CachedEngine(engine, cache, name) for name, engine in engines.items()}
+    return {
+        name: CachedEngine(engine, cache, name) if getattr(engine, "cacheable", True) else engine
+        for name, engine in engines.items()
+    }
 
 
 def warm(engines: dict[str, Engine], problem: Problem, record: Collection[int]) -> None:

@@ -405,3 +405,21 @@ def test_without_torch_the_pytorch_engine_skips_every_fixture_saying_why(mazur: 
     run = run_engine(external(spec, timeout=30), mazur, "pytorch-without-torch")
     assert run.outcome == SKIPPED
     assert (run.reason or "").startswith("torch is not installed")
+
+
+def test_an_external_engine_is_never_answered_from_the_trace_cache(tmp_path: Path) -> None:
+    """Two programs under one name and version: the second's results are its own."""
+    env = {**os.environ, "BPCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("BPCHECK_NO_CACHE", None)
+    outcomes = []
+    for mode in ("backprop-bug", "cannot-run"):
+        command = f"b={sys.executable} {BROKEN} {mode}"
+        done = subprocess.run(
+            [BPCHECK, "run", str(MAZUR), "--engine", "loops", "--engine-cmd", command,
+             "--json", str(tmp_path / f"{mode}.json")],
+            capture_output=True, text=True, cwd=tmp_path, timeout=BOUND * 2, env=env,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+        runs = json.loads((tmp_path / f"{mode}.json").read_text())["fixtures"][0]["runs"]
+        outcomes.append(runs["b"]["outcome"])
+    assert outcomes == ["ok", "skipped"]
