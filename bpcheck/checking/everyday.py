@@ -47,6 +47,10 @@ class Row:
         return (max(self.times) - min(self.times)) / self.median if self.median else 0.0
 
 
+LAUNCH = "import sys; from bpcheck.cli import main; sys.exit(main())"
+"""``bpcheck`` in a fresh interpreter (``-m bpcheck.cli.main`` would import it twice)."""
+
+
 def interleaved(actions: Sequence[Callable[[], object]], repeats: int) -> list[list[float]]:
     """Each action timed ``repeats`` times, taking turns, so that load changes hit all alike."""
     times: list[list[float]] = [[] for _ in actions]
@@ -122,7 +126,7 @@ def matrices_row(engine: Engine, repeats: int) -> Row:
 def command_seconds(arguments: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "bpcheck.cli.main", *arguments],
+        [sys.executable, "-c", LAUNCH, *arguments],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
