@@ -103,9 +103,11 @@ def select(
 ) -> dict[str, Engine]:
     """The engines to run: registered, configured in pyproject.toml, and given on the command line.
 
-    ``names`` (``--engine``) picks registered or configured engines; none picks all
-    of both.  ``commands`` (``--engine-cmd``) are always added.  ``KeyError`` for an
-    unknown name, ``ValueError`` for a name used twice.
+    ``names`` (``--engine``) picks registered or configured engines, ``commands``
+    (``--engine-cmd``) adds programs; neither picks every registered and configured
+    engine.  So ``--engine-cmd mine=...`` alone runs ``mine`` alone (what ``conform``
+    wants), and ``--engine loops --engine-cmd mine=...`` compares it with loops.
+    ``KeyError`` for an unknown name, ``ValueError`` for a name used twice.
     """
     registered = registry.names()
     by_name = {spec.name: spec for spec in configured}
@@ -124,8 +126,9 @@ def select(
     if unknown:
         known = ", ".join([*registered, *by_name])
         raise KeyError(f"unknown engine {unknown[0]!r}; expected one of {known}")
-    ours = [n for n in asked if n in registered] if asked else registered
-    theirs = [by_name[n] for n in asked if n in by_name] if asked else list(configured)
+    everything = not asked and not commands
+    ours = registered if everything else [n for n in asked if n in registered]
+    theirs = list(configured) if everything else [by_name[n] for n in asked if n in by_name]
     theirs = [spec for spec in theirs if spec.name not in seen]
     engines: dict[str, Engine] = dict(registry.select(ours, timeout)) if ours else {}
     for spec in [*theirs, *commands]:

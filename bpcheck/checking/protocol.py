@@ -223,13 +223,15 @@ def _refused(reply: dict[str, Any]) -> Refused | None:
 def _values(names: dict[str, Any]) -> dict[str, float]:
     """Floats; the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` as what they name.
 
-    Integers are left as they are: :func:`~bpcheck.checking.traces.checked_trace`
-    takes an int as the float it equals, as for every engine.
+    JSON has one kind of number: ``1`` is the float64 1.0 (JavaScript writes 1.0 so).
     """
-    return {
-        name: NON_FINITE[value] if isinstance(value, str) else value
-        for name, value in names.items()
-    }
+    try:
+        return {
+            name: NON_FINITE[value] if isinstance(value, str) else float(value)
+            for name, value in names.items()
+        }
+    except OverflowError:
+        raise Garbage("a trace with an integer beyond float64") from None
 
 
 def _shown(line: bytes) -> str:

@@ -102,6 +102,6 @@ def add_engines(parser: argparse.ArgumentParser) -> None:
         action=_EngineCommandAction,
         dest="engine",
         metavar='NAME="COMMAND ARGS"',
-        help="also run an engine in any language that speaks the engine protocol "
-        "(docs/protocol.md), under NAME (repeatable)",
+        help="run an engine in any language that speaks the engine protocol "
+        "(docs/protocol.md), under NAME (repeatable; with --engine, beside those)",
     )

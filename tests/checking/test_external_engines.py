@@ -161,22 +161,8 @@ def test_external_engines_agree_with_loops_on_every_name_of_every_step(
     if len(runs) == 1:
         pytest.skip("neither node nor torch is installed: no external engine to compare")
     for run in runs:
-        if run.engine == "javascript" and setting[1] in ("bce", "softmax_ce"):
-            assert run.outcome == SKIPPED and f"loss:{setting[1]}" in (run.reason or "")
-        else:
-            assert run.outcome == OK, (run.engine, run.reason)
+        assert run.outcome == OK, (run.engine, run.reason)
     assert disagreements(runs) == []
-
-
-@needs_node
-def test_the_javascript_engine_skips_what_it_cannot_do_with_the_reason(mazur: Fixture) -> None:
-    from dataclasses import replace
-
-    softmax = replace(mazur.problem.layers[-1], activation="softmax", bias_kind="none", bias=())
-    problem = replace(mazur.problem, layers=(mazur.problem.layers[0], softmax), loss="softmax_ce")
-    run = run_problem(javascript(), problem, {0})
-    assert run.outcome == SKIPPED
-    assert "activation:softmax" in (run.reason or "") and "loss:softmax_ce" in (run.reason or "")
 
 
 @needs_node
@@ -423,3 +409,21 @@ def test_an_external_engine_is_never_answered_from_the_trace_cache(tmp_path: Pat
         runs = json.loads((tmp_path / f"{mode}.json").read_text())["fixtures"][0]["runs"]
         outcomes.append(runs["b"]["outcome"])
     assert outcomes == ["ok", "skipped"]
+
+
+@needs_node
+def test_conform_passes_the_javascript_engine_and_names_the_check_a_planted_bug_fails(
+    tmp_path: Path,
+) -> None:
+    """The student's command: ``bpcheck conform --engine-cmd mine="node engine.js"``."""
+    done = bpcheck("conform", "--engine-cmd", f"js=node {JAVASCRIPT}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "every check and" in done.stdout and "fixtures: ok" in done.stdout
+    buggy = tmp_path / "buggy.js"
+    source = JAVASCRIPT.read_text()
+    assert source.count("total[i] += d * w;") == 1
+    buggy.write_text(source.replace("total[i] += d * w;", "total[i] += d * w * 0.5;"))
+    done = bpcheck("conform", "--engine-cmd", f"buggy=node {buggy}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "buggy: check_gradients_match_finite_differences" in done.stdout
+    assert "dE_dw[1,1,1] = 0.22449999999999998, expected 0.449" in done.stdout

@@ -2,17 +2,17 @@
 // A bpcheck engine in JavaScript: the engine protocol (docs/protocol.md) over stdin/stdout,
 // and backpropagation written out one weight at a time in float64 (JavaScript's only number).
 //
-// It knows the activations identity, sigmoid, tanh and relu, the losses half_sse, sse and mse,
-// no/shared/per-neuron biases, full and per-sample batches, simultaneous and sequential updates.
-// It says so at `start`; bpcheck skips, with the reason, any problem needing something else
-// (softmax, bce, softmax_ce). Diagnostics go to stderr: stdout carries replies only.
+// It does everything bpcheck's problem model has: the activations identity, sigmoid, tanh, relu
+// and softmax, the losses half_sse, sse, mse, bce and softmax_ce, no/shared/per-neuron biases,
+// full and per-sample batches, simultaneous and sequential updates, with bpcheck's conventions
+// for NaN and infinities (docs/engines.md). Diagnostics go to stderr: stdout carries replies.
 "use strict";
 
 const readline = require("readline");
 
 const PROTOCOL = 1;
-const ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu"];
-const LOSSES = ["half_sse", "sse", "mse"];
+const ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "softmax"];
+const LOSSES = ["half_sse", "sse", "mse", "bce", "softmax_ce"];
 const CAPABILITIES = [
   ...ACTIVATIONS.map((a) => `activation:${a}`),
   ...LOSSES.map((l) => `loss:${l}`),
@@ -38,11 +38,34 @@ function activate(name, x) {
   throw new Error(`unknown activation ${name}`);
 }
 
+function activateLayer(name, nets) {
+  if (name !== "softmax") return nets.map((v) => activate(name, v));
+  const top = Math.max(...nets); // shifted by the largest: no overflow
+  const exps = nets.map((v) => Math.exp(v - top));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}
+
+function tLog(t, o) {
+  // t log o, 0 when t is 0 (the cross-entropies' limit); log 0 is -Infinity, never an error
+  const logO = o > 0 ? Math.log(o) : o === 0 ? -Infinity : NaN;
+  return t === 0 ? 0 : t * logO;
+}
+
+function tOver(t, o) {
+  // t / o, 0 when t is 0 (the derivative of t log o); t / 0 is an infinity of t's sign times o's
+  if (t === 0) return 0;
+  if (o !== 0) return t / o;
+  const sign = (t < 0 ? -1 : 1) * (Object.is(o, -0) ? -1 : 1);
+  return sign * Infinity;
+}
+
 function slope(name, out) {
-  // d out / d net, written from the output as the tutorials do; relu'(0) is 0
+  // d out / d net, written from the output as the tutorials do; relu'(0) is 0; softmax: diagonal
   switch (name) {
     case "identity": return 1;
-    case "sigmoid": return out * (1 - out);
+    case "sigmoid":
+    case "softmax": return out * (1 - out);
     case "tanh": return 1 - out * out;
     case "relu": return out <= 0 ? 0 : 1;
   }
@@ -55,6 +78,8 @@ function lossTerm(loss, t, o, scale) {
     case "half_sse": return 0.5 * (e * e);
     case "sse": return e * e;
     case "mse": return (e * e) / scale;
+    case "bce": return -(tLog(t, o) + tLog(1 - t, 1 - o));
+    case "softmax_ce": return -tLog(t, o);
   }
   throw new Error(`unknown loss ${loss}`);
 }
@@ -65,6 +90,8 @@ function lossSlope(loss, t, o, scale) {
     case "half_sse": return -(t - o);
     case "sse": return -2 * (t - o);
     case "mse": return (-2 * (t - o)) / scale;
+    case "bce": return -tOver(t, o) + tOver(1 - t, 1 - o);
+    case "softmax_ce": return -tOver(t, o);
   }
   throw new Error(`unknown loss ${loss}`);
 }
@@ -89,7 +116,7 @@ function forward(problem, params, x) {
       return total;
     });
     nets.push(net);
-    outs.push(net.map((v) => activate(layer.activation, v)));
+    outs.push(activateLayer(layer.activation, net));
   });
   return { nets, outs };
 }
@@ -102,6 +129,11 @@ function backThroughWeights(weights, dNet) {
 
 function delta(activation, outs, dOut) {
   if (activation === "relu") return dOut.map((g, j) => (outs[j] <= 0 ? 0 : g));
+  if (activation === "softmax") {
+    // d/dnet_b = sum over a of d/dout_a * out_a * ([a == b] - out_b)
+    return outs.map((_, b) => dOut.reduce(
+      (sum, g, a) => sum + g * (outs[a] * ((a === b ? 1 : 0) - outs[b])), 0));
+  }
   return dOut.map((g, j) => g * slope(activation, outs[j]));
 }
 
