@@ -427,3 +427,10 @@ def test_conform_passes_the_javascript_engine_and_names_the_check_a_planted_bug_
     assert done.returncode == 1
     assert "buggy: check_gradients_match_finite_differences" in done.stdout
     assert "dE_dw[1,1,1] = 0.22449999999999998, expected 0.449" in done.stdout
+
+
+@needs_torch
+def test_conform_passes_the_pytorch_engine(tmp_path: Path) -> None:
+    done = bpcheck("conform", "--engine-cmd", f"torch={sys.executable} {PYTORCH}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "every check and" in done.stdout and "fixtures: ok" in done.stdout

@@ -72,11 +72,22 @@ def loss_terms(loss: str, target: Tensor, out: Tensor, scale: int) -> Tensor:
         return error * error
     if loss == "mse":
         return error * error / scale
-    if loss == "bce":  # xlogy: 0 log 0 = 0, as bpcheck defines the terms with a target of 0
-        return -(torch.special.xlogy(target, out) + torch.special.xlogy(1.0 - target, 1.0 - out))
+    if loss == "bce":
+        return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
     if loss == "softmax_ce":
-        return -torch.special.xlogy(target, out)
+        return -t_log(target, out)
     raise ValueError(f"unknown loss {loss!r}")
+
+
+def t_log(t: Tensor, o: Tensor) -> Tensor:
+    """t log o, and 0 (with a slope of 0) where t is 0, whatever o is: bpcheck's convention.
+
+    The log is taken of 1 where t is 0, so that no 0/0 reaches autograd (xlogy's
+    gradient at t = 0, o = 0 is NaN, and torch.where passes a NaN gradient on).
+    """
+    zero = t == 0.0
+    safe = torch.where(zero, torch.ones_like(o), o)
+    return torch.where(zero, torch.zeros_like(o), t * torch.log(safe))
 
 
 def affine(weights: Tensor, bias: Tensor | None, below: Tensor) -> Tensor:
