@@ -19,7 +19,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.gradcheck.engine_check import check_gradients
 from bpcheck.gradcheck.differences import (
     DIRECTIONS,
     Line,
@@ -27,6 +26,7 @@ from bpcheck.gradcheck.differences import (
     estimate_at,
     unit_directions,
 )
+from bpcheck.gradcheck.engine_check import check_gradients
 from bpcheck.gradcheck.error_model import Rounding, rounding
 from bpcheck.gradcheck.mpmath_reference import mpmath_rows, reference_floor
 from bpcheck.gradcheck.network import Network
