@@ -142,6 +142,7 @@ class _Child:
             daemon=True,
         )
         self._reader.start()
+        self._writer: threading.Thread = threading.Thread()
         self.alive = True
 
     def _read(self, stream: object) -> None:
@@ -160,10 +161,22 @@ class _Child:
                 return
 
     def send(self, message: dict[str, object]) -> None:
-        """Write a request; a child that has gone is noticed by :meth:`reply`."""
+        """Write a request from a thread; a child that has gone is noticed by :meth:`reply`.
+
+        A child that reads nothing fills the pipe after 64 KiB, and a write would then
+        block bpcheck past any timeout; the thread blocks instead, until the child is
+        killed (its write then fails, silently).
+        """
+        data = protocol.encode(message)
+        self._writer = threading.Thread(
+            target=self._write, args=(data,), name="bpcheck-engine-stdin", daemon=True
+        )
+        self._writer.start()
+
+    def _write(self, data: bytes) -> None:
         assert self.process.stdin is not None
         with contextlib.suppress(OSError, ValueError):
-            self.process.stdin.write(protocol.encode(message))
+            self.process.stdin.write(data)
             self.process.stdin.flush()
 
     def reply(self, timeout: float) -> dict[str, object]:
@@ -222,6 +235,7 @@ class _Child:
         if not self.alive:
             return
         self.send(protocol.stop_request())
+        self._writer.join(SETTLE)
         assert self.process.stdin is not None
         with contextlib.suppress(OSError, ValueError):
             self.process.stdin.close()

@@ -434,3 +434,22 @@ def test_conform_passes_the_pytorch_engine(tmp_path: Path) -> None:
     done = bpcheck("conform", "--engine-cmd", f"torch={sys.executable} {PYTORCH}", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     assert "every check and" in done.stdout and "fixtures: ok" in done.stdout
+
+
+def test_a_child_that_stops_reading_times_out_even_on_a_request_bigger_than_a_pipe() -> None:
+    """A write of 120 kB to a child that reads nothing would block bpcheck; the timeout holds."""
+    answer_start_then_sleep = (
+        "import json, sys, time; sys.stdin.readline(); "
+        "print(json.dumps({'reply': 'started', 'protocol': 1, 'name': 'deaf', 'version': '0', "
+        "'capabilities': ['activation:sigmoid', 'loss:half_sse', 'bias:none', 'batch:full', "
+        "'order:simultaneous']}), flush=True); time.sleep(3600)"
+    )
+    spec = EngineCommand("deaf", (sys.executable, "-c", answer_start_then_sleep))
+    wide = Layer(tuple(tuple(0.123456789 for _ in range(100)) for _ in range(100)), "sigmoid")
+    problem = Problem(layers=(wide,), inputs=((0.5,) * 100,), targets=((0.1,) * 100,))
+    assert len(protocol.encode(protocol.run_request(1, problem, {0}))) > 100_000
+    began = time.monotonic()
+    run = run_problem(external(spec, timeout=TIMEOUT), problem, {0}, "deaf")
+    assert time.monotonic() - began < BOUND
+    assert run.outcome == ERRORED
+    assert run.reason == f"timed out after {TIMEOUT:g} s"
