@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bpcheck.checking import registry
+from bpcheck.checking.external import ExternalEngine
 from bpcheck.cli.command import add_command, add_engines
 from bpcheck.cli.inputs import select_engines
 from bpcheck.errors import BadInput, ExitCode
@@ -18,8 +19,13 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
 
     if args.repeats < 1:
         raise BadInput([f"--repeats: expected a whole number of at least 1, got {args.repeats}"])
-    # Timed in this process: the figures are the engines', not those of the pipes to them.
-    engines = registry.in_process(list(select_engines(args.engine)))
+    # Timed in this process: the figures are the engines', not those of the pipes to them
+    # (an external engine, --engine-cmd, can only be timed through its pipe).
+    selected = select_engines(args.engine)
+    ours = registry.in_process(
+        [n for n, e in selected.items() if not isinstance(e, ExternalEngine)]
+    )
+    engines = {name: ours.get(name, engine) for name, engine in selected.items()}
     for name, engine in engines.items():
         status = engine.available()
         if not status.available:
