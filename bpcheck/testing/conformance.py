@@ -562,6 +562,99 @@ def check_large_net_inputs(engine: Engine) -> None:
         raise Skip("needs sigmoid, tanh or softmax (with their losses)")
 
 
+def check_saturated_cross_entropy(engine: Engine) -> None:
+    """An output of exactly 0 where the target is 1: the loss is huge (+inf in float64, about
+    1600 exactly), never NaN or -inf; dE/dout is positive where o = 1 > t, negative where
+    o = 0 < t (infinite in float64)."""
+    ran = False
+    for loss in ("bce", "softmax_ce"):
+        problem = mp.saturated_cross_entropy_problem(loss)
+        if not supported(engine, problem):
+            continue
+        _note(problem)
+        ran = True
+        trace = engine.run(problem, {0})[0]
+        loss_value = trace[q.LOSS]
+        assert loss_value >= 1000.0, f"{loss}: E = {loss_value!r}, expected about 1600 or +inf"
+        above, below = trace["dE_dout[1,1]@1"], trace["dE_dout[1,2]@1"]
+        assert below < 0.0, f"{loss}: dE_dout[1,2]@1 = {below!r} at o = 0, t = 1: expected < 0"
+        if loss == "bce":
+            assert above > 0.0, f"bce: dE_dout[1,1]@1 = {above!r} at o = 1, t = 0: expected > 0"
+    if not ran:
+        raise Skip("needs bce with sigmoid or softmax_ce with softmax")
+
+
+def check_backward_values(engine: Engine) -> None:
+    """The recorded backward pass, link by link: dout_dnet by the activation's slope, dE_dout
+    at the output by the loss's derivative, below it the deltas through the weights, and
+    delta = dE_dout x dout_dnet for element-wise activations (relu'(0) = 0).
+
+    A slope only recorded (not used to train) is wrong without any gradient showing it.
+    """
+    for label, problem in problems_exercising(engine):
+        trace = engine.run(replace(problem, steps=0), {0})[0]
+        count = problem.n_outputs * len(batch_of_step(problem, 0))
+        top = len(problem.layers)
+        for s in batch_of_step(problem, 0):
+            sample = s + 1
+            for number in range(top, 0, -1):
+                layer = problem.layers[number - 1]
+                js = range(1, layer.size + 1)
+                outs = [trace[q.neuron("out", number, j, sample)] for j in js]
+                for j, out in zip(js, outs, strict=True):
+                    slope = slope_of(
+                        layer.activation, trace[q.neuron("net", number, j, sample)], out
+                    )
+                    name = q.neuron("dout_dnet", number, j, sample)
+                    assert_close(
+                        name, trace[name], slope, EXACT, f"{label}: slope of {layer.activation}"
+                    )
+                    d_out = q.neuron("dE_dout", number, j, sample)
+                    if number == top:
+                        target = problem.targets[s][j - 1]
+                        expected = loss_slope(problem.loss, target, out, count)
+                        how = f"{label}: derivative of {problem.loss}"
+                    else:
+                        above = problem.layers[number]
+                        expected = math.fsum(
+                            trace[q.weight(number + 1, k, j)]
+                            * trace[q.neuron("delta", number + 1, k, sample)]
+                            for k in range(1, above.size + 1)
+                        )
+                        how = f"{label}: deltas above through the weights"
+                    assert_close(d_out, trace[d_out], expected, EXACT, how)
+                    if layer.activation != "softmax":
+                        delta = q.neuron("delta", number, j, sample)
+                        chained = trace[d_out] * trace[name]
+                        assert_close(
+                            delta, trace[delta], chained, EXACT, f"{label}: dE_dout x slope"
+                        )
+
+
+def slope_of(activation: str, net: float, out: float) -> float:
+    """d out / d net on the diagonal, written from the output as the tutorials write it."""
+    if activation == "identity":
+        return 1.0
+    if activation in ("sigmoid", "softmax"):
+        return out * (1.0 - out)
+    if activation == "tanh":
+        return 1.0 - out * out
+    return 1.0 if net > 0.0 else 0.0  # relu; relu'(0) = 0
+
+
+def loss_slope(loss: str, target: float, out: float, count: int) -> float:
+    """d E / d out of one output's term; ``count`` is mse's divisor."""
+    if loss == "half_sse":
+        return out - target
+    if loss == "sse":
+        return 2.0 * (out - target)
+    if loss == "mse":
+        return 2.0 * (out - target) / count
+    if loss == "bce":
+        return (1.0 - target) / (1.0 - out) - target / out
+    return -target / out
+
+
 CHECKS: tuple[Check, ...] = (
     check_contract_attributes,
     check_declares_capabilities,
@@ -570,6 +663,7 @@ CHECKS: tuple[Check, ...] = (
     check_zero_steps_change_nothing,
     check_float64,
     check_forward_values,
+    check_backward_values,
     check_gradients_match_finite_differences,
     check_bias_gradients,
     check_term_partials_add_up,
@@ -580,6 +674,7 @@ CHECKS: tuple[Check, ...] = (
     check_lean_path_matches_recorded_path,
     check_relu_kink,
     check_large_net_inputs,
+    check_saturated_cross_entropy,
     *CERTIFIED_CHECKS,
 )
 """Every contract check, in the order they are best read when one fails (the last ones only

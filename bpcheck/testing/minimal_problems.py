@@ -172,14 +172,15 @@ KINKS = (("delta[1,1]@1", "hidden neuron 1, sample 1"), ("delta[2,1]@1", "output
 
 
 def large_net_problem(activation: str, bias: str = "per_neuron") -> Problem:
-    """One layer of ``activation`` units with net inputs from 20 to 1000 in size.
+    """One layer of ``activation`` units with net inputs of about 800 and -800.
 
-    sigmoid and tanh saturate; softmax overflows ``exp`` unless the largest net
-    input is subtracted first (e^710 is beyond float64).
+    sigmoid and tanh saturate (sigmoid(-800) = e^-800 is 0 in float64, and 1 / (1 + e^800)
+    overflows on the way); softmax overflows ``exp`` unless the largest net input is
+    subtracted first (e^710 is beyond float64).
     """
     kind_bias = {"none": (), "shared": (100.0,), "per_neuron": (100.0, -20.0)}[bias]
     return Problem(
-        layers=(Layer(((300.0, -50.0), (8.0, 30.0)), activation, bias, kind_bias, True),),
+        layers=(Layer(((300.0, -50.0), (-300.0, 30.0)), activation, bias, kind_bias, True),),
         inputs=((2.5, -1.0),),
         targets=((1.0, 0.0),) if activation == "softmax" else ((0.5, 0.25),),
         loss="softmax_ce" if activation == "softmax" else "half_sse",
@@ -199,3 +200,21 @@ def covering_problems(steps: int = 8) -> list[Problem]:
     problems += [replace(relu_kink_problem(kind), steps=steps) for kind in PREFERRED["bias"]]
     problems += [replace(large_net_problem(a), steps=steps) for a in ("sigmoid", "softmax")]
     return problems
+
+
+def saturated_cross_entropy_problem(loss: str) -> Problem:
+    """bce (sigmoid) or softmax_ce (softmax) outputs of exactly 1 and 0, the target on the 0.
+
+    The loss is about 1600 (float64 says +inf: log 0), and dE/dout is +inf and -inf in
+    float64: a log or a division written without the limits of ``t log o`` and ``t / o``
+    gives NaN, -inf or a crash instead.
+    """
+    activation = "sigmoid" if loss == "bce" else "softmax"
+    return Problem(
+        layers=(Layer(((300.0, -50.0), (-300.0, 50.0)), activation, "none", (), True),),
+        inputs=((2.5, -1.0),),
+        targets=((0.0, 1.0),),
+        loss=loss,
+        learning_rate=0.01,
+        steps=1,
+    )

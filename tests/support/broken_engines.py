@@ -132,6 +132,22 @@ def broken_engine(name: str) -> Engine:
 # of the matrices engine, which replace module functions for the length of a run, are here.
 
 
+class ReluSlopeRecordedAsOne(LoopsEngine):
+    """relu's dout_dnet recorded as 1 everywhere (training itself is right)."""
+
+    def elementwise_derivative(self, name: str, out: float) -> float:
+        return 1.0 if name == "relu" else super().elementwise_derivative(name, out)
+
+
+class LogOfZeroIsNan(LoopsEngine):
+    """t log o without its limit: log 0 taken as NaN (math.log would raise)."""
+
+    def loss_term(self, loss: str, target: float, out: float, scale: int) -> float:
+        if loss in ("bce", "softmax_ce") and out in (0.0, 1.0):
+            return math.nan
+        return super().loss_term(loss, target, out, scale)
+
+
 # --- bugs planted only in the lean path of unrecorded steps ----------------------------------
 #
 # Each is right whenever a step is recorded and wrong only when it is not: nothing but a
@@ -318,6 +334,8 @@ BROKEN.update(
         ),
         "bce-wrong-slope": (BceWrongSlope, "check_gradients_match_finite_differences"),
         "bias-update-without-rate": (BiasUpdateWithoutRate, "check_update_rule"),
+        "relu-slope-recorded-as-one": (ReluSlopeRecordedAsOne, "check_backward_values"),
+        "log-of-zero-is-nan": (LogOfZeroIsNan, "check_saturated_cross_entropy"),
         **{
             name: (make, "check_lean_path_matches_recorded_path")
             for name, make in LEAN_PATH_BUGS.items()
