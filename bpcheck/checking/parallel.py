@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from bpcheck.checking.cache import CachedEngine, warm
 from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
@@ -82,7 +83,18 @@ def _check(fixture: Fixture) -> FixtureResult:
 
 
 def checked(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult:
-    """:func:`check_fixture`, the engines that must compute loading side by side first."""
+    """:func:`check_fixture`, the engines that must compute loading side by side first.
+
+    The result keeps what a run reports (outcomes, claims judged, disagreements,
+    the precision of certified values) and drops the traces and enclosures, every
+    quantity of every recorded step, once the claims are judged: kept for 10,000
+    fixtures they are gigabytes, and ``run`` never shows them.
+    """
     record = fixture.recorded_steps()
     warm(engines, trained_as_far_as(fixture.problem, record), record)
-    return check_fixture(fixture, engines)
+    result = check_fixture(fixture, engines)
+    for run in result.runs:
+        run.trace = {}
+        if run.enclosures is not None:
+            run.enclosures = replace(run.enclosures, bounds={}, float64={})
+    return result
