@@ -21,8 +21,10 @@ COMMANDS = {id(parser): name for name, parser in reversed(PARSERS.items())}
 def option_help(text: str, action: argparse.Action) -> str:
     """The lines ``--help`` prints for one option: from its name to the next option."""
     lines = text.splitlines()
-    names = ", ".join(action.option_strings)
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith(names))
+    first = action.option_strings[0]  # "-j N, --jobs N": the first name, then its metavar
+    start = next(
+        i for i, line in enumerate(lines) if line.strip().split(",")[0].split(" ")[0] == first
+    )
     block = [lines[start]]
     for line in lines[start + 1 :]:
         if not line.startswith("      ") or line.strip().startswith("-"):
