@@ -518,12 +518,16 @@ def check_deterministic(engine: Engine) -> None:
 def check_lean_path_matches_recorded_path(engine: Engine) -> None:
     """Steps trained without recording end where recorded steps end, to the last bit.
 
-    Every minimal problem, trained 8 steps, recording only the middle and the last
-    step, then recording all (see :mod:`bpcheck.testing.paths`).
+    Every minimal problem (and its per-sample twin), trained 8 steps, recording only the
+    middle and the last step, then recording all (see :mod:`bpcheck.testing.paths`).
     """
     for label, problem in problems_exercising(engine):
-        differences = path_differences(engine, replace(problem, steps=8))
-        assert not differences, f"{label}: " + "; ".join(differences)
+        twins = [(label, problem)]
+        if "batch:per_sample" in engine.capabilities and problem.batch == "full":
+            twins.append((f"{label}, per sample", replace(problem, batch="per_sample")))
+        for name, twin in twins:
+            differences = path_differences(engine, replace(twin, steps=8))
+            assert not differences, f"{name}: " + "; ".join(differences)
 
 
 def check_relu_kink(engine: Engine) -> None:

@@ -192,11 +192,19 @@ def large_net_problem(activation: str, bias: str = "per_neuron") -> Problem:
 def covering_problems(steps: int = 8) -> list[Problem]:
     """Every capability's minimal problem trained ``steps`` steps, and the kink and overflow ones.
 
-    Each has two samples and trainable biases, so that between them they hold every bias
-    kind, loss, activation, batch mode and order with work for an engine's lean path to do:
-    what the path-equivalence property runs under every seed.
+    Each has two samples and trainable biases, and each comes in both batch modes and both
+    orders, so that between them they hold every bias kind, loss and activation with every
+    batch mode and order, with work for an engine's lean path to do: what the
+    path-equivalence property runs under every seed.
     """
-    problems = [replace(p, steps=steps) for _, p in problems_for(ALL_CAPABILITIES)]
+    minimal = [replace(p, steps=steps) for _, p in problems_for(ALL_CAPABILITIES)]
+    problems = list(minimal)
+    for twin in (
+        *(replace(p, batch="per_sample") for p in minimal),
+        *(replace(p, update_order="sequential") for p in minimal),
+    ):
+        if twin not in problems:  # each loss and activation in each batch mode and order
+            problems.append(twin)
     problems += [replace(relu_kink_problem(kind), steps=steps) for kind in PREFERRED["bias"]]
     problems += [replace(large_net_problem(a), steps=steps) for a in ("sigmoid", "softmax")]
     return problems

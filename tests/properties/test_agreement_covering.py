@@ -1,0 +1,46 @@
+"""Every engine agrees with the reference engine on the covering problems, quantity by quantity.
+
+The same problems as the path-equivalence property (every loss and activation in both
+batch modes and both orders, relu at its kink, net inputs near +-800), recorded at every
+step: what mutation testing of an engine needs beside its own consistency, since an
+engine can be consistently wrong.  The compiling and certifying engines take seconds
+per problem, so they are ``slow``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bpcheck.model.engine import Engine
+from bpcheck.model.problem import Problem
+from bpcheck.testing import minimal_problems as mp
+from tests.support.laws import ENGINES, REFERENCE, check_engines_agree
+
+pytestmark = pytest.mark.property
+
+STEPS = 4
+COVERING = mp.covering_problems(STEPS)
+SLOW = {"autodiff", "certified"}
+
+
+def _label(problem: Problem) -> str:
+    parts = [problem.layers[-1].activation, problem.loss, problem.layers[0].bias_kind]
+    return "-".join([*parts, problem.batch, problem.update_order, problem.layers[0].activation])
+
+
+def engine_params() -> list[Any]:
+    return [
+        pytest.param(engine, id=name, marks=[pytest.mark.slow] * (name in SLOW))
+        for name, engine in ENGINES.items()
+        if engine is not REFERENCE
+    ]
+
+
+@pytest.mark.parametrize("engine", engine_params())
+@pytest.mark.parametrize(
+    "problem", COVERING, ids=[f"{n}-{_label(p)}" for n, p in enumerate(COVERING)]
+)
+def test_engine_agrees_with_the_reference(engine: Engine, problem: Problem) -> None:
+    check_engines_agree({REFERENCE.name: REFERENCE, engine.name: engine}, problem)
