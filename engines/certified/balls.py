@@ -24,7 +24,7 @@ from flint import arb, ctx
 
 
 class Undecided(Exception):
-    """A value the working precision cannot decide (a relu at its kink, a log near 0).
+    """A value the working precision cannot decide (the log of a ball that may hold 0).
 
     The engine raises the precision and tries again; at the highest precision it
     gives up for the problem (:class:`~bpcheck.model.engine.CannotRun`).

@@ -172,82 +172,78 @@ def biases_of(layer: Layer, biases: list[arb]) -> list[arb]:
     return biases
 
 
-def train_step(
-    problem: Problem, params: Params, data: Data, number: int, update: bool, recording: bool
-) -> Record:
-    """Step ``number``: forward and backward over its batch, then (if ``update``) the update.
+@dataclass
+class Pass:
+    """One step's batch through the network: net inputs and outputs of every layer.
 
-    When ``recording``, every quantity of the step comes back by name (an empty
-    record otherwise).  In ``sequential`` order a layer is updated as soon as its
-    gradient is known and the layer below is reached through its new weights.
+    ``outs[0]`` is the input; ``nets[0]`` is empty.
     """
-    batch = batch_of_step(problem, number)
-    scale = problem.n_outputs * len(batch)
-    record: Record = {}
-    if recording:
-        _record_parameters(problem, params, record)
+
+    batch: tuple[int, ...]
+    nets: list[Grid]
+    outs: list[Grid]
+
+
+def forward(problem: Problem, params: Params, data: Data, batch: tuple[int, ...]) -> Pass:
     outs: list[Grid] = [columns(data.inputs, batch)]
     nets: list[Grid] = [[]]
     for index, layer in enumerate(problem.layers):
         biases = biases_of(layer, params.biases[index])
         net = [
             [checked(v + b) for v in row]
-            for row, b in zip(product(params.weights[index], outs[-1]), biases)
+            for row, b in zip(product(params.weights[index], outs[-1]), biases, strict=True)
         ]
         nets.append(net)
         outs.append(activate(layer.activation, net))
-    targets = columns(data.targets, batch)
-    top = outs[-1]
-    d_out = [
-        [loss_slope(problem.loss, t, o, scale) for t, o in zip(ts, os)]
-        for ts, os in zip(targets, top)
-    ]
+    return Pass(batch, nets, outs)
+
+
+def bias_gradient(layer: Layer, delta: Grid) -> list[arb]:
+    """dE/db from the deltas summed over the batch: one value for a shared bias."""
+    per_neuron = [sum(row, ZERO) for row in delta]
+    if layer.bias_kind == "shared":
+        return [sum(per_neuron, ZERO)]
+    return per_neuron if layer.bias_kind == "per_neuron" else []
+
+
+def train_step(
+    problem: Problem, params: Params, data: Data, number: int, update: bool, recording: bool
+) -> Record:
+    """Step ``number``: forward and backward over its batch, then (if ``update``) the update.
+
+    When ``recording``, every quantity of the step comes back by name (an empty
+    record otherwise), and each output's loss term is also carried down on its own
+    (row k of dE/dout alone) for the ``dE[k]_d...`` partials.  In ``sequential`` order
+    a layer is updated as soon as its gradient is known and the layer below is reached
+    through its new weights.
+    """
+    batch = batch_of_step(problem, number)
+    scale = problem.n_outputs * len(batch)
+    record: Record = {}
     if recording:
-        terms = [
-            [loss_term(problem.loss, t, o, scale) for t, o in zip(ts, os)]
-            for ts, os in zip(targets, top)
+        _record_parameters(problem, params, record)
+    went = forward(problem, params, data, batch)
+    pairs = list(zip(columns(data.targets, batch), went.outs[-1], strict=True))
+    d_out = [[loss_slope(problem.loss, t, o, scale) for t, o in zip(*row)] for row in pairs]
+    term_d_outs: list[Grid] = []
+    if recording:
+        terms = [[loss_term(problem.loss, t, o, scale) for t, o in zip(*row)] for row in pairs]
+        _record_forward(problem, went, terms, record)
+        zeros = [ZERO] * len(batch)
+        term_d_outs = [
+            [row if j == k else zeros for j, row in enumerate(d_out)] for k in range(len(d_out))
         ]
-        _record_forward(problem, batch, nets, outs, terms, record)
-    # each output's term on its own, for the dE[k]_d... partials: row k of d_out alone
-    term_d_outs = (
-        [
-            [row if j == k else [ZERO] * len(batch) for j, row in enumerate(d_out)]
-            for k in range(len(d_out))
-        ]
-        if recording
-        else []
-    )
     pending: list[tuple[int, arb_mat, list[arb]]] = []
     for index in reversed(range(len(problem.layers))):
         layer, number_of_layer = problem.layers[index], index + 1
-        activation = layer.activation
-        delta = through_activation(activation, nets[number_of_layer], outs[number_of_layer], d_out)
-        grad_w = arb_mat(delta) * arb_mat(outs[index]).transpose()
-        per_neuron = [sum(row, ZERO) for row in delta]
-        grad_b = (
-            [sum(per_neuron, ZERO)]
-            if layer.bias_kind == "shared"
-            else per_neuron
-            if layer.bias_kind == "per_neuron"
-            else []
-        )
-        term_deltas = [
-            through_activation(activation, nets[number_of_layer], outs[number_of_layer], d)
-            for d in term_d_outs
-        ]
+        net, out = went.nets[number_of_layer], went.outs[number_of_layer]
+        delta = through_activation(layer.activation, net, out, d_out)
+        term_deltas = [through_activation(layer.activation, net, out, d) for d in term_d_outs]
+        grad_w = arb_mat(delta) * arb_mat(went.outs[index]).transpose()
+        grad_b = bias_gradient(layer, delta)
         if recording:
-            _record_backward(
-                problem,
-                number_of_layer,
-                batch,
-                d_out,
-                delta,
-                term_d_outs,
-                term_deltas,
-                grad_w,
-                grad_b,
-                record,
-            )
+            named = Backward(d_out, delta, term_d_outs, term_deltas, grad_w, grad_b)
+            _record_backward(problem, number_of_layer, batch, named, record)
         if update and problem.update_order == "sequential":
             _update(problem, params, data, index, grad_w, grad_b)
         else:
@@ -285,22 +281,15 @@ def _record_parameters(problem: Problem, params: Params, record: Record) -> None
             record[q.bias(number, None if shared else j)] = b
 
 
-def _record_forward(
-    problem: Problem,
-    batch: Sequence[int],
-    nets: list[Grid],
-    outs: list[Grid],
-    terms: Grid,
-    record: Record,
-) -> None:
+def _record_forward(problem: Problem, went: Pass, terms: Grid, record: Record) -> None:
     total = ZERO
-    for column, s in enumerate(batch):
+    for column, s in enumerate(went.batch):
         sample = s + 1
-        for i, row in enumerate(outs[0], start=1):
+        for i, row in enumerate(went.outs[0], start=1):
             record[q.neuron("out", 0, i, sample)] = row[column]
         for number, layer in enumerate(problem.layers, start=1):
             for j in range(layer.size):
-                net, out = nets[number][j][column], outs[number][j][column]
+                net, out = went.nets[number][j][column], went.outs[number][j][column]
                 record[q.neuron("net", number, j + 1, sample)] = net
                 record[q.neuron("out", number, j + 1, sample)] = out
                 record[q.neuron("dout_dnet", number, j + 1, sample)] = slope(
@@ -312,30 +301,33 @@ def _record_forward(
     record[q.LOSS] = total
 
 
+@dataclass(frozen=True)
+class Backward:
+    """What one layer's backward pass found, to be named."""
+
+    d_out: Grid
+    delta: Grid
+    term_d_outs: list[Grid]
+    term_deltas: list[Grid]
+    grad_w: arb_mat
+    grad_b: list[arb]
+
+
 def _record_backward(
-    problem: Problem,
-    number: int,
-    batch: Sequence[int],
-    d_out: Grid,
-    delta: Grid,
-    term_d_outs: list[Grid],
-    term_deltas: list[Grid],
-    grad_w: arb_mat,
-    grad_b: list[arb],
-    record: Record,
+    problem: Problem, number: int, batch: Sequence[int], found: Backward, record: Record
 ) -> None:
     for column, s in enumerate(batch):
         sample = s + 1
-        for j, (g_out, g_net) in enumerate(zip(d_out, delta), start=1):
+        for j, (g_out, g_net) in enumerate(zip(found.d_out, found.delta), start=1):
             record[q.neuron("dE_dout", number, j, sample)] = g_out[column]
             record[q.neuron("delta", number, j, sample)] = g_net[column]
-        for k, (one_out, one_net) in enumerate(zip(term_d_outs, term_deltas), start=1):
+        for k, (one_out, one_net) in enumerate(zip(found.term_d_outs, found.term_deltas), start=1):
             for j, (g_out, g_net) in enumerate(zip(one_out, one_net), start=1):
                 record[q.term_partial(k, "out", number, j, sample)] = g_out[column]
                 record[q.term_partial(k, "net", number, j, sample)] = g_net[column]
-    for j, row in enumerate(grad_w.tolist(), start=1):
+    for j, row in enumerate(found.grad_w.tolist(), start=1):
         for i, g in enumerate(row, start=1):
             record[q.weight_grad(number, j, i)] = g
     shared = problem.layers[number - 1].bias_kind == "shared"
-    for j, g in enumerate(grad_b, start=1):
+    for j, g in enumerate(found.grad_b, start=1):
         record[q.bias_grad(number, None if shared else j)] = g
