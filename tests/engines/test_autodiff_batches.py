@@ -23,6 +23,7 @@ def bits(trace: dict[int, dict[str, float]]) -> dict[int, dict[str, str]]:
     return {step: {n: float(v).hex() for n, v in values.items()} for step, values in trace.items()}
 
 
+@pytest.mark.slow  # a JAX compile per architecture; Mazur's batch below is the fast run's
 @pytest.mark.parametrize("architecture", POOL, ids=[f"arch{i}" for i in range(len(POOL))])
 def test_a_batch_is_each_problem_run_alone_bit_for_bit(architecture: object) -> None:
     problems = [

@@ -49,8 +49,9 @@ def test_the_inline_path_is_the_recorded_path_at_the_edges(problem: Problem) -> 
     assert differences(problem) == []
 
 
-def test_mazur_after_ten_thousand_steps_is_the_same_either_way() -> None:
-    assert differences(mazur(10_000)) == []
+def test_mazur_after_a_thousand_steps_is_the_same_either_way() -> None:
+    """A long span (the recorded path, step by step, is what costs: 10,000 took 4 s)."""
+    assert differences(mazur(1000)) == []
 
 
 def test_an_overridden_seam_turns_the_inline_path_off() -> None:
