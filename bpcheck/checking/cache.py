@@ -18,7 +18,7 @@ step does not depend on how many steps follow it (the engine contract), which is
 what lets ``claim`` reuse the steps ``run`` computed and compute only the new one.
 
 The folder (:func:`default_folder`: ``BPCHECK_CACHE_DIR``, else the user's cache
-folder) is safe to delete at any time; every file is written atomically, so that
+folder) is safe to delete at any time; every file is written atomically (a new file renamed over the name), so that
 processes running side by side (``run -j``, ``pytest -n``) can share it.  A file
 that cannot be read is a miss.  ``BPCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off.
 """
@@ -31,6 +31,7 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -38,8 +39,6 @@ from typing import Any
 
 from bpcheck.checking.isolation import EngineFailed
 from bpcheck.checking.traces import checked_trace
-from bpcheck.errors import BadInput
-from bpcheck.io.files import write_atomically
 from bpcheck.model.engine import Availability, Enclosures, Engine, encloses
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
@@ -177,10 +176,25 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    """Write atomically; a cache that cannot be written is no cache, never an error."""
-    with contextlib.suppress(OSError, BadInput):
+    """Write atomically (a new file renamed over the name); a cache that cannot be written
+    is no cache, never an error.
+
+    Not :func:`bpcheck.io.files.write_atomically`, which syncs each file to the disk
+    (10 ms apiece here: a cold run writes hundreds): after a crash an entry may be lost
+    or empty, and an empty or cut file is not JSON, so it reads as a miss.
+    """
+    text = json.dumps(value, separators=(",", ":"))
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, json.dumps(value, separators=(",", ":")))
+        descriptor, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
 
 
 def open_cache(enabled: bool = True) -> TraceCache | None:
