@@ -16,6 +16,7 @@ import pytest
 from bpcheck.model.engine import Engine
 from bpcheck.model.problem import Problem
 from bpcheck.testing import minimal_problems as mp
+from tests.properties.test_path_equivalence import SeamedLoops
 from tests.support.laws import ENGINES, REFERENCE, check_engines_agree
 
 pytestmark = pytest.mark.property
@@ -31,10 +32,11 @@ def _label(problem: Problem) -> str:
 
 
 def engine_params() -> list[Any]:
+    """Every engine but the reference, and the reference on its other lean path."""
+    others = {name: e for name, e in ENGINES.items() if e is not REFERENCE}
     return [
         pytest.param(engine, id=name, marks=[pytest.mark.slow] * (name in SLOW))
-        for name, engine in ENGINES.items()
-        if engine is not REFERENCE
+        for name, engine in {**others, SeamedLoops.name: SeamedLoops()}.items()
     ]
 
 

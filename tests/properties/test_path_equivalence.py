@@ -70,6 +70,16 @@ def assert_paths_agree(engine: Engine, problem: Problem) -> None:
     )
 
 
+class SeamedLoops(LoopsEngine):
+    """The loops engine with a seam overridden by itself: it then trains unrecorded steps in
+    ``_simultaneous_step`` (as every planted variant does), not in its inline hot loop."""
+
+    name = "loops-seamed"
+
+    def activate(self, name: str, nets: list[float]) -> list[float]:
+        return super().activate(name, nets)
+
+
 def engine_params(*, slow_compilers: bool) -> list[Any]:
     return [
         pytest.param(
@@ -77,7 +87,7 @@ def engine_params(*, slow_compilers: bool) -> list[Any]:
             id=name,
             marks=[pytest.mark.slow] * (slow_compilers and name in COMPILES_PER_SHAPE),
         )
-        for name, engine in ENGINES.items()
+        for name, engine in {**ENGINES, SeamedLoops.name: SeamedLoops()}.items()
     ]
 
 
