@@ -18,9 +18,10 @@ step does not depend on how many steps follow it (the engine contract), which is
 what lets ``claim`` reuse the steps ``run`` computed and compute only the new one.
 
 The folder (:func:`default_folder`: ``BPCHECK_CACHE_DIR``, else the user's cache
-folder) is safe to delete at any time; every file is written atomically (a new file renamed over the name), so that
-processes running side by side (``run -j``, ``pytest -n``) can share it.  A file
-that cannot be read is a miss.  ``BPCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off.
+folder) is safe to delete at any time; every file is written atomically (a new file
+renamed over the name), so that processes running side by side (``run -j``,
+``pytest -n``) can share it.  A file that cannot be read is a miss.
+``BPCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ class Description:
     available: bool
     reason: str | None
     certifies: bool
+    batches: bool = False
 
 
 class TraceCache:
@@ -157,6 +159,7 @@ class TraceCache:
                 available=bool(found["available"]),
                 reason=None if found["reason"] is None else str(found["reason"]),
                 certifies=bool(found["certifies"]),
+                batches=bool(found["batches"]),
             )
         except (TypeError, KeyError):
             return None
@@ -316,6 +319,7 @@ class CachedEngine:
                     available=status.available,
                     reason=status.reason,
                     certifies=encloses(self.inner),
+                    batches=batches(self.inner),
                 )
                 if not in_process and self.failure() is None:
                     self.cache.put_description(self.description_key, self._description)
@@ -418,6 +422,55 @@ class CachedEngine:
                 trace[step] = computed[step]
                 self.cache.put_step(keys[step], computed[step])
         return dict(sorted(trace.items()))
+
+    def prefetch(self, runs: Sequence[tuple[Problem, Collection[int]]], largest: int = 64) -> None:
+        """Compute, in batches, the runs not kept yet, for an engine that batches (``run_many``).
+
+        Runs of one structure, step count and record go to the engine together, at most
+        ``largest`` at a time; their steps are kept, so that the runs that follow are hits.
+        """
+        if not self.describe().batches or self.failure() is not None:
+            return
+        groups: dict[tuple[object, ...], tuple[set[int], list[Problem]]] = {}
+        for problem, record in runs:
+            if not self.has(problem, record):
+                group = groups.setdefault(structure(problem, record), (set(record), []))
+                group[1].append(problem)
+        for record, problems in groups.values():
+            for start in range(0, len(problems), largest):
+                batch = problems[start : start + largest]
+                try:
+                    traces = getattr(self.inner, "run_many")(batch, record)  # noqa: B009
+                    checked = [checked_trace(t, p, record) for t, p in zip(traces, batch)]
+                except Exception:  # each run then says what is wrong, fixture by fixture
+                    return
+                for problem, trace in zip(batch, checked, strict=True):
+                    keys = self._keys(problem, record)
+                    for step, values in trace.items():
+                        self.cache.put_step(keys[step], values)
+
+
+def batches(engine: Engine) -> bool:
+    """Whether the engine has the optional ``run_many`` (an isolated one says so itself)."""
+    said = getattr(engine, "batches", None)
+    return said if isinstance(said, bool) else callable(getattr(engine, "run_many", None))
+
+
+def structure(problem: Problem, record: Collection[int]) -> tuple[object, ...]:
+    """What problems run together share: layers' sizes and kinds, settings but the numbers."""
+    layers = tuple(
+        (layer.size, layer.fan_in, layer.activation, layer.bias_kind, layer.bias_trainable)
+        for layer in problem.layers
+    )
+    settings = (problem.loss, problem.batch, problem.update_order, problem.n_samples)
+    return (layers, settings, problem.steps, tuple(sorted(set(record))))
+
+
+def prefetch(engines: dict[str, Engine], runs: Sequence[tuple[Problem, Collection[int]]]) -> None:
+    """Every engine that batches computes the runs it has not kept, in batches (see above)."""
+    for engine in engines.values():
+        if isinstance(engine, CachedEngine):
+            engine.prefetch(runs)
 
 
 def cached(engines: dict[str, Engine], cache: TraceCache | None) -> dict[str, Engine]:

@@ -55,6 +55,8 @@ class Description:
     capabilities: frozenset[str]
     availability: Availability
     certifies: bool = False
+    batches: bool = False
+    """Whether the engine has the optional ``run_many`` (problems of one shape in one call)."""
 
 
 class _Shared:
@@ -116,6 +118,7 @@ class _Shared:
             capabilities=frozenset(value["capabilities"]),
             availability=Availability(value["available"], value["reason"]),
             certifies=value.get("certifies") is True,
+            batches=value.get("batches") is True,
         )
 
     def describe(self, timeout: float) -> Description | None:
@@ -134,8 +137,15 @@ class _Shared:
         trace: Trace = self.ask("run", problem, record, timeout)
         return trace
 
-    def ask(self, request: str, problem: Problem, record: Collection[int], timeout: float) -> Any:
-        """The engine's answer to ``run`` or ``enclose``: a trace, or plain enclosures."""
+    def ask(
+        self,
+        request: str,
+        problem: Problem | list[Problem],
+        record: Collection[int],
+        timeout: float,
+    ) -> Any:
+        """The engine's answer to ``run``, ``enclose`` or ``run_many`` (a list of problems): a
+        trace, plain enclosures, or a list of traces."""
         with self.lock:
             worker = self.loaded(timeout)
             serial = worker.send(request, problem, set(record))
@@ -217,6 +227,21 @@ class IsolatedEngine:
         if self._shared.unloadable is not None:
             raise CannotRun(self._shared.unloadable)
         return self._shared.run(problem, record, self.timeout)
+
+    @property
+    def batches(self) -> bool:
+        """Whether the engine runs several problems of one shape in one call (``run_many``)."""
+        description = self._shared.describe(self.timeout)
+        return description is not None and description.batches
+
+    def run_many(self, problems: list[Problem], record: Collection[int]) -> list[Trace]:
+        """The engine's traces of ``problems``, from one ``run_many`` request."""
+        if self.failure() is not None:
+            raise EngineFailed(self._shared.failure)
+        if self._shared.unloadable is not None:
+            raise CannotRun(self._shared.unloadable)
+        traces: list[Trace] = self._shared.ask("run_many", problems, record, self.timeout)
+        return traces
 
     @property
     def certifies(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
-from bpcheck.checking.cache import CachedEngine, warm
+from bpcheck.checking.cache import CachedEngine, prefetch, warm
 from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
@@ -57,6 +57,11 @@ def check_fixtures(
     ``engines`` are this process's (used for fixtures the cache answers, and for all
     of them when one process is enough); ``make_engines`` builds the same in a worker.
     """
+    runs = []
+    for fixture in fixtures:
+        record = fixture.recorded_steps()
+        runs.append((trained_as_far_as(fixture.problem, record), record))
+    prefetch(engines, runs)  # the engines that batch, fixtures of one shape in one call
     work = [not all_kept(fixture, engines) for fixture in fixtures]
     processes = min(jobs, sum(work))
     if processes < 2:

@@ -14,6 +14,9 @@ Python types only (bpcheck reads replies without importing any engine's classes)
   checked and copied (:func:`~bpcheck.checking.traces.checked_trace`),
   ``("cannot", reason)`` for :class:`~bpcheck.model.engine.CannotRun`, or
   ``("error", reason)``;
+* ``("run_many", serial, problems, record)``: for an engine with the optional
+  ``run_many(problems, record)`` (problems of one shape and step count, in one call),
+  ``("ok", traces)``, each checked like ``run``'s;
 * ``("enclose", serial, problem, record)``: the same for an engine that certifies its
   values (:class:`~bpcheck.model.engine.Enclosures`); the reply's value is the
   enclosures as a plain dict, checked like a trace
@@ -61,6 +64,8 @@ def main() -> None:
             reply, engine = load(message[2], message[3])
         elif kind == "enclose":
             reply = enclose(engine, message[2], message[3])
+        elif kind == "run_many":
+            reply = run_many(engine, message[2], message[3])
         else:
             reply = run(engine, message[2], message[3])
         end_output(serial)
@@ -112,6 +117,7 @@ def description(engine: Any) -> dict[str, Any]:
         "available": bool(available),
         "reason": None if reason is None else str(reason),
         "certifies": encloses(engine),
+        "batches": callable(getattr(engine, "run_many", None)),
     }
 
 
@@ -130,6 +136,23 @@ def run(engine: Any, problem: Problem, record: Collection[int]) -> Reply:
         return ("error", f"bad trace: {error}")
     except BaseException as error:  # a trace whose own methods raise
         return ("error", f"bad trace: {describe(error)}")
+
+
+def run_many(engine: Any, problems: list[Problem], record: Collection[int]) -> Reply:
+    """``run`` of several problems in one call (an engine's optional ``run_many``)."""
+    if engine is None:
+        return ("error", "the engine is not loaded")
+    try:
+        traces = engine.run_many(problems, set(record))
+        if not isinstance(traces, list) or len(traces) != len(problems):
+            return ("error", "bad traces: run_many() must return one trace per problem")
+        return ("ok", [checked_trace(t, p, record) for t, p in zip(traces, problems)])
+    except CannotRun as error:
+        return ("cannot", text(error))
+    except BadTrace as error:
+        return ("error", f"bad trace: {error}")
+    except BaseException as error:
+        return ("error", describe(error))
 
 
 def enclose(engine: Any, problem: Problem, record: Collection[int]) -> Reply:

@@ -210,3 +210,28 @@ def test_claim_reuses_the_run_and_computes_only_the_new_step(
     assert inner.asked[1:] == [(8, [7])] and last > 8
     plain = add_claims(path, ["out_o1=0.7"], {"loops": LoopsEngine()}, step=7, note="a test")
     assert claimed.claims[0].result.values == plain.claims[0].result.values
+
+
+def test_an_engine_that_batches_fills_the_cache_with_what_it_computes_alone(
+    cache: TraceCache,
+) -> None:
+    """Problems of one structure go to run_many together; each is then a hit, bit for bit."""
+    pytest.importorskip("jax", reason="the autodiff engine batches")
+    from bpcheck.engines.autodiff import AutodiffEngine
+
+    class Counted(AutodiffEngine):
+        def __init__(self) -> None:
+            self.batches_run: list[int] = []
+
+        def run_many(self, problems: list[Problem], record: Collection[int]) -> list[Trace]:
+            self.batches_run.append(len(problems))
+            return super().run_many(problems, record)
+
+    inner = Counted()
+    engine = CachedEngine(inner, cache, "autodiff")
+    problems = [replace(mazur(3), learning_rate=rate) for rate in (0.1, 0.2, 0.3)]
+    engine.prefetch([(p, {0, 3}) for p in problems] + [(mazur(2), {2})])
+    assert sorted(inner.batches_run) == [1, 3]
+    for problem in problems:
+        assert engine.run(problem, {0, 3}) == AutodiffEngine().run(problem, {0, 3})
+    assert sorted(inner.batches_run) == [1, 3]  # every run above was a hit
