@@ -207,7 +207,27 @@ def covering_problems(steps: int = 8) -> list[Problem]:
             problems.append(twin)
     problems += [replace(relu_kink_problem(kind), steps=steps) for kind in PREFERRED["bias"]]
     problems += [replace(large_net_problem(a), steps=steps) for a in ("sigmoid", "softmax")]
+    problems.append(replace(dead_relu_overflow_problem(), steps=steps))
     return problems
+
+
+def dead_relu_overflow_problem() -> Problem:
+    """A dead relu unit under an output that overflows: dE/dout reaching it is +inf.
+
+    A dead unit passes nothing back, not even an infinity: its delta and the gradients of
+    its weights are 0, where inf x relu'(-1) = inf x 0 would make them NaN.
+    """
+    return Problem(
+        layers=(
+            Layer(((1.0, 0.0), (-1.0, 0.0)), "relu", "none", (), True),
+            Layer(((1e300, 1e300),), "identity", "none", (), True),
+        ),
+        inputs=((1e10, 1.0),),
+        targets=((0.0,),),
+        loss="half_sse",
+        learning_rate=0.5,
+        steps=2,
+    )
 
 
 def saturated_cross_entropy_problem(loss: str) -> Problem:
