@@ -221,6 +221,61 @@ def report(scratch: Path, seconds: float, diffs: bool) -> int:
     return 1 if below else 0
 
 
+EQUIVALENT_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (
+        r"strict=",
+        "",
+        "zip's strict flag only raises on unequal lengths, and these are equal by construction",
+    ),
+    (
+        r'== "(XX)?(sigmoid|half_sse|SIGMOID|HALF_SSE)(XX)?"',
+        "",
+        "turns off a case spelt out for speed; the general code does the same arithmetic "
+        "in the same order (the path properties compare them to the last bit)",
+    ),
+    (
+        r"output_layer|nets\[index [+-] 1\]|fwd\.nets\[number\]|nets\.append\(None\)",
+        "back_through_activation",
+        "the standard rule reads neither the net inputs nor the output-layer flag "
+        "(they are there for planted variants)",
+    ),
+    (
+        r"copysign\(2\.0|copysign\(math\.inf, t\) / ",
+        "",
+        "inf x 2 is inf, and dividing by +-1 is multiplying by it",
+    ),
+    (
+        r"ValueError\(None\)|ValueError\(\)",
+        "",
+        "the message of an error no valid problem reaches (the loader refuses unknown names)",
+    ),
+)
+"""(pattern in the mutated line, function the mutant must be in, reason): a draft of the
+table of docs/mutation.md for the survivors that match, each to be read before it is
+kept (``--draft-equivalents``)."""
+
+
+def draft_equivalents(scratch: Path) -> None:
+    """Print a row of the equivalent-survivors table for each survivor a pattern explains,
+    and the others as ``?`` with their diff, for a person to read."""
+    for codes in results(scratch).values():
+        for name in sorted(n for n, code in codes.items() if code == SURVIVED):
+            diff = show(scratch, name)
+            added = "\n".join(line for line in diff.splitlines() if line.startswith("+ "))
+            reason = next(
+                (
+                    why
+                    for pattern, where, why in EQUIVALENT_PATTERNS
+                    if re.search(pattern, added) and where in name
+                ),
+                None,
+            )
+            if reason:
+                print(f"| `{name}` | {reason} |")
+            else:
+                print(f"? {name}\n{diff}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for mutmut run")
@@ -234,11 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--report-only", action="store_true", help="summarise an earlier run")
     parser.add_argument("--no-diffs", action="store_true", help="list survivors without diffs")
+    parser.add_argument(
+        "--draft-equivalents", action="store_true", help="draft rows of the equivalents table"
+    )
     args = parser.parse_args(argv)
     scratch = args.scratch or Path(os.environ.get("TMPDIR", "/tmp")) / "bpcheck-mutation"
     scratch = scratch.resolve()
     if ROOT in scratch.parents or scratch == ROOT:
         parser.error(f"--scratch {scratch}: expected a folder outside the repository")
+    if args.draft_equivalents:
+        draft_equivalents(scratch)
+        return 0
     seconds = 0.0
     if not args.report_only:
         prepare(scratch, args.engines, args.workers)

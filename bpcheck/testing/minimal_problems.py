@@ -176,13 +176,14 @@ def large_net_problem(activation: str, bias: str = "per_neuron") -> Problem:
 
     sigmoid and tanh saturate (sigmoid(-800) = e^-800 is 0 in float64, and 1 / (1 + e^800)
     overflows on the way); softmax overflows ``exp`` unless the largest net input is
-    subtracted first (e^710 is beyond float64).
+    subtracted first (e^710 is beyond float64), and subtracted per sample: sample 2's net
+    inputs are its biases, some 800 below sample 1's largest.
     """
     kind_bias = {"none": (), "shared": (100.0,), "per_neuron": (100.0, -20.0)}[bias]
     return Problem(
         layers=(Layer(((300.0, -50.0), (-300.0, 30.0)), activation, bias, kind_bias, True),),
-        inputs=((2.5, -1.0),),
-        targets=((1.0, 0.0),) if activation == "softmax" else ((0.5, 0.25),),
+        inputs=((2.5, -1.0), (0.0, 0.0)),
+        targets=((1.0, 0.0), (0.0, 1.0)) if activation == "softmax" else ((0.5, 0.25),) * 2,
         loss="softmax_ce" if activation == "softmax" else "half_sse",
         learning_rate=0.01,
         steps=1,
