@@ -21,7 +21,7 @@ compiled code is cached per process, so its tests clear JAX's caches first
 (``BPCHECK_MUTATION=1``), and each mutant costs a compile.
 
 Usage: ``python tools/mutation.py [--budget SECONDS] [--workers N] [--scratch DIR]
-[--engines loops matrices ...] [--sample N]``
+[--engines loops matrices ...] [MUTANT ...]``
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -124,6 +123,24 @@ def prepare(scratch: Path, engines: list[str], workers: int) -> None:
     # warnings into errors, and must collect only what it is given.
     pyproject = pyproject.replace('filterwarnings = ["error"]', "filterwarnings = []")
     (scratch / "pyproject.toml").write_text(pyproject)
+
+
+def refresh(scratch: Path) -> None:
+    """Copy the tests and bpcheck's other code (never the engines) over an earlier run's
+    copy, so that its survivors can be run again against tests written since."""
+    for name in tracked_files():
+        if not name.startswith(("tests/", "bpcheck/")) or name.startswith("bpcheck/engines"):
+            continue
+        source = ROOT / name
+        if source.is_symlink() or not source.is_file():
+            continue
+        for target in (scratch / name, scratch / "mutants" / name):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def survivors(scratch: Path) -> list[str]:
+    return sorted(n for codes in results(scratch).values() for n, c in codes.items() if c == 0)
 
 
 def run_mutmut(scratch: Path, workers: int, budget: float, names: list[str]) -> float:
@@ -284,10 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engines", nargs="+", default=["loops", "matrices"], choices=sorted(ENGINE_FILES)
     )
-    parser.add_argument(
-        "--sample", type=int, default=0, help="try only this many mutants, drawn at random (seed 0)"
-    )
     parser.add_argument("--report-only", action="store_true", help="summarise an earlier run")
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="run an earlier run's survivors again against the current tests",
+    )
+    parser.add_argument(
+        "mutants", nargs="*", help="only these mutants (names as mutmut prints them)"
+    )
     parser.add_argument("--no-diffs", action="store_true", help="list survivors without diffs")
     parser.add_argument(
         "--draft-equivalents", action="store_true", help="draft rows of the equivalents table"
@@ -301,25 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         draft_equivalents(scratch)
         return 0
     seconds = 0.0
-    if not args.report_only:
+    if args.rerun_survivors:
+        refresh(scratch)
+        seconds = run_mutmut(scratch, args.workers, args.budget, survivors(scratch))
+    elif not args.report_only:
         prepare(scratch, args.engines, args.workers)
-        names: list[str] = []
-        if args.sample:
-            names = sample_names(scratch, args.sample)
-        seconds = run_mutmut(scratch, args.workers, args.budget, names)
+        seconds = run_mutmut(scratch, args.workers, args.budget, args.mutants)
     return report(scratch, seconds, diffs=not args.no_diffs)
-
-
-def sample_names(scratch: Path, size: int) -> list[str]:
-    """Generate the mutants, then draw ``size`` of their names (seed 0)."""
-    subprocess.run(
-        [sys.executable, "-m", "mutmut", "print-time-estimates"],
-        cwd=scratch,
-        capture_output=True,
-        check=False,
-    )
-    every = sorted(name for codes in results(scratch).values() for name in codes)
-    return sorted(random.Random(0).sample(every, min(size, len(every))))
 
 
 if __name__ == "__main__":
