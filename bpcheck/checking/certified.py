@@ -39,6 +39,7 @@ from bpcheck.checking.check import (
     pin_holds,
 )
 from bpcheck.checking.check import disagreements as check_disagreements
+from bpcheck.checking.enclosures import midpoint
 from bpcheck.model import verdicts
 from bpcheck.model.decimals import at_places
 from bpcheck.model.engine import Enclosures
@@ -67,9 +68,8 @@ class Interval:
 
     @property
     def mid(self) -> Decimal:
-        with localcontext() as context:
-            context.prec = PRECISION
-            return (self.low + self.high) / 2
+        """The middle (an infinity when one bound is; NaN when both are)."""
+        return midpoint(str(self.low), str(self.high))
 
     @property
     def radius(self) -> Decimal:
@@ -98,6 +98,8 @@ def interval(enclosures: Enclosures, name: str, step: int) -> Interval | None:
 
 def point_verdict(value: Decimal, printed: str) -> Verdict:
     """The verdict rule on an exact value: no ULPs forgiven, nothing to forgive."""
+    if not value.is_finite():
+        return MISMATCH
     with localcontext() as context:
         context.prec = verdicts.PRECISION
         if abs(value - Decimal(printed)) <= verdicts.half_unit(printed):
@@ -188,7 +190,7 @@ def relation_on(claim: Claim, enclosures: Enclosures) -> str | None:
 def ulps_off(value: float, found: Interval) -> float:
     """The signed error of ``value`` in ULPs of the true value's float64 (0 where both are 0)."""
     true = found.nearest
-    if math.isnan(value):
+    if math.isnan(value) or math.isnan(true):
         return math.nan
     if math.isinf(value) or math.isinf(true):
         return 0.0 if value == true else math.copysign(math.inf, value - true)
@@ -214,10 +216,16 @@ def tolerance(found: Interval, float64_radius: float) -> float:
 
 
 def within(value: float, found: Interval, float64_radius: float) -> bool:
-    """Whether a float engine's value agrees with the certified one (NaN never does)."""
+    """Whether a float engine's value agrees with the certified one (NaN never does).
+
+    Where the certified value is unbounded both ways (beyond any exponent, sign unknown),
+    only a float engine's infinity or NaN can agree with it.
+    """
+    true = found.nearest
+    if math.isnan(true):
+        return not math.isfinite(value)
     if math.isnan(value):
         return False
-    true = found.nearest
     if math.isinf(value) or math.isinf(true):
         return value == true
     with localcontext() as context:

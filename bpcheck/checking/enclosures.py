@@ -2,9 +2,10 @@
 
 Like a trace (:mod:`bpcheck.checking.traces`), enclosures come from an engine and
 are not trusted: every step asked for, exactly the problem's names, each a pair of
-decimal strings with the lower bound not above the upper, a float64 radius that is
-not negative.  :func:`midpoints` makes the ordinary trace of them (the float64
-nearest each midpoint), so that everything that reads traces reads this one too.
+decimal strings with the lower bound not above the upper (an infinity stands for a
+value beyond any exponent the engine writes), a float64 radius that is not negative.
+:func:`midpoints` makes the ordinary trace of them (the float64 nearest each midpoint),
+so that everything that reads traces reads this one too.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ PRECISION = 200
 
 
 def midpoint(low: str, high: str) -> Decimal:
+    """The middle of the bounds: an infinity beside a number is that infinity (the value is
+    beyond any number the engine wrote); NaN when unbounded both ways."""
     with localcontext() as context:
         context.prec = PRECISION
-        return (Decimal(low) + Decimal(high)) / 2
+        both = Decimal(low) + Decimal(high) if low != "-Infinity" or high != "Infinity" else None
+        return Decimal("NaN") if both is None else both / 2
 
 
 def midpoints(enclosures: Enclosures) -> Trace:
@@ -73,12 +77,12 @@ def _pair(step: object, name: object, pair: object) -> tuple[str, str]:
     if not isinstance(low, str) or not isinstance(high, str):
         raise BadTrace(f"{where}: expected bounds as decimal strings")
     try:
-        finite = Decimal(low).is_finite() and Decimal(high).is_finite()
-        ordered = finite and Decimal(low) <= Decimal(high)
+        numbers = not (Decimal(low).is_nan() or Decimal(high).is_nan())
+        ordered = numbers and Decimal(low) <= Decimal(high)
     except InvalidOperation:
         raise BadTrace(f"{where}: {low!r}, {high!r} are not decimal numbers") from None
     if not ordered:
-        raise BadTrace(f"{where}: expected finite bounds with lower <= upper, found {low}, {high}")
+        raise BadTrace(f"{where}: expected bounds with lower <= upper, found {low}, {high}")
     return str(low), str(high)
 
 

@@ -107,15 +107,34 @@ def checked(x: arb) -> arb:
     return x
 
 
+EXPONENT_LIMIT = 100_000
+"""Decimal exponents beyond which a bound is written coarsely: 10^100000 is far beyond any
+float64 (10^308) or printed number (10^400), and within what Python's decimal computes."""
+_HUGE = arb(10) ** EXPONENT_LIMIT
+_TINY = 1 / _HUGE
+
+
 def bounds(x: arb, digits: int) -> tuple[str, str]:
     """Exact decimal lower and upper bounds of ``x``, about ``digits`` significant digits each.
 
     ``mid_rad_10exp`` gives integers m, r, e with the ball inside [m - r, m + r] 10^e,
-    so both strings are rigorous: the exact value lies between them.
+    so both strings are rigorous: the exact value lies between them.  A value beyond
+    10^:data:`EXPONENT_LIMIT` in size (a diverged training's e^(10^62)) is bounded by
+    that power and an infinity, one nearer 0 than its inverse by that power and 0.
     """
+    if x.is_zero():
+        return "0", "0"
+    if not x.abs_upper() < _HUGE:
+        low = f"1e{EXPONENT_LIMIT}" if x > _HUGE else "-Infinity"
+        high = f"-1e{EXPONENT_LIMIT}" if x < -_HUGE else "Infinity"
+        return low, high
+    if x.abs_upper() < _TINY:
+        low = "0" if x > 0 else f"-1e-{EXPONENT_LIMIT}"
+        high = "0" if x < 0 else f"1e-{EXPONENT_LIMIT}"
+        return low, high
     mid, rad, exponent = x.mid_rad_10exp(digits)
-    low, high = int(mid) - int(rad), int(mid) + int(rad)
-    return f"{low}e{int(exponent)}", f"{high}e{int(exponent)}"
+    below, above = int(mid) - int(rad), int(mid) + int(rad)
+    return f"{below}e{int(exponent)}", f"{above}e{int(exponent)}"
 
 
 def correct_bits(x: arb) -> float:

@@ -14,6 +14,7 @@ import pytest
 from bpcheck.checking.certified import (
     Interval,
     digits_to_decide,
+    disagreements,
     tolerance,
     ulps_off,
     verdict_on,
@@ -31,8 +32,10 @@ from bpcheck.checking.isolation import stop_workers
 from bpcheck.checking.registry import in_process
 from bpcheck.cli.main import main as cli_main
 from bpcheck.engines.certified import CertifiedEngine
+from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load
 from bpcheck.model.engine import Enclosures
+from bpcheck.model.problem import Layer, Problem
 from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, UNDECIDED
 from tests.support.paths import ROOT
 
@@ -209,3 +212,19 @@ def test_accept_writes_the_certified_verdict_where_the_float_engines_call_it_oth
     expects = {c["id"]: c["expect"] for c in json.loads(path.read_text())["claims"]}
     assert expects["slope-as-float64-gives-it"] == MISMATCH
     assert expects["slope-certified"] == MATCH
+
+
+# --- values beyond any exponent ----------------------------------------------------------
+
+
+def test_values_beyond_any_exponent_are_bounded_by_a_power_of_ten_and_an_infinity() -> None:
+    """sigmoid(-1e300) = e^-1e300 and bce's -1/out = -e^1e300: float64 gives 0 and -inf."""
+    problem = Problem((Layer(((1e300,),), "sigmoid"),), ((-1.0,),), ((1.0,),), loss="bce", steps=0)
+    certified = run_problem(CertifiedEngine(), problem, {0}, "certified")
+    assert certified.enclosures is not None, certified.reason
+    bounds = certified.enclosures.bounds[0]
+    assert bounds["out[1,1]@1"] == ("0", "1e-100000")
+    assert bounds["dE_dout[1,1]@1"] == ("-Infinity", "-1e100000")
+    loops = run_problem(LoopsEngine(), problem, {0}, "loops")
+    assert loops.trace[0]["out[1,1]@1"] == 0.0 and loops.trace[0]["dE_dout[1,1]@1"] == -math.inf
+    assert "out[1,1]@1" not in {d.quantity for d in disagreements([certified, loops])}
