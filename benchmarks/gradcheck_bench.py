@@ -37,8 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpcheck.checking.results import text_table
-from bpcheck.gradcheck.engine_check import METHODS, check_gradients
 from bpcheck.gradcheck.differences import DIRECTIONS, check_directional, unit_directions
+from bpcheck.gradcheck.engine_check import METHODS, check_gradients
 from bpcheck.gradcheck.error_model import rounding
 from bpcheck.gradcheck.network import Network
 from bpcheck.gradcheck.result import Row
