@@ -10,12 +10,13 @@ engine's own recorded path.  ``slow``: each problem is a compile (about 1 s).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.model.engine import ALL_CAPABILITIES, Engine, required_capabilities
+from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, required_capabilities
 from bpcheck.model.problem import Layer, Problem
 from bpcheck.testing.paths import path_differences
 from tests.support.laws import check_engines_agree
@@ -49,7 +50,22 @@ def problem(
     )
 
 
+THREE_LAYERS = Problem(
+    layers=(
+        Layer(W1, "relu", "per_neuron", (0.1, -0.2), True),
+        Layer(W2, "tanh", "shared", (0.05,), True),
+        Layer(((0.5, -0.6), (0.2, 0.9), (-0.3, 0.4)), "softmax", "none", (), False),
+    ),
+    inputs=X,
+    targets=((0.0, 1.0, 0.0), (0.5, 0.25, 0.25)),
+    loss="softmax_ce",
+    learning_rate=0.5,
+    steps=3,
+)
+"""Three layers: the backward pass must find the output layer as the last, not the second."""
+
 PROBLEMS = (
+    THREE_LAYERS,
     problem("tanh", "sigmoid", "bce", ("per_neuron", "shared"), "full", "simultaneous"),
     problem("relu", "softmax", "softmax_ce", ("shared", "per_neuron"), "per_sample", "sequential"),
     problem("identity", "relu", "mse", ("per_neuron", "none"), "full", "sequential"),
@@ -68,6 +84,7 @@ def autodiff(engines: dict[str, Engine]) -> Engine:
     engine = engines["autodiff"]
     status = engine.available()
     if not status.available:
+        assert importlib.util.find_spec("jax") is None, f"JAX is installed, yet: {status}"
         pytest.skip(str(status.reason))
     if os.environ.get("BPCHECK_MUTATION"):  # each mutant must compile its own code
         from bpcheck.engines.autodiff import network
@@ -80,3 +97,17 @@ def autodiff(engines: dict[str, Engine]) -> Engine:
 def test_autodiff_agrees_with_loops_and_with_itself(autodiff: Engine, index: int) -> None:
     check_engines_agree({"loops": LoopsEngine(), "autodiff": autodiff}, PROBLEMS[index])
     assert not path_differences(autodiff, PROBLEMS[index])
+
+
+def test_autodiff_is_available_with_jax_and_says_why_without(
+    autodiff: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With JAX installed (the fixture skips otherwise) the engine is available; told JAX is
+    missing, it says so and how to install it (``tox -e nojax`` checks it for real)."""
+    from bpcheck.engines.autodiff import engine as module
+
+    assert autodiff.available() == Availability(True)
+    monkeypatch.setattr(module, "HAVE_JAX", False)
+    status = autodiff.available()
+    assert status.available is False
+    assert status.reason == "jax is not installed (pip install 'bpcheck[jax]')"
