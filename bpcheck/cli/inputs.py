@@ -6,6 +6,7 @@ where a user's mistake becomes a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -45,11 +46,17 @@ def select_engines(names: Collection[str] | None) -> dict[str, Engine]:
         raise BadInput([f"--engine-cmd: {error}"]) from None
 
 
+TOOL_TABLE = re.compile(r"""tool\s*\.\s*["']?bpcheck\b|^\s*\[\s*tool\s*\]""", re.MULTILINE)
+"""Text that may open bpcheck's table (``[tool.bpcheck.engines]``, ``tool.bpcheck = ...``,
+a bare ``[tool]``): not the words ``bpcheck.engines`` alone, which a package's own
+entry-point group or module name holds (bpcheck's pyproject.toml does)."""
+
+
 def configured_here() -> bool:
-    """Whether the project's pyproject.toml has ``[tool.bpcheck.engines]`` (cheaply, no TOML)."""
+    """Whether the project's pyproject.toml may configure engines (cheaply, no TOML parse)."""
     path = project_engines.find_pyproject(Path.cwd())
     try:
-        return path is not None and "bpcheck.engines" in path.read_text("utf-8")
+        return path is not None and TOOL_TABLE.search(path.read_text("utf-8")) is not None
     except (OSError, UnicodeDecodeError):
         return True  # let the full reading say what is wrong
 
