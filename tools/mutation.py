@@ -60,7 +60,10 @@ TESTS = {
         "tests/properties/test_agreement_covering.py",
         "tests/checking/test_nan_semantics.py",
     ],
-    "autodiff": ["tests/engines/test_mutation_autodiff.py"],
+    "autodiff": [
+        "tests/engines/test_mutation_autodiff.py",
+        "tests/engines/test_autodiff_batches.py",
+    ],
 }
 """The fast tests that matter for each engine: the conformance checks, path equivalence, the
 conformance fixtures and the bundled ones, in process (tests of the tests, such as the
@@ -395,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rerun-survivors",
         action="store_true",
-        help="run an earlier run's survivors again against the current tests",
+        help="run an earlier run's survivors (or the MUTANTs given) again against the "
+        "current tests",
     )
     parser.add_argument(
         "mutants", nargs="*", help="only these mutants (names as mutmut prints them)"
@@ -415,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 0.0
     if args.rerun_survivors:
         refresh(scratch)
-        seconds = run_mutmut(scratch, args.workers, args.budget, survivors(scratch))
+        names = args.mutants or survivors(scratch)
+        seconds = run_mutmut(scratch, args.workers, args.budget, names)
     elif not args.report_only:
         prepare(scratch, args.engines, args.workers)
         seconds = run_mutmut(scratch, args.workers, args.budget, args.mutants)
