@@ -58,11 +58,12 @@ THREE_LAYERS = Problem(
     ),
     inputs=X,
     targets=((0.0, 1.0, 0.0), (0.5, 0.25, 0.25)),
-    loss="softmax_ce",
+    loss="mse",
     learning_rate=0.5,
     steps=3,
 )
-"""Three layers: the backward pass must find the output layer as the last, not the second."""
+"""Three layers, the output wider than the layer below: the backward pass and mse's divisor
+must find the output layer as the last, not the second."""
 
 PROBLEMS = (
     THREE_LAYERS,
