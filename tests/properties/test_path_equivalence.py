@@ -40,7 +40,9 @@ STEPS = 8
 SEEDS = (0, 1, 2)
 """Seeds the random draws are tried with: each must find each planted bug."""
 FIND = settings(
-    max_examples=200,
+    # a draw that meets mse with several outputs takes 4 to 113 examples (seeds 0 to 11 on
+    # Python 3.11); 200 missed on 3.12's draws, so the search may run long, not the luck thin
+    max_examples=2000,
     database=None,
     phases=[Phase.generate],
     suppress_health_check=list(HealthCheck),
