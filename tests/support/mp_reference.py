@@ -9,6 +9,7 @@ engine reads them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import mpmath
@@ -136,3 +137,14 @@ def _step(
                 values[q.weight_grad(index + 1, j + 1, i + 1)] = g
                 values[q.weight(index + 1, j + 1, i + 1)] = weights[index][j][i]
     return values, grads
+
+
+def saturated_slope_ulps(net: float = 16.0) -> float:
+    """How far float64's ``s·(1 - s)`` at ``net`` lies from the exact sigmoid slope, in ULPs
+    of the exact one: the error every float engine makes on tests/certified/'s fixture,
+    worked out here with Python floats and mpmath, apart from any engine or bpcheck code."""
+    out = 1.0 / (1.0 + math.exp(-net))
+    with mpmath.workprec(300):
+        s = 1 / (1 + mpmath.exp(-mpmath.mpf(net)))
+        exact = s * (1 - s)
+        return float((mpmath.mpf(out * (1.0 - out)) - exact) / math.ulp(float(exact)))
