@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpcheck.checking import protocol
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT, EngineFailed
+from bpcheck.checking.isolation import DEFAULT_TIMEOUT, DescribedEngine, EngineFailed
 from bpcheck.checking.worker_process import SETTLE, exit_status, last_lines, with_output
 from bpcheck.model.engine import Availability, CannotRun
 from bpcheck.model.problem import Problem
@@ -339,7 +339,7 @@ class _Shared:
                 self.child = None
 
 
-class ExternalEngine:
+class ExternalEngine(DescribedEngine):
     """The engine contract, answered by an external program (see the module).
 
     ``name`` is the name the user gave it, whatever the program calls itself.
@@ -348,6 +348,7 @@ class ExternalEngine:
     started (``errored``) from one that is merely unavailable (``skipped``).
     """
 
+    OWNER = "what its program says"
     cacheable = False
     """Never answered from a cache of traces: bpcheck cannot fingerprint a program's code."""
 
@@ -357,31 +358,15 @@ class ExternalEngine:
         self.command = shared.spec.command
         self.timeout = timeout
 
+    def _described(self) -> protocol.Started | None:
+        return self._shared.describe(self.timeout)
+
     def with_timeout(self, seconds: float) -> ExternalEngine:
         """The same engine (the same child) with another timeout per request."""
         return ExternalEngine(self._shared, seconds)
 
     def warm(self) -> None:
         """Nothing to overlap: the program is started by the first question."""
-
-    @property
-    def version(self) -> str:
-        description = self._shared.describe(self.timeout)
-        return "?" if description is None else description.version
-
-    @version.setter
-    def version(self, value: str) -> None:
-        """The contract declares a plain attribute; the program's own is the only right value."""
-        raise AttributeError("an external engine's version is what its program says")
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        description = self._shared.describe(self.timeout)
-        return frozenset() if description is None else description.capabilities
-
-    @capabilities.setter
-    def capabilities(self, value: frozenset[str]) -> None:
-        raise AttributeError("an external engine's capabilities are what its program says")
 
     def available(self) -> Availability:
         description = self._shared.describe(self.timeout)

@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bpcheck.checking.enclosures import from_plain
 from bpcheck.checking.worker_process import WorkerFailed, WorkerProcess, with_output
@@ -166,7 +166,53 @@ class _Shared:
                 self.worker, self.loading = None, None
 
 
-class IsolatedEngine:
+class SelfDescription(Protocol):
+    """The part of an engine's description :class:`DescribedEngine` reads."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+
+class DescribedEngine:
+    """What an engine in another process says of itself, asked once and never raising.
+
+    Shared by :class:`IsolatedEngine` (a worker process) and the external engines of
+    :mod:`bpcheck.checking.external` (a program): ``version`` and ``capabilities`` are
+    what the other process described (``"?"`` and none when it could not be asked), and
+    nobody may set them here.  A subclass says how to ask (:meth:`_described`).
+    """
+
+    OWNER = "the engine's"
+    """Whose word ``version`` and ``capabilities`` are, for the message refusing to set them."""
+
+    def _described(self) -> SelfDescription | None:
+        """What the other process said of its engine, or None when it could not be asked."""
+        raise NotImplementedError
+
+    @property
+    def version(self) -> str:
+        description = self._described()
+        return "?" if description is None else description.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        """The contract declares a plain attribute; the other process's is the only right value."""
+        raise AttributeError(f"this engine's version is {self.OWNER}")
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        description = self._described()
+        return frozenset() if description is None else description.capabilities
+
+    @capabilities.setter
+    def capabilities(self, value: frozenset[str]) -> None:
+        raise AttributeError(f"this engine's capabilities are {self.OWNER}")
+
+
+class IsolatedEngine(DescribedEngine):
     """The engine contract, answered by the engine's worker process (see the module).
 
     ``name`` is the name the engine is registered under, whatever the engine's
@@ -175,6 +221,11 @@ class IsolatedEngine:
     unavailable, with the reason.  :meth:`failure` tells an engine that failed
     to load (``errored``) from one that is merely unavailable (``skipped``).
     """
+
+    OWNER = "its engine's"
+
+    def _described(self) -> Description | None:
+        return self._shared.describe(self.timeout)
 
     def __init__(self, shared: _Shared, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._shared = shared
@@ -189,25 +240,6 @@ class IsolatedEngine:
     def warm(self) -> None:
         """Start loading the engine now, so that its import overlaps other work."""
         self._shared.warm()
-
-    @property
-    def version(self) -> str:
-        description = self._shared.describe(self.timeout)
-        return "?" if description is None else description.version
-
-    @version.setter
-    def version(self, value: str) -> None:
-        """The contract declares a plain attribute; the engine's own is the only right value."""
-        raise AttributeError("an isolated engine's version is its engine's")
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        description = self._shared.describe(self.timeout)
-        return frozenset() if description is None else description.capabilities
-
-    @capabilities.setter
-    def capabilities(self, value: frozenset[str]) -> None:
-        raise AttributeError("an isolated engine's capabilities are its engine's")
 
     def available(self) -> Availability:
         description = self._shared.describe(self.timeout)
