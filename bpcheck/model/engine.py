@@ -14,7 +14,7 @@ from bpcheck.model.problem import (
     UPDATE_ORDERS,
     Problem,
 )
-from bpcheck.model.quantities import Trace
+from bpcheck.model.quantities import EXTENDED, Trace
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,23 @@ def encloses(engine: object) -> bool:
     return callable(getattr(engine, "enclose", None))
 
 
+OPTIMIZER_CAPABILITIES = (
+    "optimizer:momentum",
+    "optimizer:nesterov",
+    "optimizer:weight_decay",
+    "optimizer:layer_rates",
+)
+"""What an update may do beyond plain descent (:class:`~bpcheck.model.problem.Problem` says how)."""
+
+FLOAT32 = "precision:float32"
+
+
 def required_capabilities(problem: Problem) -> frozenset[str]:
     """The capability names a problem needs, e.g. ``activation:relu``, ``loss:mse``.
 
     An engine whose ``capabilities`` lack one of them is ``skipped`` for the
-    problem, with the missing names as the reason.
+    problem, with the missing names as the reason.  The claims may need
+    :data:`~bpcheck.model.quantities.EXTENDED` as well (the checker adds it).
     """
     needed = {
         f"loss:{problem.loss}",
@@ -100,6 +112,14 @@ def required_capabilities(problem: Problem) -> frozenset[str]:
     for layer in problem.layers:
         needed.add(f"activation:{layer.activation}")
         needed.add(f"bias:{layer.bias_kind}")
+        if layer.learning_rate is not None:
+            needed.add("optimizer:layer_rates")
+    if problem.momentum != 0.0:
+        needed.add("optimizer:nesterov" if problem.nesterov else "optimizer:momentum")
+    if problem.weight_decay != 0.0:
+        needed.add("optimizer:weight_decay")
+    if problem.precision == "float32":
+        needed.add(FLOAT32)
     return frozenset(needed)
 
 
@@ -109,5 +129,6 @@ ALL_CAPABILITIES = frozenset(
     + [f"bias:{name}" for name in BIAS_KINDS]
     + [f"batch:{name}" for name in BATCH_MODES]
     + [f"order:{name}" for name in UPDATE_ORDERS]
+    + [*OPTIMIZER_CAPABILITIES, FLOAT32, EXTENDED]
 )
 """Everything the problem model can ask for; a complete engine declares all of it."""

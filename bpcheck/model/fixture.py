@@ -46,6 +46,9 @@ class Claim:
     pin_tolerance: float = 1e-12
     diagnosis: str | None = None
     """The accepted cause of a non-match: variant names joined by ' + '."""
+    unsupported: str | None = None
+    """Why bpcheck cannot compute this printed number (then it has no quantity and no
+    verdict; the coverage table counts it)."""
     index: int = 0
     """Position in the fixture's ``claims`` array, for error locations."""
 
