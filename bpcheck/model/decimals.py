@@ -15,8 +15,11 @@ cut ``1.5e20`` at 10 decimals.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Literal
+
+from bpcheck.model.printed import NotAPrintedNumber, plain
 
 Mode = Literal["round", "cut"]
 """``round``: to the nearest, ties to even (what ``%.4f`` does); ``cut``: toward zero."""
@@ -25,7 +28,13 @@ ROUNDING = {"round": ROUND_HALF_EVEN, "cut": ROUND_DOWN}
 
 
 def places_of(printed: str) -> int:
-    """Decimal places a printed number claims: ``"0.50"`` 2, ``"3.5e-05"`` 6, ``"1E+2"`` -2."""
+    """Decimal places a printed number claims: ``"0.50"`` 2, ``"3.5e-05"`` 6, ``"1E+2"`` -2.
+
+    A typographic form counts as the plain decimal it means (``"2.406 × 10^-3"``: 6).
+    """  # noqa: RUF002
+    # not a printed form (``str`` of a Decimal, say): Decimal reads it or says why
+    with suppress(NotAPrintedNumber):
+        printed = plain(printed)
     exponent = Decimal(printed).as_tuple().exponent
     if not isinstance(exponent, int):
         raise ValueError(f"{printed!r} is not a finite number")

@@ -16,7 +16,11 @@ Scientific notation counts its decimals after the exponent is applied:
 (it claims the value to the nearest hundred).  Trailing zeros count:
 ``"0.50"`` has 2.  Arithmetic is done in :class:`decimal.Decimal` on the exact
 binary value of the float, so no rounding of our own can blur a verdict.
-"""
+
+A printed string may be typographic (``−0.0361``, ``2.406 × 10^-3``): everything
+here reads it through :func:`bpcheck.model.printed.plain`, so it is judged exactly
+as the plain decimal it means (``0.002406``, 6 places).
+"""  # noqa: RUF002 (typographic forms shown as documents print them)
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from decimal import Decimal, localcontext
 from enum import StrEnum
 
 from bpcheck.model.decimals import at_places, places_of
+from bpcheck.model.printed import NotAPrintedNumber, plain
 
 
 class Verdict(StrEnum):
@@ -76,20 +81,33 @@ def is_decimal_number(text: str) -> bool:
 def printed_problem(text: str) -> str | None:
     """What ``text`` should have been to be a printed (or pinned) number, or None if it is one.
 
-    What is accepted here gets a verdict in bounded time and digits, for any float64.
+    Typographic forms (:mod:`bpcheck.model.printed`) are numbers; a refusal names
+    the character no form uses.  What is accepted here gets a verdict in bounded
+    time and digits, for any float64.
     """
     if len(text) > MAX_PRINTED_LENGTH:
         return f"expected a number of at most {MAX_PRINTED_LENGTH} characters"
-    if not is_decimal_number(text):
-        return "expected a decimal number such as 0.5932 or 3.5e-05 (ASCII digits, no spaces)"
+    try:
+        number = plain(text)
+    except NotAPrintedNumber as refused:
+        return str(refused)
     low, high = PRINTED_EXPONENTS
-    if not low <= Decimal(text).adjusted() <= high:
+    if not low <= Decimal(number).adjusted() <= high:
         return f"expected a number between 1e{low} and 1e{high} in size"
     return None
 
 
-decimals = places_of
-"""Number of decimal places the printed string claims (negative for ``1E+2``)."""
+def printed_value(printed: str) -> Decimal:
+    """The exact number a printed string means (typographic forms read by ``plain``)."""
+    return Decimal(plain(printed))
+
+
+def decimals(printed: str) -> int:
+    """Number of decimal places the printed string claims (negative for ``1E+2``).
+
+    ``"2.406 × 10^-3"`` claims 6, like ``"0.002406"``.
+    """  # noqa: RUF002
+    return places_of(plain(printed))
 
 
 def half_unit(printed: str) -> Decimal:
@@ -104,14 +122,14 @@ def _slack(value: float) -> Decimal:
 def is_match(value: float, printed: str) -> bool:
     with localcontext() as ctx:
         ctx.prec = PRECISION
-        distance = abs(Decimal(value) - Decimal(printed))
+        distance = abs(Decimal(value) - printed_value(printed))
         return distance <= half_unit(printed) + _slack(value)
 
 
 def is_truncation(value: float, printed: str) -> bool:
     """Whether cutting ``value`` (give or take a few ULPs) gives the printed number."""
     places = decimals(printed)
-    target = Decimal(printed)
+    target = printed_value(printed)
     exact = Decimal(value)
     slack = _slack(value)
     with localcontext() as ctx:
@@ -138,4 +156,4 @@ def units_off(value: float, printed: str) -> float:
     unit = Decimal(1).scaleb(-decimals(printed))
     with localcontext() as ctx:
         ctx.prec = PRECISION
-        return float((Decimal(value) - Decimal(printed)) / unit)
+        return float((Decimal(value) - printed_value(printed)) / unit)
