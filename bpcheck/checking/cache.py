@@ -42,7 +42,7 @@ from bpcheck.checking.isolation import EngineFailed
 from bpcheck.checking.traces import checked_trace
 from bpcheck.model.engine import Availability, Enclosures, Engine, encloses
 from bpcheck.model.problem import Problem
-from bpcheck.model.quantities import Trace
+from bpcheck.model.quantities import EXTENDED, Trace
 
 FORMAT = "1"
 """Bumped when the key or the files change meaning: older entries are then never read."""
@@ -343,6 +343,11 @@ class CachedEngine:
         raise AttributeError("a cached engine's capabilities are its engine's")
 
     @property
+    def extended(self) -> bool:
+        """Whether the engine records the extended names (``quantity:extended``)."""
+        return EXTENDED in self.capabilities
+
+    @property
     def certifies(self) -> bool:
         return self.describe().certifies
 
@@ -417,7 +422,8 @@ class CachedEngine:
         if missing:
             last = missing[-1]
             shorter = replace(problem, steps=last if last == problem.steps else last + 1)
-            computed = checked_trace(self.inner.run(shorter, missing), shorter, missing)
+            ran = self.inner.run(shorter, missing)
+            computed = checked_trace(ran, shorter, missing, extended=self.extended)
             for step in missing:
                 trace[step] = computed[step]
                 self.cache.put_step(keys[step], computed[step])
@@ -441,7 +447,10 @@ class CachedEngine:
                 batch = problems[start : start + largest]
                 try:
                     traces = getattr(self.inner, "run_many")(batch, record)  # noqa: B009
-                    checked = [checked_trace(t, p, record) for t, p in zip(traces, batch)]
+                    checked = [
+                        checked_trace(t, p, record, extended=self.extended)
+                        for t, p in zip(traces, batch)
+                    ]
                 except Exception:  # each run then says what is wrong, fixture by fixture
                     return
                 for problem, trace in zip(batch, checked, strict=True):

@@ -12,6 +12,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bpcheck.checking.derived import (
+    MissingStep,
+    derived_steps,
+    enclosures_with_derived,
+    record_of,
+    with_derived,
+)
 from bpcheck.checking.enclosures import from_plain, midpoints, plain_enclosures
 from bpcheck.checking.external import ExternalEngine
 from bpcheck.checking.isolation import EngineFailed, IsolatedEngine
@@ -20,7 +27,7 @@ from bpcheck.model import verdicts
 from bpcheck.model.engine import CannotRun, Enclosures, Engine, encloses, required_capabilities
 from bpcheck.model.fixture import Claim, Fixture, Operand
 from bpcheck.model.problem import Problem
-from bpcheck.model.quantities import Trace, split_sample
+from bpcheck.model.quantities import EXTENDED, Trace, is_extended, split_sample
 
 
 class Outcome(StrEnum):
@@ -39,7 +46,14 @@ AGREEMENT_REL = 1e-12
 AGREEMENT_REL_LONG = 1e-9
 """... widening in proportion to the step, up to this after a thousand steps or more."""
 AGREEMENT_ABS = 1e-15
-"""Absolute floor near zero, where a relative difference means nothing."""
+"""Absolute floor near zero, where a relative difference means nothing.
+
+These three are for float64; a float32 problem's are the same multiples of float32's
+epsilon (:func:`precision_scale`: each 2^29 times larger), since every engine rounds
+each operation to float32 and their differences grow in float32 ULPs."""
+
+EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23}
+"""Machine epsilon of each precision a problem may ask for."""
 
 
 @dataclass
@@ -52,15 +66,25 @@ class EngineRun:
     reason: str | None = None
     enclosures: Enclosures | None = None
     """Certified bounds of the trace's values, from an engine that gives them."""
+    extended: bool = True
+    """Whether the engine records the extended names (it declares ``quantity:extended``);
+    a claim on one of them skips an engine that does not."""
+    precision: str = "float64"
+    """The problem's precision: the trace's values are of it."""
 
 
 def run_engine(engine: Engine, fixture: Fixture, name: str | None = None) -> EngineRun:
-    """Run one engine on a fixture, recording the steps its claims refer to."""
-    return run_problem(engine, fixture.problem, fixture.recorded_steps(), name)
+    """Run one engine on a fixture, recording the steps its claims refer to (and, for a
+    derived name such as ``E_change``, the steps it is derived from)."""
+    return run_problem(engine, fixture.problem, record_of(fixture), name, derived_steps(fixture))
 
 
 def run_problem(
-    engine: Engine, problem: Problem, record: Collection[int], name: str | None = None
+    engine: Engine,
+    problem: Problem,
+    record: Collection[int],
+    name: str | None = None,
+    derive: Collection[int] = (),
 ) -> EngineRun:
     """Run one engine and check its trace, turning every failure into an outcome, never raising.
 
@@ -68,10 +92,19 @@ def run_problem(
     engine's own ``name`` when not given).  The engine trains only as far as the
     last step recorded (:func:`trained_as_far_as`).  Every call into the engine is
     guarded: an exception, ``SystemExit`` included, is the engine's ``errored``
-    outcome, and so is a trace of the wrong shape (:func:`checked_trace`).
+    outcome, and so is a trace of the wrong shape (:func:`checked_trace`).  ``derive``:
+    the steps at which ``E_change`` is added to the trace (:mod:`bpcheck.checking.derived`).
     """
     label = name if name is not None else _own_name(engine)
     problem = trained_as_far_as(problem, record)
+    ran = _ran(engine, problem, record, label, derive)
+    ran.precision = problem.precision
+    return ran
+
+
+def _ran(
+    engine: Engine, problem: Problem, record: Collection[int], label: str, derive: Collection[int]
+) -> EngineRun:
     try:
         failure = engine.failure() if isinstance(engine, IsolatedEngine | ExternalEngine) else None
         if failure is not None:
@@ -82,19 +115,22 @@ def run_problem(
         missing = required_capabilities(problem) - frozenset(engine.capabilities)
         if missing:
             return EngineRun(label, SKIPPED, reason=f"cannot do {', '.join(sorted(missing))}")
+        extended = EXTENDED in frozenset(engine.capabilities)
         if encloses(engine):
-            enclosed = certified_values(engine, problem, record)
-            return EngineRun(label, OK, trace=midpoints(enclosed), enclosures=enclosed)
-        trace = checked_trace(engine.run(problem, record), problem, record)
+            enclosed = enclosures_with_derived(certified_values(engine, problem, record), derive)
+            return EngineRun(label, OK, midpoints(enclosed), enclosures=enclosed, extended=extended)
+        trace = checked_trace(engine.run(problem, record), problem, record, extended=extended)
+        return EngineRun(label, OK, trace=with_derived(trace, derive), extended=extended)
     except CannotRun as error:
         return EngineRun(label, SKIPPED, reason=str(error))
     except EngineFailed as error:
         return EngineRun(label, ERRORED, reason=str(error))
     except BadTrace as error:
         return EngineRun(label, ERRORED, reason=f"bad trace: {error}")
+    except MissingStep as error:
+        return EngineRun(label, ERRORED, reason=str(error))
     except (Exception, SystemExit) as error:  # an engine's bug is a result, not a crash
         return EngineRun(label, ERRORED, reason=f"{type(error).__name__}: {error}")
-    return EngineRun(label, OK, trace=trace)
 
 
 def certified_values(engine: Engine, problem: Problem, record: Collection[int]) -> Enclosures:
@@ -167,11 +203,14 @@ def _operand_value(trace: Trace, operand: Operand) -> float | None:
     return lookup(trace, operand.canonical, operand.step)
 
 
-def judge_with(claim: Claim, trace: Trace) -> tuple[float | None, str | None, str]:
+def judge_with(
+    claim: Claim, trace: Trace, precision: str = "float64"
+) -> tuple[float | None, str | None, str]:
     """(value, verdict, problem) for one engine's trace; problem is "" when all is well.
 
-    The verdict is ``match``/``truncated``/``mismatch`` for a printed number,
-    ``holds``/``fails`` for a relation, and ``pinned``/``moved`` for a pin alone.
+    The verdict is ``match``/``truncated``/``mismatch`` for a printed number (of a
+    value of ``precision``: its ULPs are forgiven), ``holds``/``fails`` for a
+    relation, and ``pinned``/``moved`` for a pin alone.
     """
     if claim.relation is not None:
         left = _operand_value(trace, claim.relation.left)
@@ -188,34 +227,60 @@ def judge_with(claim: Claim, trace: Trace) -> tuple[float | None, str | None, st
         problem = f"pinned {claim.pinned}, found {value!r}: moved beyond {claim.pin_tolerance:g}"
     if claim.printed is None:
         return value, ("moved" if problem else "pinned"), problem
-    return value, verdicts.verdict(value, claim.printed), problem
+    return value, printed_verdict(value, claim.printed, precision), problem
+
+
+def printed_verdict(value: float, printed: str, precision: str = "float64") -> str:
+    """The verdict rule (:func:`bpcheck.model.verdicts.verdict`) for a value of ``precision``."""
+    return verdicts.verdict(value, printed)
+
+
+def needs_extended(claim: Claim) -> bool:
+    """Whether a claim reads a name only engines with ``quantity:extended`` record."""
+    if claim.relation is not None:
+        return is_extended(claim.relation.left.canonical) or is_extended(
+            claim.relation.right.canonical
+        )
+    return bool(claim.canonical) and is_extended(claim.canonical)
 
 
 def judge(claim: Claim, runs: list[EngineRun]) -> ClaimResult:
+    """One claim judged on every engine's run.
+
+    An engine that ran but does not record the claim's name (an extended name, and
+    the engine lacks ``quantity:extended``) is ``skipped`` for this claim, with that
+    reason; the others judge it.
+    """
     values: dict[str, float | None] = {}
     found: dict[str, str | None] = {}
     outcomes: dict[str, Outcome] = {}
     messages: list[str] = []
     expected = claim.expect or "pinned"
+    extended = needs_extended(claim)
     for run in runs:
-        if run.outcome != OK:
-            values[run.engine], found[run.engine], outcomes[run.engine] = None, None, run.outcome
+        if run.outcome != OK or (extended and not run.extended):
+            values[run.engine], found[run.engine] = None, None
+            outcomes[run.engine] = run.outcome if run.outcome != OK else SKIPPED
+            if run.outcome == OK:
+                messages.append(f"{run.engine}: skipped: cannot do {EXTENDED}")
             continue
-        value, verdict, problem = judge_with(claim, run.trace)
+        value, verdict, problem = judge_with(claim, run.trace, run.precision)
         values[run.engine], found[run.engine] = value, verdict
         if verdict is None or problem:
             outcomes[run.engine] = FAILED if verdict is not None else ERRORED
             messages.append(f"{run.engine}: {problem}")
         elif verdict != expected:
             outcomes[run.engine] = FAILED
-            messages.append(f"{run.engine}: {describe(claim, value)}, expected {expected}")
+            described = describe(claim, value, run.precision)
+            messages.append(f"{run.engine}: {described}, expected {expected}")
         else:
             outcomes[run.engine] = OK
     reference_engine = next((r.engine for r in runs if values.get(r.engine) is not None), None)
     reference = values[reference_engine] if reference_engine else None
     verdict = found[reference_engine] if reference_engine else None
-    if reference_engine and not messages:
-        messages.append(describe(claim, reference))
+    if reference_engine and all(o in (OK, SKIPPED) for o in outcomes.values()):
+        precision = next(r.precision for r in runs if r.engine == reference_engine)
+        messages = [describe(claim, reference, precision), *messages]
     return ClaimResult(
         claim=claim,
         values=values,
@@ -238,7 +303,7 @@ def overall(outcomes: list[Outcome]) -> Outcome:
     return OK
 
 
-def describe(claim: Claim, value: float | None) -> str:
+def describe(claim: Claim, value: float | None, precision: str = "float64") -> str:
     """``w5 = 0.35891647971788465, printed 0.35891648: match`` (full precision for machines)."""
     if value is None:
         return f"{claim.quantity or claim.id}: no value"
@@ -247,7 +312,7 @@ def describe(claim: Claim, value: float | None) -> str:
         return f"{rel.left.quantity}@{rel.left.step} {rel.op} {rel.right.quantity}@{rel.right.step}"
     text = f"{claim.quantity} = {value:.17g}"
     if claim.printed is not None:
-        text += f", printed {claim.printed}: {verdicts.verdict(value, claim.printed)}"
+        text += f", printed {claim.printed}: {printed_verdict(value, claim.printed, precision)}"
     if claim.pinned is not None:
         text += f", pinned {claim.pinned}"
     return text
@@ -256,9 +321,20 @@ def describe(claim: Claim, value: float | None) -> str:
 # --- agreement between engines ----------------------------------------------------
 
 
-def agreement_tolerance(step: int) -> float:
-    """1e-12 for the first step, growing with the step count, capped at 1e-9."""
-    return min(AGREEMENT_REL_LONG, AGREEMENT_REL * max(1, step))
+def precision_scale(precision: str) -> float:
+    """How many float64 epsilons one epsilon of ``precision`` is (2^29 for float32)."""
+    return EPSILON[precision] / EPSILON["float64"]
+
+
+def agreement_tolerance(step: int, precision: str = "float64") -> float:
+    """1e-12 for the first step, growing with the step count, capped at 1e-9 (float64); the
+    same multiples of float32's epsilon for a float32 problem."""
+    return min(AGREEMENT_REL_LONG, AGREEMENT_REL * max(1, step)) * precision_scale(precision)
+
+
+def agreement_floor(precision: str = "float64") -> float:
+    """:data:`AGREEMENT_ABS`, in the epsilons of ``precision``."""
+    return AGREEMENT_ABS * precision_scale(precision)
 
 
 @dataclass(frozen=True)
@@ -271,32 +347,45 @@ class Disagreement:
 
 
 def disagreements(runs: list[EngineRun]) -> list[Disagreement]:
-    """Every quantity where two engines that ran differ beyond the agreement tolerance."""
+    """Every quantity where two engines that ran differ beyond the agreement tolerance.
+
+    A name an engine should have returned and did not is a disagreement (NaN in its
+    place); an extended name is compared only between the engines that record it.
+    """
     ran = [r for r in runs if r.outcome == OK]
     if len(ran) < 2:
         return []
+    precision = ran[0].precision
+    floor = agreement_floor(precision)
     found: list[Disagreement] = []
-    reference = ran[0]
-    for step, values in sorted(reference.trace.items()):
-        tol = agreement_tolerance(step)
-        for name in sorted(values, key=_name_order):
-            row = {r.engine: r.trace.get(step, {}).get(name, math.nan) for r in ran}
-            if not agree(list(row.values()), tol):
+    for step in sorted({step for run in ran for step in run.trace}):
+        tol = agreement_tolerance(step, precision)
+        names = {name for run in ran for name in run.trace.get(step, {})}
+        for name in sorted(names, key=_name_order):
+            row = _row(ran, step, name)
+            if len(row) > 1 and not agree(list(row.values()), tol, floor):
                 found.append(Disagreement(step, name, row, _spread(row.values()), tol))
-        for other in ran[1:]:
-            for name in sorted(set(other.trace.get(step, {})) - set(values)):
-                row = {other.engine: other.trace[step][name]}
-                found.append(Disagreement(step, name, row, math.nan, tol))
     return found
 
 
-def agree(values: list[float], tolerance: float) -> bool:
+def _row(ran: list[EngineRun], step: int, name: str) -> dict[str, float]:
+    """Each engine's value of ``name``: NaN for one that owes it; absent for one that need not
+    record it (an extended name, an engine without ``quantity:extended``)."""
+    extended = is_extended(name)
+    return {
+        r.engine: r.trace.get(step, {}).get(name, math.nan)
+        for r in ran
+        if r.extended or not extended
+    }
+
+
+def agree(values: list[float], tolerance: float, floor: float = AGREEMENT_ABS) -> bool:
     """Whether the engines' values of one quantity agree (docs/engines.md, "NaN and infinity").
 
     NaN agrees only with NaN, and an infinity only with the same infinity, so an
     engine that diverges where the others do not is a disagreement whatever the
     order of the engines; finite values agree within ``tolerance`` (relative) or
-    :data:`AGREEMENT_ABS`.
+    ``floor`` (absolute: :data:`AGREEMENT_ABS` for float64, :func:`agreement_floor`).
     """
     nans = sum(math.isnan(v) for v in values)
     if nans:
@@ -304,7 +393,7 @@ def agree(values: list[float], tolerance: float) -> bool:
     if any(math.isinf(v) for v in values):
         return all(v == values[0] for v in values)
     spread = max(values) - min(values)
-    return spread <= max(tolerance * max(abs(v) for v in values), AGREEMENT_ABS)
+    return spread <= max(tolerance * max(abs(v) for v in values), floor)
 
 
 def _spread(values: Iterable[float]) -> float:

@@ -18,18 +18,22 @@ import functools
 from collections.abc import Collection
 
 from bpcheck.model.problem import Problem, batch_of_step
-from bpcheck.model.quantities import Trace, names_at_step
+from bpcheck.model.quantities import Trace, names_at_step, updates_at
 
 
 class BadTrace(Exception):
     """A trace of the wrong shape; the message says what is wrong, and where."""
 
 
-def checked_trace(trace: object, problem: Problem, record: Collection[int]) -> Trace:
+def checked_trace(
+    trace: object, problem: Problem, record: Collection[int], *, extended: bool = True
+) -> Trace:
     """A plain copy of ``trace`` (``int -> str -> float``), or :class:`BadTrace`.
 
     It must hold exactly the steps of ``record``, each with exactly the names
-    :func:`~bpcheck.model.quantities.names_at_step` gives, each a float (an int
+    :func:`~bpcheck.model.quantities.names_at_step` gives (``extended``: with the
+    names of :data:`~bpcheck.model.quantities.EXTENDED`, which an engine records
+    when it declares that capability, and only then), each a float (an int
     is taken as the float it equals; a bool, a string or None is refused).  The
     copy has plain Python types only, so it pickles without any engine's classes.
     """
@@ -44,7 +48,7 @@ def checked_trace(trace: object, problem: Problem, record: Collection[int]) -> T
     missing = sorted(wanted - set(trace))
     if missing:
         raise BadTrace(f"step {missing[0]} is missing (asked: {_steps(wanted)})")
-    names = _expected_names(problem)
+    names = _expected_names(problem, extended)
     return {int(step): _checked_step(trace[step], int(step), names(step)) for step in sorted(trace)}
 
 
@@ -66,19 +70,23 @@ def _checked_step(values: object, step: int, expected: frozenset[str]) -> dict[s
     return plain
 
 
-def _expected_names(problem: Problem) -> functools.partial[frozenset[str]]:
-    """The names at a step; they depend on the step only through its batch, so cache by batch."""
-    cache: dict[tuple[int, ...], frozenset[str]] = {}
-    return functools.partial(_names, problem, cache)
+_Key = tuple[tuple[int, ...], bool]
+"""What the names at a step depend on: its batch, and whether an update follows it."""
+
+
+def _expected_names(problem: Problem, extended: bool) -> functools.partial[frozenset[str]]:
+    """The names at a step, listed once per :data:`_Key` (a long run has few of them)."""
+    cache: dict[_Key, frozenset[str]] = {}
+    return functools.partial(_names, problem, extended, cache)
 
 
 def _names(
-    problem: Problem, cache: dict[tuple[int, ...], frozenset[str]], step: int
+    problem: Problem, extended: bool, cache: dict[_Key, frozenset[str]], step: int
 ) -> frozenset[str]:
-    batch = batch_of_step(problem, step)
-    if batch not in cache:
-        cache[batch] = frozenset(names_at_step(problem, step))
-    return cache[batch]
+    key = (batch_of_step(problem, step), updates_at(problem, step))
+    if key not in cache:
+        cache[key] = frozenset(names_at_step(problem, step, extended=extended))
+    return cache[key]
 
 
 def _is_int(value: object) -> bool:

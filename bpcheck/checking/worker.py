@@ -44,6 +44,7 @@ from bpcheck.checking.enclosures import plain_enclosures
 from bpcheck.checking.traces import BadTrace, checked_trace
 from bpcheck.model.engine import CannotRun, encloses
 from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import EXTENDED
 
 END_MARK = b"\n\x00bpcheck-request-end %d\x00\n"
 """Written to stdout after each request; the serial tells bpcheck whose output ends there."""
@@ -131,7 +132,7 @@ def run(engine: Any, problem: Problem, record: Collection[int]) -> Reply:
     except BaseException as error:
         return ("error", describe(error))
     try:
-        return ("ok", checked_trace(trace, problem, record))
+        return ("ok", checked_trace(trace, problem, record, extended=extends(engine)))
     except BadTrace as error:
         return ("error", f"bad trace: {error}")
     except BaseException as error:  # a trace whose own methods raise
@@ -146,13 +147,22 @@ def run_many(engine: Any, problems: list[Problem], record: Collection[int]) -> R
         traces = engine.run_many(problems, set(record))
         if not isinstance(traces, list) or len(traces) != len(problems):
             return ("error", "bad traces: run_many() must return one trace per problem")
-        return ("ok", [checked_trace(t, p, record) for t, p in zip(traces, problems)])
+        extended = extends(engine)
+        return (
+            "ok",
+            [checked_trace(t, p, record, extended=extended) for t, p in zip(traces, problems)],
+        )
     except CannotRun as error:
         return ("cannot", text(error))
     except BadTrace as error:
         return ("error", f"bad trace: {error}")
     except BaseException as error:
         return ("error", describe(error))
+
+
+def extends(engine: Any) -> bool:
+    """Whether the engine records the extended names (it declares ``quantity:extended``)."""
+    return EXTENDED in engine.capabilities
 
 
 def enclose(engine: Any, problem: Problem, record: Collection[int]) -> Reply:
