@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from bpcheck.checking.cache import CachedEngine, prefetch, warm
 from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
+from bpcheck.checking.derived import record_of
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
@@ -41,7 +42,7 @@ def default_jobs() -> int:
 
 def all_kept(fixture: Fixture, engines: dict[str, Engine]) -> bool:
     """Whether every engine has every step of the fixture in the cache."""
-    record = fixture.recorded_steps()
+    record = record_of(fixture)
     problem = trained_as_far_as(fixture.problem, record)
     return all(isinstance(e, CachedEngine) and e.has(problem, record) for e in engines.values())
 
@@ -59,7 +60,7 @@ def check_fixtures(
     """
     runs = []
     for fixture in fixtures:
-        record = fixture.recorded_steps()
+        record = record_of(fixture)
         runs.append((trained_as_far_as(fixture.problem, record), record))
     prefetch(engines, runs)  # the engines that batch, fixtures of one shape in one call
     work = [not all_kept(fixture, engines) for fixture in fixtures]
@@ -95,7 +96,7 @@ def checked(fixture: Fixture, engines: dict[str, Engine]) -> FixtureResult:
     quantity of every recorded step, once the claims are judged: kept for 10,000
     fixtures they are gigabytes, and ``run`` never shows them.
     """
-    record = fixture.recorded_steps()
+    record = record_of(fixture)
     warm(engines, trained_as_far_as(fixture.problem, record), record)
     result = check_fixture(fixture, engines)
     for run in result.runs:
