@@ -115,36 +115,49 @@ def half_unit(printed: str) -> Decimal:
     return Decimal(5).scaleb(-decimals(printed) - 1)
 
 
-def _slack(value: float) -> Decimal:
-    return Decimal(SLACK_ULPS * math.ulp(value))
+def ulp(value: float, precision: str = "float64") -> float:
+    """One unit in the last place of ``value`` as a float of ``precision`` ("float32": 24 bits,
+    subnormal below 2^-126)."""
+    if precision != "float32":
+        return math.ulp(value)
+    exponent = math.frexp(value)[1] if value else -125
+    return math.ldexp(1.0, max(exponent, -125) - 24)
 
 
-def is_match(value: float, printed: str) -> bool:
+def _slack(value: float, precision: str = "float64") -> Decimal:
+    return Decimal(SLACK_ULPS * ulp(value, precision))
+
+
+def is_match(value: float, printed: str, precision: str = "float64") -> bool:
     with localcontext() as ctx:
         ctx.prec = PRECISION
         distance = abs(Decimal(value) - printed_value(printed))
-        return distance <= half_unit(printed) + _slack(value)
+        return distance <= half_unit(printed) + _slack(value, precision)
 
 
-def is_truncation(value: float, printed: str) -> bool:
+def is_truncation(value: float, printed: str, precision: str = "float64") -> bool:
     """Whether cutting ``value`` (give or take a few ULPs) gives the printed number."""
     places = decimals(printed)
     target = printed_value(printed)
     exact = Decimal(value)
-    slack = _slack(value)
+    slack = _slack(value, precision)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         candidates = (exact - slack, exact, exact + slack)
         return any(at_places(c, places, "cut") == target for c in candidates)
 
 
-def verdict(value: float, printed: str) -> Verdict:
-    """Classify ``value`` against the printed string: match, truncated or mismatch."""
+def verdict(value: float, printed: str, precision: str = "float64") -> Verdict:
+    """Classify ``value`` against the printed string: match, truncated or mismatch.
+
+    ``precision`` is the value's (a float32 problem's values are float32s): the
+    :data:`SLACK_ULPS` forgiven are its ULPs.
+    """
     if not math.isfinite(value):
         return MISMATCH
-    if is_match(value, printed):
+    if is_match(value, printed, precision):
         return MATCH
-    if is_truncation(value, printed):
+    if is_truncation(value, printed, precision):
         return TRUNCATED
     return MISMATCH
 
