@@ -28,16 +28,32 @@ from bpcheck.io import limits as input_limits
 from bpcheck.io.hints import close_match, hint
 from bpcheck.io.json_positions import location
 from bpcheck.io.placeholders import placeholder_errors
+from bpcheck.io.problem_data import build_problem, limit_errors, problem_errors
 from bpcheck.io.strict_json import UnreadableJson, read_text
 from bpcheck.io.strict_json import parse as parse_json
 from bpcheck.io.validator import validator
 from bpcheck.model import quantities as q
 from bpcheck.model.diagnoses import DIAGNOSIS_SEPARATOR, VARIANT_NAMES
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
-from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.problem import Problem, batch_of_step
 from bpcheck.model.verdicts import printed_problem
 
 SCHEMA_NAME = "fixture-v1.schema.json"
+
+__all__ = [
+    "SCHEMA_NAME",
+    "FixtureError",
+    "build_problem",
+    "fixture_paths",
+    "limit_errors",
+    "load",
+    "load_all",
+    "load_document",
+    "problem_errors",
+    "read_json",
+    "schema",
+    "schema_errors",
+]
 
 
 class FixtureError(BadInput):
@@ -95,7 +111,19 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"unknown value {error.instance!r}{found}; expected one of {options}"
     if error.validator == "type":
         return f"expected {error.validator_value}, found {json.dumps(error.instance)[:60]}"
+    if error.validator == "not" and isinstance(error.instance, dict):
+        return _excluded(error.validator_value, error.instance)
     return str(error.message)
+
+
+def _excluded(forbidden: Any, instance: dict[str, Any]) -> str:
+    """``"not": {"anyOf": [{"required": [...]}, ...]}``: the fields that do not go together."""
+    branches = forbidden.get("anyOf", [forbidden]) if isinstance(forbidden, dict) else []
+    fields = [name for branch in branches for name in branch.get("required", [])]
+    present = [name for name in fields if name in instance]
+    found = ", ".join(repr(name) for name in present) or "field it excludes"
+    kind = next((k for k in ("relation", "unsupported") if k in instance), None)
+    return f"expected no {found} in a claim with {kind!r}" if kind else f"expected no {found}"
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
@@ -137,115 +165,7 @@ def _explained_by_a_misspelling(
     return False
 
 
-# --- size: the limits ----------------------------------------------------------------
-
-
-def limit_errors(path: str, data: dict[str, Any], limits: input_limits.Limits) -> list[InputError]:
-    """Steps, layers and parameters beyond the limits (``data`` is a checked ``problem``)."""
-    errors = []
-    parameters = sum(
-        sum(len(row) for row in layer["weights"]) + len(layer.get("bias", {}).get("values", []))
-        for layer in data["layers"]
-    )
-    found = {
-        "steps": ("$.problem.steps", data["steps"], "training steps"),
-        "layers": ("$.problem.layers", len(data["layers"]), "layers"),
-        "parameters": ("$.problem.layers", parameters, "weights and biases"),
-    }
-    for name, (where, count, what) in found.items():
-        limit = getattr(limits, name)
-        if count > limit:
-            message = f"expected at most {limit} {what}, found {count} ({limits.raised_by(name)})"
-            errors.append(InputError(path, where, message))
-    return errors
-
-
-# --- meaning: what a schema cannot check ------------------------------------------------
-
-
-def build_problem(data: dict[str, Any]) -> Problem:
-    layers = []
-    for layer in data["layers"]:
-        bias = layer.get("bias", {"kind": "none"})
-        layers.append(
-            Layer(
-                weights=tuple(tuple(float(w) for w in row) for row in layer["weights"]),
-                activation=layer["activation"],
-                bias_kind=bias["kind"],
-                bias=tuple(float(b) for b in bias.get("values", [])),
-                bias_trainable=bias.get("trainable", True),
-            )
-        )
-    return Problem(
-        layers=tuple(layers),
-        inputs=tuple(tuple(float(x) for x in row) for row in data["inputs"]),
-        targets=tuple(tuple(float(t) for t in row) for row in data["targets"]),
-        loss=data["loss"],
-        learning_rate=float(data["learning_rate"]),
-        steps=int(data["steps"]),
-        batch=data.get("batch", "full"),
-        update_order=data.get("update_order", "simultaneous"),
-    )
-
-
-def problem_errors(path: str, data: dict[str, Any]) -> list[InputError]:
-    """Shapes that must fit together, and activation/loss pairs that must go together."""
-    errors: list[InputError] = []
-
-    def add(location: str, message: str) -> None:
-        errors.append(InputError(path, location, message))
-
-    inputs, targets, layers = data["inputs"], data["targets"], data["layers"]
-    width = len(inputs[0])
-    for s, row in enumerate(inputs):
-        if len(row) != width:
-            add(
-                f"$.problem.inputs[{s}]", f"expected {width} inputs like sample 0, found {len(row)}"
-            )
-    if len(targets) != len(inputs):
-        add(
-            "$.problem.targets",
-            f"expected {len(inputs)} rows (one per sample), found {len(targets)}",
-        )
-    for index, layer in enumerate(layers):
-        where = f"$.problem.layers[{index}]"
-        size = len(layer["weights"])
-        for j, row in enumerate(layer["weights"]):
-            if len(row) != width:
-                add(
-                    f"{where}.weights[{j}]",
-                    f"expected {width} weights (one per neuron below), found {len(row)}",
-                )
-        errors.extend(_bias_errors(path, where, layer.get("bias"), size))
-        if layer["activation"] == "softmax" and index != len(layers) - 1:
-            add(f"{where}.activation", "expected softmax only on the output layer")
-        width = size
-    for s, row in enumerate(targets):
-        if len(row) != width:
-            add(
-                f"$.problem.targets[{s}]",
-                f"expected {width} targets (one per output), found {len(row)}",
-            )
-    needs = {"bce": "sigmoid", "softmax_ce": "softmax"}
-    output_activation = layers[-1]["activation"]
-    if data["loss"] in needs and output_activation != needs[data["loss"]]:
-        add(
-            "$.problem.loss",
-            f"expected output activation {needs[data['loss']]} for loss {data['loss']}, "
-            f"found {output_activation}",
-        )
-    return errors
-
-
-def _bias_errors(path: str, where: str, bias: dict[str, Any] | None, size: int) -> list[InputError]:
-    if bias is None:
-        return []
-    count = {"none": 0, "shared": 1, "per_neuron": size}[bias["kind"]]
-    values = bias.get("values", [])
-    if len(values) != count:
-        message = f"expected {count} bias value(s) for kind {bias['kind']!r}, found {len(values)}"
-        return [InputError(path, f"{where}.bias.values", message)]
-    return []
+# --- names: aliases and canonical names ---------------------------------------------
 
 
 class _Names:
@@ -328,7 +248,9 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
         message = f"expected a note saying why the verdict is {item['expect']!r}"
         errors.append(InputError(path, f"{where}.note", message))
     operands = (
-        [(f"{where}", item)]
+        []  # printed, not computed: no name to look up
+        if "unsupported" in item
+        else [(f"{where}", item)]
         if "relation" not in item
         else [(f"{where}.relation.{side}", item["relation"][side]) for side in ("left", "right")]
     )
@@ -372,6 +294,7 @@ def _claim(item: dict[str, Any], names: _Names, index: int) -> Claim:
         pinned=item.get("pinned"),
         pin_tolerance=float(item.get("pin_tolerance", 1e-12)),
         diagnosis=item.get("diagnosis"),
+        unsupported=item.get("unsupported"),
         index=index,
     )
 
