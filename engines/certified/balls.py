@@ -31,6 +31,14 @@ class Undecided(Exception):
     """
 
 
+class Undefined(Exception):
+    """A value that is no real number at all (the log of 0 or of a negative output).
+
+    Float arithmetic makes it an infinity or NaN and goes on; there is no real number
+    to enclose, so the engine gives up for the problem at once, with this reason.
+    """
+
+
 @contextmanager
 def working_precision(bits: int) -> Iterator[None]:
     """Arb's precision is global to the process: set it for a computation, then restore it."""
@@ -82,10 +90,58 @@ def relu_slope(x: arb) -> arb:
     return EITHER
 
 
+def leaky_relu(x: arb, slope: arb) -> arb:
+    """x above 0, ``slope * x`` at and below; around 0, a ball holding both branches
+    (the function is continuous, so that is rigorous, as for :func:`relu`)."""
+    if x.is_zero() or x < 0:
+        return slope * x
+    if x > 0:
+        return x
+    return x.union(slope * x)
+
+
+def leaky_relu_slope(x: arb, slope: arb) -> arb:
+    """1 above 0, ``slope`` at and below (the left branch at the kink); both when undecided."""
+    if x.is_zero() or x < 0:
+        return slope
+    if x > 0:
+        return ONE
+    return ONE.union(slope)
+
+
+def softplus(x: arb) -> arb:
+    """log(1 + e^x), as ``log1p`` so that a very negative x keeps its digits."""
+    return x.exp().log1p()
+
+
+def elu(x: arb, alpha: arb) -> arb:
+    """x above 0, ``alpha (e^x - 1)`` at and below; around 0, both branches (continuous)."""
+    if x.is_zero() or x < 0:
+        return alpha * x.expm1()
+    if x > 0:
+        return x
+    return x.union(alpha * x.expm1())
+
+
+def elu_slope(x: arb, alpha: arb) -> arb:
+    """1 above 0, ``alpha e^x`` at and below (alpha at the kink); both when undecided."""
+    if x.is_zero() or x < 0:
+        return alpha * x.exp()
+    if x > 0:
+        return ONE
+    return ONE.union(alpha * x.exp())
+
+
 def t_log(t: arb, o: arb) -> arb:
-    """``t log o``, exactly 0 when t is exactly 0 (the limit the cross-entropies take)."""
+    """``t log o``, exactly 0 when t is exactly 0 (the limit the cross-entropies take).
+
+    Losses are not clipped: the log of an output that is 0 or negative (bce on an
+    identity or relu output) is no real number, :class:`Undefined`.
+    """
     if t.is_zero():
         return ZERO
+    if o.is_zero() or o < 0:
+        raise Undefined(f"log of {o.str(5, radius=True)}: not a real number (unclipped loss)")
     if not o > 0:
         raise Undecided(f"log of {o.str(5, radius=True)}: not known to be positive")
     return t * o.log()
@@ -95,6 +151,8 @@ def t_over(t: arb, o: arb) -> arb:
     """``t / o``, exactly 0 when t is exactly 0 (the derivative of ``t log o``)."""
     if t.is_zero():
         return ZERO
+    if o.is_zero():
+        raise Undefined("division by an output that is exactly 0: not a real number")
     if o.contains(0):
         raise Undecided(f"division by {o.str(5, radius=True)}, which may be 0")
     return t / o

@@ -11,8 +11,15 @@ Precision.  The engine starts at enough bits for :attr:`CertifiedEngine.digits`
 correct digits plus a margin, and looks at the least accurate value it computed.
 Where a radius grew too wide (a long training, a saturated unit), it runs again
 with the bits that were lost added, up to :data:`MAX_BITS`, and reports the
-precision it used.  A value it cannot decide even then (the sign of a relu's input
-at its kink) makes it give up for the problem: :class:`CannotRun`, with the reason.
+precision it used.  A value it cannot decide even then (the log of an output that
+may be 0) makes it give up for the problem: :class:`CannotRun`, with the reason; so
+does a value that is no real number at all (the log of a negative output: float
+arithmetic calls it NaN), at once.  A relu, leaky relu or ELU whose input's ball
+holds its kink gets a ball holding both branches' values and slopes instead.
+
+float32.  The engine encloses the real numbers the problem states; a float32 fixture
+asks for float32's roundings, which it does not model: :class:`CannotRun` (and its
+capabilities lack ``precision:float32``).
 
 Time.  A long training costs thousands of ball steps.  The engine stops and
 says so (``skipped for time``) when the run goes beyond its time budget
@@ -36,13 +43,20 @@ from flint import arb
 
 from bpcheck.engines.certified.balls import (
     Undecided,
+    Undefined,
     bounds,
     correct_bits,
     working_precision,
 )
 from bpcheck.engines.certified.network import Record, start, train_step
-from bpcheck.model.engine import ALL_CAPABILITIES, Availability, CannotRun, Enclosures
-from bpcheck.model.problem import Problem
+from bpcheck.model.engine import (
+    ALL_CAPABILITIES,
+    FLOAT32,
+    Availability,
+    CannotRun,
+    Enclosures,
+)
+from bpcheck.model.problem import Problem, layer_rate
 from bpcheck.model.quantities import Trace
 
 DIGITS_VARIABLE = "BPCHECK_CERTIFIED_DIGITS"
@@ -78,7 +92,8 @@ class CertifiedEngine:
 
     name = "certified"
     version = "1"
-    capabilities = ALL_CAPABILITIES
+    capabilities = ALL_CAPABILITIES - {FLOAT32}
+    """Everything but float32: it encloses real numbers, not a float32 computation."""
 
     def __init__(
         self, digits: int | None = None, budget: float | None = None, max_bits: int = MAX_BITS
@@ -103,7 +118,7 @@ class CertifiedEngine:
 
     def enclose(self, problem: Problem, record: Collection[int]) -> Enclosures:
         """Bounds of every value at the recorded steps, at a precision that certifies them."""
-        _check_finite(problem)
+        _check_supported(problem)
         deadline = time.monotonic() + self.budget
         needed = self.digits * math.log2(10)
         bits = math.ceil(needed) + MARGIN_BITS
@@ -118,6 +133,8 @@ class CertifiedEngine:
                 continue
             except OutOfTime as error:
                 raise CannotRun(f"skipped for time: {error}") from None
+            except Undefined as error:
+                raise CannotRun(f"no real value to enclose: {error}") from None
             worst, before = _worst(balls), worst
             if worst >= needed or bits >= self.max_bits or not worst > before:
                 break  # certified; or as far as it goes; or more bits no longer help
@@ -158,7 +175,7 @@ class CertifiedEngine:
         """The radius of every value computed at float64's 53 bits (inf where undecided)."""
         try:
             balls = self._train(problem, record, FLOAT64_BITS, deadline)
-        except Undecided:
+        except (Undecided, Undefined):
             return {s: {} for s in record}
         return {s: {n: _radius(b) for n, b in v.items()} for s, v in balls.items()}
 
@@ -200,11 +217,23 @@ def _midpoint(low: str, high: str) -> float:
         return float((Decimal(low) + Decimal(high)) / 2)
 
 
-def _check_finite(problem: Problem) -> None:
-    numbers = [problem.learning_rate]
-    numbers += [x for row in problem.inputs for x in row]
-    numbers += [t for row in problem.targets for t in row]
+FLOAT32_REASON = (
+    "precision float32: the certified engine encloses the exact real values; "
+    "float32's rounding is not what it models"
+)
+
+
+def _check_supported(problem: Problem) -> None:
+    """CannotRun for float32, and for a number no decimal prints (an infinity or NaN)."""
+    if problem.precision == "float32":
+        raise CannotRun(FLOAT32_REASON)
+    numbers = [x for row in problem.inputs for x in row]
+    numbers += [t for row in problem.targets for t in row] if problem.has_targets else []
+    numbers += [problem.momentum, problem.weight_decay]
+    if problem.steps:
+        numbers += [layer_rate(problem, i) for i in range(len(problem.layers))]
     for layer in problem.layers:
         numbers += [w for row in layer.weights for w in row] + list(layer.bias)
+        numbers += [layer.slope, layer.alpha]
     if not all(math.isfinite(x) for x in numbers):
         raise CannotRun("an input or parameter is not a finite number: no decimal to certify")

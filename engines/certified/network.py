@@ -1,15 +1,17 @@
-"""One training step in ball arithmetic: forward, backward, update, and the values named.
+"""One training step in ball arithmetic: forward, backward, update.
 
-Values of a layer are a :data:`Grid`: one row per neuron, one column per sample of
-the batch.  Products with the weights go through :class:`flint.arb_mat` (FLINT
-multiplies ball matrices in C, with rigorous error bounds); everything element-wise
-is a Python loop over balls.  The backward pass is written from the definitions::
+Values of a layer are a :data:`~bpcheck.engines.certified.functions.Grid`: one row
+per neuron, one column per sample of the batch.  Products with the weights go
+through :class:`flint.arb_mat` (FLINT multiplies ball matrices in C, with rigorous
+error bounds); everything element-wise is a Python loop over balls
+(``functions.py``).  The backward pass is written from the definitions::
 
-    delta      = dE/dnet = dE/dout * f'(net)         (softmax: out * (dE/dout - <dE/dout, out>))
-    dE/dW      = delta @ out_below^T                 (summed over the batch's columns)
-    dE/dout_-1 = W^T @ delta
+    delta      = dE/dnet = dE/dout * f'(net)         (softmax: its full Jacobian)
+    dE/dW      = delta @ out_below^T + decay * W     (summed over the batch's columns)
+    dE/dout_-1 = W^T @ delta                         (down to the inputs, dE_dout[0,i])
 
 with no shortcut a float engine might take, and no code shared with any other engine.
+The update is ``optimizer.py``'s; ``naming.py`` gives every value its name.
 """
 
 from __future__ import annotations
@@ -19,33 +21,31 @@ from dataclasses import dataclass
 
 from flint import arb, arb_mat
 
-from bpcheck.engines.certified.balls import (
-    ONE,
-    ZERO,
-    checked,
-    printed,
-    relu,
-    relu_slope,
-    sigmoid,
-    t_log,
-    t_over,
+from bpcheck.engines.certified import naming
+from bpcheck.engines.certified.balls import ZERO, checked, printed
+from bpcheck.engines.certified.functions import (
+    Activation,
+    Grid,
+    Loss,
+    gradient,
+    terms,
+    through_activation,
 )
-from bpcheck.model import quantities as q
-from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.engines.certified.functions import activate as activate_grid
+from bpcheck.engines.certified.naming import Backward, Pass, Record
+from bpcheck.engines.certified.optimizer import Rule, Velocity, update
+from bpcheck.model.problem import Layer, Problem, batch_of_step, layer_rate
 
-Grid = list[list[arb]]
-"""Rows are neurons, columns are the samples of the batch, in batch order."""
-
-Record = dict[str, arb]
-"""Canonical name -> ball, for one step."""
+__all__ = ["Data", "Params", "Record", "start", "train_step"]
 
 
 @dataclass
 class Params:
-    """Weights (one ball matrix per layer) and biases (a list of balls per layer)."""
+    """Weights (one ball matrix per layer), biases (a list of balls per layer), velocities."""
 
     weights: list[arb_mat]
     biases: list[list[arb]]
+    velocity: Velocity
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,53 @@ class Data:
 
     inputs: list[list[arb]]
     targets: list[list[arb]]
-    rate: arb
+    activations: list[Activation]
+    rule: Rule
+    decay: arb
 
 
 def start(problem: Problem) -> tuple[Params, Data]:
-    """The parameters and data of a problem as balls of the printed decimals."""
+    """The parameters and data of a problem as balls of the printed decimals.
+
+    Every number is read the way the learning rate always was (:func:`printed`):
+    slopes, alphas, momentum, weight decay and each layer's rate too.  A rate no update
+    uses (no steps) is not read: a fixture that trains nothing need not print one.
+    """
     weights = [
         arb_mat([[printed(w) for w in row] for row in layer.weights]) for layer in problem.layers
     ]
     biases = [[printed(b) for b in layer.bias] for layer in problem.layers]
+    velocity = Velocity(
+        [arb_mat(layer.size, layer.fan_in) for layer in problem.layers],
+        [[ZERO] * len(layer.bias) for layer in problem.layers],
+    )
     data = Data(
         inputs=[[printed(x) for x in row] for row in problem.inputs],
-        targets=[[printed(t) for t in row] for row in problem.targets],
-        rate=printed(problem.learning_rate),
+        targets=_targets(problem),
+        activations=[_activation(layer) for layer in problem.layers],
+        rule=_rule(problem),
+        decay=printed(problem.weight_decay),
     )
-    return Params(weights, biases), data
+    return Params(weights, biases, velocity), data
+
+
+def _targets(problem: Problem) -> list[list[arb]]:
+    """The targets; zeros where the loss has none (``output``: they take no part)."""
+    if not problem.has_targets:
+        return [[ZERO] * problem.n_outputs for _ in problem.inputs]
+    return [[printed(t) for t in row] for row in problem.targets]
+
+
+def _activation(layer: Layer) -> Activation:
+    slope = printed(layer.slope) if layer.activation == "leaky_relu" else ZERO
+    alpha = printed(layer.alpha) if layer.activation == "elu" else ZERO
+    return Activation(layer.activation, slope, alpha)
+
+
+def _rule(problem: Problem) -> Rule:
+    count = len(problem.layers)
+    rates = [printed(layer_rate(problem, i)) if problem.steps else ZERO for i in range(count)]
+    return Rule(rates, printed(problem.momentum), problem.nesterov)
 
 
 def columns(rows: Sequence[Sequence[arb]], batch: Sequence[int]) -> Grid:
@@ -81,88 +113,6 @@ def product(matrix: arb_mat, grid: Grid) -> Grid:
     return (matrix * arb_mat(grid)).tolist()
 
 
-# --- activations --------------------------------------------------------------------
-
-
-def activate(name: str, net: Grid) -> Grid:
-    if name == "identity":
-        return [list(row) for row in net]
-    if name == "sigmoid":
-        return [[sigmoid(x) for x in row] for row in net]
-    if name == "tanh":
-        return [[x.tanh() for x in row] for row in net]
-    if name == "relu":
-        return [[relu(x) for x in row] for row in net]
-    if name == "softmax":
-        exps = [[x.exp() for x in row] for row in net]
-        totals = [sum((row[b] for row in exps), ZERO) for b in range(len(net[0]))]
-        return [[e / totals[b] for b, e in enumerate(row)] for row in exps]
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def slope(name: str, net: arb, out: arb) -> arb:
-    """d out / d net of one neuron (softmax: the diagonal of its Jacobian)."""
-    if name == "identity":
-        return ONE
-    if name in ("sigmoid", "softmax"):
-        return out * (ONE - out)
-    if name == "tanh":
-        return ONE - out * out
-    if name == "relu":
-        return relu_slope(net)
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def through_activation(name: str, net: Grid, out: Grid, d_out: Grid) -> Grid:
-    """dE/dnet from dE/dout, the chain rule through the activation, column by column."""
-    if name != "softmax":
-        return [
-            [g * slope(name, n, o) for g, n, o in zip(gs, ns, os, strict=True)]
-            for gs, ns, os in zip(d_out, net, out, strict=True)
-        ]
-    width = len(out[0])
-    inner = [sum((d_out[a][b] * out[a][b] for a in range(len(out))), ZERO) for b in range(width)]
-    return [
-        [o * (g - inner[b]) for b, (g, o) in enumerate(zip(gs, os))] for gs, os in zip(d_out, out)
-    ]
-
-
-# --- losses -------------------------------------------------------------------------
-
-
-def loss_term(loss: str, t: arb, o: arb, scale: int) -> arb:
-    error = t - o
-    if loss == "half_sse":
-        return error * error / 2
-    if loss == "sse":
-        return error * error
-    if loss == "mse":
-        return error * error / scale
-    if loss == "bce":
-        return -(t_log(t, o) + t_log(ONE - t, ONE - o))
-    if loss == "softmax_ce":
-        return -t_log(t, o)
-    raise ValueError(f"unknown loss {loss!r}")
-
-
-def loss_slope(loss: str, t: arb, o: arb, scale: int) -> arb:
-    """d term / d out of one output."""
-    if loss == "half_sse":
-        return o - t
-    if loss == "sse":
-        return 2 * (o - t)
-    if loss == "mse":
-        return 2 * (o - t) / scale
-    if loss == "bce":
-        return t_over(ONE - t, ONE - o) - t_over(t, o)
-    if loss == "softmax_ce":
-        return -t_over(t, o)
-    raise ValueError(f"unknown loss {loss!r}")
-
-
-# --- one step -----------------------------------------------------------------------
-
-
 def biases_of(layer: Layer, biases: list[arb]) -> list[arb]:
     """The bias each neuron adds: none, the layer's one shared bias, or its own."""
     if layer.bias_kind == "none":
@@ -172,30 +122,16 @@ def biases_of(layer: Layer, biases: list[arb]) -> list[arb]:
     return biases
 
 
-@dataclass
-class Pass:
-    """One step's batch through the network: net inputs and outputs of every layer.
-
-    ``outs[0]`` is the input; ``nets[0]`` is empty.
-    """
-
-    batch: tuple[int, ...]
-    nets: list[Grid]
-    outs: list[Grid]
-
-
 def forward(problem: Problem, params: Params, data: Data, batch: tuple[int, ...]) -> Pass:
-    outs: list[Grid] = [columns(data.inputs, batch)]
-    nets: list[Grid] = [[]]
+    went = Pass(batch, [[]], [[]], [columns(data.inputs, batch)])
     for index, layer in enumerate(problem.layers):
+        sums = product(params.weights[index], went.outs[-1])
         biases = biases_of(layer, params.biases[index])
-        net = [
-            [checked(v + b) for v in row]
-            for row, b in zip(product(params.weights[index], outs[-1]), biases, strict=True)
-        ]
-        nets.append(net)
-        outs.append(activate(layer.activation, net))
-    return Pass(batch, nets, outs)
+        net = [[checked(v + b) for v in row] for row, b in zip(sums, biases, strict=True)]
+        went.sums.append(sums)
+        went.nets.append(net)
+        went.outs.append(activate_grid(data.activations[index], net))
+    return went
 
 
 def bias_gradient(layer: Layer, delta: Grid) -> list[arb]:
@@ -215,119 +151,97 @@ def train_step(
     record otherwise), and each output's loss term is also carried down on its own
     (row k of dE/dout alone) for the ``dE[k]_d...`` partials.  In ``sequential`` order
     a layer is updated as soon as its gradient is known and the layer below is reached
-    through its new weights.
+    through its new weights (the inputs' gradient too).
     """
     batch = batch_of_step(problem, number)
-    scale = problem.n_outputs * len(batch)
-    record: Record = {}
-    if recording:
-        _record_parameters(problem, params, record)
+    loss = Loss(problem.loss, problem.n_outputs * len(batch), problem.objective - 1)
     went = forward(problem, params, data, batch)
-    pairs = list(zip(columns(data.targets, batch), went.outs[-1], strict=True))
-    d_out = [[loss_slope(problem.loss, t, o, scale) for t, o in zip(*row)] for row in pairs]
+    targets = columns(data.targets, batch)
+    d_out = gradient(loss, targets, went.outs[-1])
+    record: Record | None = None
     term_d_outs: list[Grid] = []
     if recording:
-        terms = [[loss_term(problem.loss, t, o, scale) for t, o in zip(*row)] for row in pairs]
-        _record_forward(problem, went, terms, record)
+        record = {}
+        naming.parameters(problem, params.weights, params.biases, record)
+        found = terms(loss, targets, went.outs[-1])
+        naming.forward(problem, went, targets, found, params.weights, data.activations, record)
+        naming.loss(went.batch, found, _decay_term(params, data), record)
         zeros = [ZERO] * len(batch)
         term_d_outs = [
-            [row if j == k else zeros for j, row in enumerate(d_out)] for k in range(len(d_out))
+            [r if j == k else zeros for j, r in enumerate(d_out)] for k in range(len(d_out))
         ]
-    pending: list[tuple[int, arb_mat, list[arb]]] = []
+    _backward(problem, params, data, went, (d_out, term_d_outs), update, record)
+    return record or {}
+
+
+def _decay_term(params: Params, data: Data) -> arb:
+    """``decay / 2 * sum of every squared weight``: the part of E weight decay adds."""
+    if data.decay.is_zero():
+        return ZERO
+    squares = sum((w * w for m in params.weights for row in m.tolist() for w in row), ZERO)
+    return data.decay * squares / 2
+
+
+def _backward(
+    problem: Problem,
+    params: Params,
+    data: Data,
+    went: Pass,
+    d_outs: tuple[Grid, list[Grid]],
+    update: bool,
+    record: Record | None,
+) -> None:
+    """From the output's dE/dout down to the inputs', updating as the order says."""
+    d_out, term_d_outs = d_outs
+    pending: list[tuple[int, tuple[arb_mat, list[arb]]]] = []
     for index in reversed(range(len(problem.layers))):
-        layer, number_of_layer = problem.layers[index], index + 1
-        net, out = went.nets[number_of_layer], went.outs[number_of_layer]
-        delta = through_activation(layer.activation, net, out, d_out)
-        term_deltas = [through_activation(layer.activation, net, out, d) for d in term_d_outs]
-        grad_w = arb_mat(delta) * arb_mat(went.outs[index]).transpose()
-        grad_b = bias_gradient(layer, delta)
-        if recording:
-            named = Backward(d_out, delta, term_d_outs, term_deltas, grad_w, grad_b)
-            _record_backward(problem, number_of_layer, batch, named, record)
+        f, net, out = data.activations[index], went.nets[index + 1], went.outs[index + 1]
+        delta = through_activation(f, net, out, d_out)
+        term_deltas = [through_activation(f, net, out, d) for d in term_d_outs]
+        gradients = _gradients(problem, params, data, index, delta, went.outs[index])
+        if record is not None:
+            found = Backward(d_out, delta, term_d_outs, term_deltas, *gradients)
+            naming.backward(problem, index + 1, went, found, record)
         if update and problem.update_order == "sequential":
-            _update(problem, params, data, index, grad_w, grad_b)
+            _apply(problem, params, data, index, gradients, record)
         else:
-            pending.append((index, grad_w, grad_b))
-        if index:
+            pending.append((index, gradients))
+        if index or record is not None:
             weights_t = params.weights[index].transpose()
             d_out = product(weights_t, delta)
-            term_d_outs = [product(weights_t, d) for d in term_deltas]
+            term_d_outs = [product(weights_t, d) for d in term_deltas] if index else []
+    if record is not None:
+        naming.input_gradient(went.batch, d_out, record)
     if update:
-        for index, grad_w, grad_b in pending:
-            _update(problem, params, data, index, grad_w, grad_b)
-    return record
+        for index, gradients in pending:
+            _apply(problem, params, data, index, gradients, record)
 
 
-def _update(
-    problem: Problem, params: Params, data: Data, index: int, grad_w: arb_mat, grad_b: list[arb]
+def _gradients(
+    problem: Problem, params: Params, data: Data, index: int, delta: Grid, below: Grid
+) -> tuple[arb_mat, list[arb]]:
+    """dE/dW (with coupled weight decay) and dE/db of one layer, summed over the batch."""
+    grad_w = arb_mat(delta) * arb_mat(below).transpose()
+    if not data.decay.is_zero():
+        grad_w = grad_w + params.weights[index] * data.decay
+    return grad_w, bias_gradient(problem.layers[index], delta)
+
+
+def _apply(
+    problem: Problem,
+    params: Params,
+    data: Data,
+    index: int,
+    gradients: tuple[arb_mat, list[arb]],
+    record: Record | None,
 ) -> None:
-    """Gradient descent on one layer: p <- p - rate * dE/dp; a frozen bias stays."""
-    params.weights[index] = params.weights[index] - grad_w * data.rate
-    if problem.layers[index].bias_trainable:
-        params.biases[index] = [b - data.rate * g for b, g in zip(params.biases[index], grad_b)]
-
-
-# --- naming -------------------------------------------------------------------------
-
-
-def _record_parameters(problem: Problem, params: Params, record: Record) -> None:
-    for number, layer in enumerate(problem.layers, start=1):
-        rows = params.weights[number - 1].tolist()
-        for j, row in enumerate(rows, start=1):
-            for i, w in enumerate(row, start=1):
-                record[q.weight(number, j, i)] = w
-        shared = layer.bias_kind == "shared"
-        for j, b in enumerate(params.biases[number - 1], start=1):
-            record[q.bias(number, None if shared else j)] = b
-
-
-def _record_forward(problem: Problem, went: Pass, terms: Grid, record: Record) -> None:
-    total = ZERO
-    for column, s in enumerate(went.batch):
-        sample = s + 1
-        for i, row in enumerate(went.outs[0], start=1):
-            record[q.neuron("out", 0, i, sample)] = row[column]
-        for number, layer in enumerate(problem.layers, start=1):
-            for j in range(layer.size):
-                net, out = went.nets[number][j][column], went.outs[number][j][column]
-                record[q.neuron("net", number, j + 1, sample)] = net
-                record[q.neuron("out", number, j + 1, sample)] = out
-                record[q.neuron("dout_dnet", number, j + 1, sample)] = slope(
-                    layer.activation, net, out
-                )
-        for k, row in enumerate(terms, start=1):
-            record[q.term(k, sample)] = row[column]
-            total += row[column]
-    record[q.LOSS] = total
-
-
-@dataclass(frozen=True)
-class Backward:
-    """What one layer's backward pass found, to be named."""
-
-    d_out: Grid
-    delta: Grid
-    term_d_outs: list[Grid]
-    term_deltas: list[Grid]
-    grad_w: arb_mat
-    grad_b: list[arb]
-
-
-def _record_backward(
-    problem: Problem, number: int, batch: Sequence[int], found: Backward, record: Record
-) -> None:
-    for column, s in enumerate(batch):
-        sample = s + 1
-        for j, (g_out, g_net) in enumerate(zip(found.d_out, found.delta), start=1):
-            record[q.neuron("dE_dout", number, j, sample)] = g_out[column]
-            record[q.neuron("delta", number, j, sample)] = g_net[column]
-        for k, (one_out, one_net) in enumerate(zip(found.term_d_outs, found.term_deltas), start=1):
-            for j, (g_out, g_net) in enumerate(zip(one_out, one_net), start=1):
-                record[q.term_partial(k, "out", number, j, sample)] = g_out[column]
-                record[q.term_partial(k, "net", number, j, sample)] = g_net[column]
-    for j, row in enumerate(found.grad_w.tolist(), start=1):
-        for i, g in enumerate(row, start=1):
-            record[q.weight_grad(number, j, i)] = g
-    shared = problem.layers[number - 1].bias_kind == "shared"
-    for j, g in enumerate(found.grad_b, start=1):
-        record[q.bias_grad(number, None if shared else j)] = g
+    """One layer's update (``optimizer.py``); its change is named when recording."""
+    layer = problem.layers[index]
+    change = update(data.rule, params.velocity, index, gradients, layer.bias_trainable)
+    params.weights[index] = params.weights[index] + change.weights
+    if layer.bias_trainable:
+        params.biases[index] = [
+            b + c for b, c in zip(params.biases[index], change.biases, strict=True)
+        ]
+    if record is not None:
+        naming.changes(problem, index + 1, change, record)
