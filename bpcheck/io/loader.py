@@ -36,7 +36,7 @@ from bpcheck.model import quantities as q
 from bpcheck.model.diagnoses import DIAGNOSIS_SEPARATOR, VARIANT_NAMES
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
 from bpcheck.model.problem import Problem, batch_of_step
-from bpcheck.model.verdicts import printed_problem
+from bpcheck.model.verdicts import is_decimal_number, printed_problem
 
 SCHEMA_NAME = "fixture-v1.schema.json"
 
@@ -236,7 +236,7 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
     errors: list[InputError] = []
     for field, kind in (("printed", "as printed"), ("pinned", "at full precision (%.17g)")):
         text = item.get(field)
-        problem = None if text is None else printed_problem(text)
+        problem = None if text is None else _number_problem(field, text)
         if text is not None and problem is not None:
             shown = repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
             message = f"{problem}, {kind}; found {shown}"
@@ -259,6 +259,14 @@ def _claim_errors(path: str, where: str, item: dict[str, Any], names: _Names) ->
         if unknown is not None:
             errors.append(InputError(path, f"{at}.quantity", unknown))
     return errors
+
+
+def _number_problem(field: str, text: str) -> str | None:
+    """A printed number may be typographic; a pinned one is bpcheck's own %.17g, plain ASCII."""
+    problem = printed_problem(text)
+    if problem is None and field == "pinned" and not is_decimal_number(text):
+        return "expected a plain decimal such as 0.35891647971788465 (as bpcheck writes it)"
+    return problem
 
 
 def _diagnosis_errors(path: str, location: str, diagnosis: str) -> list[InputError]:

@@ -163,6 +163,8 @@ def _choice_errors(errors: _Errors, data: dict[str, Any]) -> None:
             errors.add(f"$.problem.{other}", f"expected {one!r} or {other!r}, not both ({why})")
         elif one not in data and other not in data:
             errors.add("$.problem", f"missing field: {one!r} (or {other!r}: {why})")
+    if "loss" in data and "objective" in data:
+        return  # which of the two is meant decides whether targets belong: said above
     if "objective" in data and "targets" in data:
         errors.add(
             "$.problem.targets",

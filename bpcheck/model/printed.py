@@ -56,6 +56,9 @@ _AROUND_TIMES = re.compile(f"[ {GROUP_SPACES}]*{_TIMES}[ {GROUP_SPACES}]*")
 CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "CHARACTER TABULATION"}
 """Names ``unicodedata`` does not give (control characters have none)."""
 
+_PLAIN = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""A plain ASCII decimal (as :data:`bpcheck.model.verdicts.DECIMAL_NUMBER`): read as it is."""
+
 EXAMPLES = "0.5932, \u22120.0361, 3.5e-05 or 2.406 \u00d7 10^-3"
 
 
@@ -93,10 +96,12 @@ def plain(text: str) -> str:
     """The plain ASCII decimal ``text`` means: ``"−0.0361"`` -> ``"-0.0361"``,
     ``"2.406 × 10^-3"`` -> ``"2.406e-3"``, ``"+0.5"`` -> ``"0.5"``.
 
-    A plain decimal comes back unchanged but for a leading ``+``.  The places the
-    result claims are the places the author printed.  Raise
+    A plain ASCII decimal comes back unchanged.  The places the result claims
+    are the places the author printed.  Raise
     :class:`NotAPrintedNumber` naming the first character no accepted form uses.
     """  # noqa: RUF002
+    if _PLAIN.fullmatch(text):
+        return text
     match = TYPOGRAPHIC.fullmatch(text)
     whole = None if match is None else match.group("whole")
     fraction = None if match is None else match.group("fraction")
