@@ -38,54 +38,68 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bpcheck.model import quantities as q
-from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, required_capabilities
+from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine
 from bpcheck.model.examples import mazur_like
 from bpcheck.model.problem import Layer, Problem, batch_of_step
 from bpcheck.testing import minimal_problems as mp
 from bpcheck.testing.certified_checks import CERTIFIED_CHECKS
+from bpcheck.testing.check_support import (
+    EXACT,
+    FD_STEP,
+    FD_TOLERANCE,
+    Skip,
+    activation_of,
+    assert_close,
+    central_difference,
+    decay_term,
+    exercised,
+    first_of,
+    initial_value,
+    layer_of,
+    loss_slope,
+    loss_terms,
+    note,
+    note_capability,
+    parameter_names,
+    problems_exercising,
+    require,
+    slope_of,
+    supported,
+    with_parameter,
+    with_parameters,
+)
+from bpcheck.testing.feature_checks import FEATURE_CHECKS
 from bpcheck.testing.paths import path_differences
 
 Check = Callable[[Engine], None]
-
-FD_STEP = 1e-6
-"""Central-difference step: near the optimum (cube root of float64 epsilon) for O(1) values."""
-FD_TOLERANCE = 1e-6
-"""Relative (and absolute) agreement expected between a gradient and its central difference."""
-EXACT = 1e-12
-"""Agreement expected where the engine and the check compute the same formula from the same
-floats (a sum of deltas, p - lr g): a few roundings of values of order 1."""
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 __all__ = [
     "CHECKS",
+    "EXACT",
+    "FD_STEP",
+    "FD_TOLERANCE",
     "CheckResult",
     "Skip",
     "SuiteResult",
+    "activation_of",
+    "central_difference",
     "failing_checks",
+    "loss_slope",
+    "loss_terms",
     "mazur_like",
+    "parameter_names",
     "parametrize_with_checks",
+    "require",
     "run_suite",
+    "slope_of",
+    "with_parameter",
 ]
-
-
-class Skip(Exception):
-    """Raised by a check that does not apply to an engine; the message says why."""
-
-
-_exercised: ContextVar[set[str] | None] = ContextVar("exercised", default=None)
-
-
-def _note(problem: Problem) -> None:
-    """Record that the running check exercised the capabilities ``problem`` needs."""
-    noted = _exercised.get()
-    if noted is not None:
-        noted.update(required_capabilities(problem))
 
 
 # --- problems the checks use ------------------------------------------------------------
@@ -127,146 +141,6 @@ def varied_problems() -> Iterator[tuple[str, Problem]]:
     )
 
 
-def supported(engine: Engine, problem: Problem) -> bool:
-    return required_capabilities(problem) <= engine.capabilities
-
-
-def problems_exercising(engine: Engine, *needed: str) -> list[tuple[str, Problem]]:
-    """The engine's minimal problems (one per declared capability), noted as exercised.
-
-    With ``needed``, only problems that need all of those capabilities.  Raises
-    :class:`Skip` when none is left, saying what was missing.
-    """
-    declared = frozenset(engine.capabilities)
-    found = [
-        (label, problem)
-        for label, problem in mp.problems_for(declared)
-        if set(needed) <= required_capabilities(problem)
-    ]
-    if not found:
-        missing = sorted(set(needed) - declared)
-        why = f"lacks {', '.join(missing)}" if missing else "declares nothing this check can run"
-        raise Skip(f"no problem to run: the engine {why}")
-    for _, problem in found:
-        _note(problem)
-    return found
-
-
-def require(engine: Engine, problem: Problem, why: str = "") -> Problem:
-    """``problem``, noted as exercised; :class:`Skip` naming what the engine lacks for it."""
-    missing = required_capabilities(problem) - engine.capabilities
-    if missing:
-        raise Skip(f"{why or 'the problem'} needs {', '.join(sorted(missing))}")
-    _note(problem)
-    return problem
-
-
-def first_of(engine: Engine, *needed: str) -> Problem:
-    """The first minimal problem the engine can run (needing ``needed``)."""
-    return problems_exercising(engine, *needed)[0][1]
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-def parameter_names(problem: Problem) -> list[tuple[str, str]]:
-    """(parameter, gradient) name pairs: every weight and bias of the problem."""
-    return [(n, "dE_d" + n) for n in q.step_names(problem) if n.startswith(("w[", "b["))]
-
-
-def with_parameter(problem: Problem, name: str, value: float) -> Problem:
-    """A copy of ``problem`` with one weight or bias (by canonical name) set to ``value``."""
-    indices = [int(part) for part in name[name.index("[") + 1 : -1].split(",")]
-    layer_index = indices[0] - 1
-    layer = problem.layers[layer_index]
-    if name.startswith("w"):
-        j, i = indices[1] - 1, indices[2] - 1
-        rows = [list(row) for row in layer.weights]
-        rows[j][i] = value
-        layer = replace(layer, weights=tuple(tuple(r) for r in rows))
-    else:
-        biases = list(layer.bias)
-        biases[indices[1] - 1 if len(indices) > 1 else 0] = value
-        layer = replace(layer, bias=tuple(biases))
-    layers = list(problem.layers)
-    layers[layer_index] = layer
-    return replace(problem, layers=tuple(layers))
-
-
-def loss_at(engine: Engine, problem: Problem) -> float:
-    """The engine's own loss for ``problem`` before any update."""
-    return engine.run(replace(problem, steps=0), {0})[0][q.LOSS]
-
-
-def central_difference(engine: Engine, problem: Problem, name: str, value: float) -> float:
-    h = FD_STEP * max(1.0, abs(value))
-    up = loss_at(engine, with_parameter(problem, name, value + h))
-    down = loss_at(engine, with_parameter(problem, name, value - h))
-    return (up - down) / (2 * h)
-
-
-def close(a: float, b: float, tolerance: float) -> bool:
-    return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
-
-
-def assert_close(what: str, found: float, expected: float, tolerance: float, how: str) -> None:
-    assert close(found, expected, tolerance), (
-        f"{what} = {found:.17g}, expected {expected:.17g} ({how}); "
-        f"difference {found - expected:.3g} beyond {tolerance:g}"
-    )
-
-
-def _layer(name: str) -> int:
-    return int(name[name.index("[") + 1 :].split(",")[0].rstrip("]")) - 1
-
-
-def _initial_value(problem: Problem, name: str) -> float:
-    indices = [int(part) for part in name[name.index("[") + 1 : -1].split(",")]
-    layer = problem.layers[indices[0] - 1]
-    if name.startswith("w"):
-        return layer.weights[indices[1] - 1][indices[2] - 1]
-    return layer.bias[indices[1] - 1 if len(indices) > 1 else 0]
-
-
-# --- formulas written out here, to compare an engine's own values with --------------------
-
-
-def activation_of(name: str, nets: list[float]) -> list[float]:
-    """A layer's outputs from its net inputs: the definitions, written for large inputs too."""
-    if name == "identity":
-        return list(nets)
-    if name == "sigmoid":
-        return [1.0 / (1.0 + math.exp(-x)) if x >= 0 else _low_sigmoid(x) for x in nets]
-    if name == "tanh":
-        return [math.tanh(x) for x in nets]
-    if name == "relu":
-        return [x if x > 0.0 else 0.0 for x in nets]
-    top = max(nets)  # softmax: shifted by the largest net input, or e^710 overflows
-    exps = [math.exp(x - top) for x in nets]
-    return [e / math.fsum(exps) for e in exps]
-
-
-def _low_sigmoid(x: float) -> float:
-    """sigmoid of a negative x as e^x / (1 + e^x): e^-x would overflow below -709."""
-    return math.exp(x) / (1.0 + math.exp(x))
-
-
-def loss_terms(loss: str, targets: list[float], outs: list[float], count: int) -> list[float]:
-    """Each output's loss term; ``count`` is outputs x samples in the batch (mse's divisor)."""
-    if loss == "half_sse":
-        return [0.5 * (t - o) ** 2 for t, o in zip(targets, outs, strict=True)]
-    if loss == "sse":
-        return [(t - o) ** 2 for t, o in zip(targets, outs, strict=True)]
-    if loss == "mse":
-        return [(t - o) ** 2 / count for t, o in zip(targets, outs, strict=True)]
-    if loss == "bce":
-        return [
-            -(t * math.log(o) + (1.0 - t) * math.log(1.0 - o))
-            for t, o in zip(targets, outs, strict=True)
-        ]
-    return [-t * math.log(o) if t else 0.0 for t, o in zip(targets, outs, strict=True)]
-
-
 # --- the checks -----------------------------------------------------------------------
 
 
@@ -295,18 +169,24 @@ def check_declares_capabilities(engine: Engine) -> None:
         assert problem is not None, (
             f"capabilities: {capability} is declared but no problem can use it with the "
             "engine's other capabilities (declare at least one of each kind: activation, "
-            "loss, bias, batch, order; bce needs sigmoid, softmax_ce needs softmax)"
+            "loss, bias, batch, order; bce needs sigmoid or softmax outputs, softmax_ce "
+            "softmax, sigmoid or softplus ones)"
         )
-        _note(problem)
+        note(problem)
 
 
 def check_trace_has_every_name(engine: Engine) -> None:
-    """At each recorded step the trace holds exactly the names of names_at_step, as floats."""
+    """At each recorded step the trace holds exactly the names of names_at_step, as floats
+    (the extended names too when the engine declares ``quantity:extended``, never the
+    names bpcheck derives)."""
+    extended = q.EXTENDED in engine.capabilities
+    if extended:
+        note_capability(q.EXTENDED)
     for label, problem in problems_exercising(engine):
         trace = engine.run(problem, {0, problem.steps})
         for step in (0, problem.steps):
             assert step in trace, f"{label}: step {step} was asked for but not recorded"
-            expected = set(q.names_at_step(problem, step))
+            expected = set(q.names_at_step(problem, step, extended=extended))
             found = set(trace[step])
             assert found == expected, (
                 f"{label} step {step}: missing {sorted(expected - found)[:5]}, "
@@ -329,7 +209,7 @@ def check_zero_steps_change_nothing(engine: Engine) -> None:
     problem = replace(first_of(engine), steps=0)
     trace = engine.run(problem, {0})
     for name, _ in parameter_names(problem):
-        initial = _initial_value(problem, name)
+        initial = initial_value(problem, name)
         assert trace[0][name] == initial, f"{name} = {trace[0][name]!r}, expected {initial!r}"
 
 
@@ -356,7 +236,8 @@ def check_float64(engine: Engine) -> None:
 
 def check_forward_values(engine: Engine) -> None:
     """Every out from its own net by the activation's definition; every loss term and E
-    from the outputs by the loss's definition (mse: the mean over outputs and samples).
+    from the outputs by the loss's definition (mse: the mean over outputs and samples;
+    ``output``: the objective's output; E with weight decay's lambda/2 sum w^2).
 
     Finite differences cannot see a loss or an activation that is wrong consistently
     (mse without its divisor, a softmax without its normalisation): this can.
@@ -371,19 +252,21 @@ def check_forward_values(engine: Engine) -> None:
             for number, layer in enumerate(problem.layers, start=1):
                 js = range(1, layer.size + 1)
                 nets = [trace[q.neuron("net", number, j, sample)] for j in js]
-                outs = activation_of(layer.activation, nets)
+                outs = activation_of(layer.activation, nets, layer)
                 for j, out in zip(js, outs, strict=True):
                     name = q.neuron("out", number, j, sample)
                     how = f"{label}: {layer.activation} of net"
                     assert_close(name, trace[name], out, EXACT, how)
             ks = range(1, problem.n_outputs + 1)
             outs = [trace[q.neuron("out", len(problem.layers), k, sample)] for k in ks]
-            terms = loss_terms(problem.loss, list(problem.targets[s]), outs, count)
+            terms = loss_terms(problem.loss, problem.targets[s], outs, count, problem.objective)
             for k, term in zip(ks, terms, strict=True):
                 name = q.term(k, sample)
                 assert_close(name, trace[name], term, EXACT, f"{label}: {problem.loss} term")
             total.extend(terms)
-        assert_close("E", trace[q.LOSS], math.fsum(total), EXACT, f"{label}: sum of the terms")
+        total.append(decay_term(problem, trace))
+        how = f"{label}: sum of the terms" + (" and weight decay" if problem.weight_decay else "")
+        assert_close("E", trace[q.LOSS], math.fsum(total), EXACT, how)
 
 
 def check_gradients_match_finite_differences(engine: Engine) -> None:
@@ -439,24 +322,29 @@ def check_term_partials_add_up(engine: Engine) -> None:
 
 
 def check_update_rule(engine: Engine) -> None:
-    """Simultaneous order: every parameter after step 1 is p - lr * dE/dp from step 0.
+    """Simultaneous order: every parameter after step 1 is p - eta * dE/dp from step 0.
 
-    Frozen biases must not move.  With the gradient checked against finite
-    differences, this also catches an engine that updates sequentially when
+    eta is the layer's own rate where it has one, and Nesterov's first change is
+    (1 + momentum) times that (the velocity starts at 0: classical momentum's first step
+    is plain descent).  Frozen biases must not move.  With the gradient checked against
+    finite differences, this also catches an engine that updates sequentially when
     asked for simultaneous updates.
     """
     for label, problem in problems_exercising(engine, "order:simultaneous"):
         frozen = replace(
             problem, layers=(replace(problem.layers[0], bias_trainable=False), *problem.layers[1:])
         )
+        first = 1.0 + problem.momentum if problem.nesterov else 1.0
         for variant, what in ((problem, label), (frozen, f"{label}, hidden bias frozen")):
             trace = engine.run(variant, {0, 1})
             for name, _ in parameter_names(variant):
                 before, after = trace[0][name], trace[1][name]
-                still = name.startswith("b") and not variant.layers[_layer(name)].bias_trainable
+                layer = variant.layers[layer_of(name)]
+                still = name.startswith("b") and not layer.bias_trainable
                 gradient = 0.0 if still else central_difference(engine, variant, name, before)
-                expected = before - variant.learning_rate * gradient
-                how = f"{what}: p - lr * dE/dp, dE/dp by central difference"
+                rate = variant.learning_rate if layer.learning_rate is None else layer.learning_rate
+                expected = before - first * rate * gradient
+                how = f"{what}: p - {first:g} x eta x dE/dp, dE/dp by central difference"
                 assert_close(f"{name} at step 1", after, expected, FD_TOLERANCE, how)
 
 
@@ -476,7 +364,7 @@ def check_sequential_order(engine: Engine) -> None:
             assert not differ, f"{layers} layer(s): sequential changed {differ}"
         else:
             assert differ, f"{layers} layers: sequential gave the same weights as simultaneous"
-            assert all(_layer(n) < layers - 1 for n in differ), (
+            assert all(layer_of(n) < layers - 1 for n in differ), (
                 f"sequential must change only the layers below the output; changed {differ}"
             )
 
@@ -500,13 +388,6 @@ def check_per_sample_batch(engine: Engine) -> None:
         for _, grad in pairs:
             how = f"step {step} trains on sample 2 alone: a full batch of sample 2"
             assert_close(f"{grad} at step {step}", trace[step][grad], own[grad], EXACT, how)
-
-
-def with_parameters(problem: Problem, values: dict[str, float]) -> Problem:
-    """A copy of ``problem`` with several weights and biases (by canonical name) set."""
-    for name, value in values.items():
-        problem = with_parameter(problem, name, value)
-    return problem
 
 
 def check_deterministic(engine: Engine) -> None:
@@ -551,7 +432,7 @@ def check_large_net_inputs(engine: Engine) -> None:
         problem = mp.large_net_problem(activation, bias)
         if not supported(engine, problem):
             continue
-        _note(problem)
+        note(problem)
         ran.append(activation)
         trace = engine.run(problem, {0, 1})
         nets = [trace[0][q.neuron("net", 1, j, 1)] for j in (1, 2)]
@@ -575,7 +456,7 @@ def check_saturated_cross_entropy(engine: Engine) -> None:
         problem = mp.saturated_cross_entropy_problem(loss)
         if not supported(engine, problem):
             continue
-        _note(problem)
+        note(problem)
         ran = True
         trace = engine.run(problem, {0})[0]
         loss_value = trace[q.LOSS]
@@ -591,72 +472,59 @@ def check_saturated_cross_entropy(engine: Engine) -> None:
 def check_backward_values(engine: Engine) -> None:
     """The recorded backward pass, link by link: dout_dnet by the activation's slope, dE_dout
     at the output by the loss's derivative, below it the deltas through the weights, and
-    delta = dE_dout x dout_dnet for element-wise activations (relu'(0) = 0).
+    delta = dE_dout x dout_dnet for element-wise activations (relu'(0) = 0); for softmax,
+    through its full Jacobian, whatever the loss (bce or mse on softmax too).
 
     A slope only recorded (not used to train) is wrong without any gradient showing it.
     """
     for label, problem in problems_exercising(engine):
         trace = engine.run(replace(problem, steps=0), {0})[0]
-        count = problem.n_outputs * len(batch_of_step(problem, 0))
-        top = len(problem.layers)
         for s in batch_of_step(problem, 0):
-            sample = s + 1
-            for number in range(top, 0, -1):
-                layer = problem.layers[number - 1]
-                js = range(1, layer.size + 1)
-                outs = [trace[q.neuron("out", number, j, sample)] for j in js]
-                for j, out in zip(js, outs, strict=True):
-                    slope = slope_of(
-                        layer.activation, trace[q.neuron("net", number, j, sample)], out
-                    )
-                    name = q.neuron("dout_dnet", number, j, sample)
-                    assert_close(
-                        name, trace[name], slope, EXACT, f"{label}: slope of {layer.activation}"
-                    )
-                    d_out = q.neuron("dE_dout", number, j, sample)
-                    if number == top:
-                        target = problem.targets[s][j - 1]
-                        expected = loss_slope(problem.loss, target, out, count)
-                        how = f"{label}: derivative of {problem.loss}"
-                    else:
-                        above = problem.layers[number]
-                        expected = math.fsum(
-                            trace[q.weight(number + 1, k, j)]
-                            * trace[q.neuron("delta", number + 1, k, sample)]
-                            for k in range(1, above.size + 1)
-                        )
-                        how = f"{label}: deltas above through the weights"
-                    assert_close(d_out, trace[d_out], expected, EXACT, how)
-                    if layer.activation != "softmax":
-                        delta = q.neuron("delta", number, j, sample)
-                        chained = trace[d_out] * trace[name]
-                        assert_close(
-                            delta, trace[delta], chained, EXACT, f"{label}: dE_dout x slope"
-                        )
+            for number in range(len(problem.layers), 0, -1):
+                _check_layer_backward(trace, problem, number, s + 1, label)
 
 
-def slope_of(activation: str, net: float, out: float) -> float:
-    """d out / d net on the diagonal, written from the output as the tutorials write it."""
-    if activation == "identity":
-        return 1.0
-    if activation in ("sigmoid", "softmax"):
-        return out * (1.0 - out)
-    if activation == "tanh":
-        return 1.0 - out * out
-    return 1.0 if net > 0.0 else 0.0  # relu; relu'(0) = 0
-
-
-def loss_slope(loss: str, target: float, out: float, count: int) -> float:
-    """d E / d out of one output's term; ``count`` is mse's divisor."""
-    if loss == "half_sse":
-        return out - target
-    if loss == "sse":
-        return 2.0 * (out - target)
-    if loss == "mse":
-        return 2.0 * (out - target) / count
-    if loss == "bce":
-        return (1.0 - target) / (1.0 - out) - target / out
-    return -target / out
+def _check_layer_backward(
+    trace: dict[str, float], problem: Problem, number: int, sample: int, label: str
+) -> None:
+    """One layer of one sample: its slopes, its dE_dout and its deltas."""
+    layer = problem.layers[number - 1]
+    top = len(problem.layers)
+    count = problem.n_outputs * len(batch_of_step(problem, 0))
+    js = range(1, layer.size + 1)
+    for j in js:
+        net, out = (trace[q.neuron(k, number, j, sample)] for k in ("net", "out"))
+        name = q.neuron("dout_dnet", number, j, sample)
+        how = f"{label}: slope of {layer.activation}"
+        assert_close(name, trace[name], slope_of(layer.activation, net, out, layer), EXACT, how)
+        d_out = q.neuron("dE_dout", number, j, sample)
+        if number == top:
+            target = problem.targets[sample - 1][j - 1]
+            expected = loss_slope(problem.loss, target, out, count, j == problem.objective)
+            how = f"{label}: derivative of {problem.loss}"
+        else:
+            above = problem.layers[number]
+            expected = math.fsum(
+                trace[q.weight(number + 1, k, j)] * trace[q.neuron("delta", number + 1, k, sample)]
+                for k in range(1, above.size + 1)
+            )
+            how = f"{label}: deltas above through the weights"
+        assert_close(d_out, trace[d_out], expected, EXACT, how)
+    outs = [trace[q.neuron("out", number, j, sample)] for j in js]
+    grads = [trace[q.neuron("dE_dout", number, j, sample)] for j in js]
+    for j in js:
+        delta = q.neuron("delta", number, j, sample)
+        if layer.activation == "softmax":
+            o_j = outs[j - 1]
+            chained = math.fsum(
+                g * o * ((1.0 if a == j else 0.0) - o_j)
+                for a, (g, o) in enumerate(zip(grads, outs, strict=True), start=1)
+            )
+            how = f"{label}: dE_dout through softmax's full Jacobian"
+        else:
+            chained = grads[j - 1] * trace[q.neuron("dout_dnet", number, j, sample)]
+            how = f"{label}: dE_dout x slope"
+        assert_close(delta, trace[delta], chained, EXACT, how)
 
 
 CHECKS: tuple[Check, ...] = (
@@ -679,6 +547,7 @@ CHECKS: tuple[Check, ...] = (
     check_relu_kink,
     check_large_net_inputs,
     check_saturated_cross_entropy,
+    *FEATURE_CHECKS,
     *CERTIFIED_CHECKS,
 )
 """Every contract check, in the order they are best read when one fails (the last ones only
@@ -719,7 +588,7 @@ class SuiteResult:
 def run_check(check: Check, engine: Engine) -> CheckResult:
     """Run one check: ``ok``, ``failed`` (with the message) or ``skipped`` (with the reason)."""
     noted: set[str] = set()
-    token = _exercised.set(noted)
+    token = exercised.set(noted)
     try:
         check(engine)
     except Skip as skip:
@@ -730,7 +599,7 @@ def run_check(check: Check, engine: Engine) -> CheckResult:
         message = f"{type(error).__name__}: {error}"
         return CheckResult(check.__name__, FAILED, message, frozenset(noted))
     finally:
-        _exercised.reset(token)
+        exercised.reset(token)
     return CheckResult(check.__name__, OK, "", frozenset(noted))
 
 

@@ -16,33 +16,52 @@ honest; the kink and large net inputs have problems of their own
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from bpcheck.model.engine import ALL_CAPABILITIES, required_capabilities
+from bpcheck.model.engine import ALL_CAPABILITIES, OPTIMIZER_CAPABILITIES, required_capabilities
 from bpcheck.model.problem import (
     ACTIVATIONS,
     BATCH_MODES,
     BIAS_KINDS,
     LOSSES,
+    PRECISIONS,
     UPDATE_ORDERS,
     Layer,
     Problem,
 )
+from bpcheck.model.quantities import EXTENDED
 
-CATEGORIES = ("activation", "loss", "bias", "batch", "order")
+OPTIMIZERS = tuple(c.partition(":")[2] for c in OPTIMIZER_CAPABILITIES)
+"""momentum, nesterov, weight_decay, layer_rates."""
+Matrix = tuple[tuple[float, ...], ...]
+
+CATEGORIES = ("activation", "loss", "bias", "batch", "order", "optimizer", "precision")
 """The kinds of capability: ``activation:relu`` is of kind ``activation``."""
 
 PREFERRED: dict[str, tuple[str, ...]] = {
-    "activation": ("sigmoid", "tanh", "identity", "relu", "softmax"),
-    "loss": ("half_sse", "mse", "sse", "bce", "softmax_ce"),
+    "activation": (
+        "sigmoid",
+        "tanh",
+        "identity",
+        "relu",
+        "softmax",
+        "leaky_relu",
+        "softplus",
+        "elu",
+    ),
+    "loss": ("half_sse", "mse", "sse", "bce", "softmax_ce", "output"),
     "bias": ("per_neuron", "shared", "none"),
-    "batch": ("full", "per_sample"),
+    "batch": ("full", "per_sample", "mini"),
     "order": ("simultaneous", "sequential"),
+    "optimizer": ("", *OPTIMIZERS),
+    "precision": PRECISIONS,
 }
 """For the capabilities a problem does not test, the order they are tried in: trainable
-per-neuron biases and full batches first, since they exercise the most arithmetic."""
+per-neuron biases, full batches, plain descent and float64 first, since they exercise the
+most arithmetic (``""``: plain descent, which needs no optimizer capability)."""
 
 assert set(PREFERRED["activation"]) == set(ACTIVATIONS)
 assert set(PREFERRED["loss"]) == set(LOSSES)
@@ -50,18 +69,54 @@ assert set(PREFERRED["bias"]) == set(BIAS_KINDS)
 assert set(PREFERRED["batch"]) == set(BATCH_MODES)
 assert set(PREFERRED["order"]) == set(UPDATE_ORDERS)
 
+OUTPUTS_OF: dict[str, tuple[str, ...]] = {
+    "bce": ("sigmoid", "softmax"),
+    "softmax_ce": ("softmax", "sigmoid", "softplus"),
+}
+"""Output activations a minimal problem pairs a cross-entropy with, natural pairing first:
+any loss goes with any output (the model allows it), but bce needs outputs in (0, 1) and
+softmax_ce positive ones for finite values.  The other pairings are :data:`PAIRINGS`."""
+
+PAIRINGS = (
+    ("bce", "softmax"),
+    ("bce", "identity"),
+    ("mse", "softmax"),
+    ("softmax_ce", "sigmoid"),
+)
+"""Losses on output activations they are not usually paired with: an engine's backward
+pass must follow the activation's full Jacobian, not a shortcut that holds for one
+pairing (softmax_ce on softmax: o - t).  Each has a problem of its own."""
+
+IDENTITY_BCE_RATE = 0.1
+"""bce on identity outputs trains at this rate: its outputs stay in (0, 1) for 8 steps."""
+
 HIDDEN_WEIGHTS = ((0.4, -0.3, 0.2), (-0.5, 0.6, 0.1))
 OUTPUT_WEIGHTS = ((0.7, -0.4), (0.3, 0.8))
 HIDDEN_BIAS = {"none": (), "shared": (0.05,), "per_neuron": (0.1, -0.2)}
 OUTPUT_BIAS = {"none": (), "shared": (-0.05,), "per_neuron": (0.2, -0.1)}
 INPUTS = ((0.5, -1.0, 0.25), (-0.75, 0.5, 1.0))
 """Two samples whose hidden net inputs have both signs, none within 0.1 of relu's kink."""
+THIRD_INPUT = (0.3, 0.8, -0.5)
+"""The third sample of a mini-batch problem (two samples make no mini-batch worth the name)."""
 TARGETS = {
-    "softmax_ce": ((0.0, 1.0), (0.25, 0.75)),
-    "other": ((0.2, 0.9), (0.7, 0.1)),
+    "softmax_ce": ((0.0, 1.0), (0.25, 0.75), (1.0, 0.0)),
+    "other": ((0.2, 0.9), (0.7, 0.1), (0.4, 0.6)),
 }
 LEARNING_RATE = 0.5
 STEPS = 3
+SLOPE = 0.2
+"""leaky_relu's slope in these problems: not the default 0.01, so an ignored slope shows."""
+ALPHA = 0.7
+"""elu's alpha in these problems: not the default 1, so an ignored alpha shows."""
+MINI_BATCH = 2
+SAMPLE_ORDER = (2, 0, 1)
+"""Mini-batches of 2 in this order: (3, 1), then (2), in 1-based samples."""
+MOMENTUM = 0.5
+WEIGHT_DECAY = 0.1
+HIDDEN_RATE = 0.25
+"""The hidden layer's own rate with ``optimizer:layer_rates`` (the output keeps 0.5)."""
+OBJECTIVE = 2
+"""The output ``loss: output`` takes: the second, so that off by one shows."""
 
 
 @dataclass(frozen=True)
@@ -74,90 +129,176 @@ class Choice:
     batch: str
     order: str
     hidden: str
+    optimizer: str = ""
+    precision: str = "float64"
 
     def capabilities(self) -> frozenset[str]:
         return required_capabilities(build(self))
 
 
 def _valid(activation: str, loss: str) -> bool:
-    """bce needs sigmoid outputs, softmax_ce softmax outputs (as the loader requires)."""
-    required = {"bce": "sigmoid", "softmax_ce": "softmax"}.get(loss)
-    return required is None or required == activation
+    """Whether a minimal problem pairs ``loss`` with ``activation`` (:data:`OUTPUTS_OF`)."""
+    return activation in OUTPUTS_OF.get(loss, (activation,))
+
+
+def _layer(weights: Matrix, activation: str, kind: str, bias: tuple[float, ...]) -> Layer:
+    """A trainable layer with this module's slope and alpha (only where they apply)."""
+    slope = SLOPE if activation == "leaky_relu" else 0.01
+    alpha = ALPHA if activation == "elu" else 1.0
+    return Layer(weights, activation, kind, bias, True, slope=slope, alpha=alpha)
 
 
 def build(choice: Choice) -> Problem:
     """The 3-2-2 problem of ``choice``: hidden layer ``choice.hidden``, output ``activation``."""
-    layers = (
-        Layer(HIDDEN_WEIGHTS, choice.hidden, choice.bias, HIDDEN_BIAS[choice.bias], True),
-        Layer(OUTPUT_WEIGHTS, choice.activation, choice.bias, OUTPUT_BIAS[choice.bias], True),
-    )
-    targets = TARGETS["softmax_ce" if choice.loss == "softmax_ce" else "other"]
+    hidden = _layer(HIDDEN_WEIGHTS, choice.hidden, choice.bias, HIDDEN_BIAS[choice.bias])
+    output = _layer(OUTPUT_WEIGHTS, choice.activation, choice.bias, OUTPUT_BIAS[choice.bias])
+    if choice.optimizer == "layer_rates":
+        hidden = replace(hidden, learning_rate=HIDDEN_RATE)
+    samples = 3 if choice.batch == "mini" else 2
+    targets = TARGETS["softmax_ce" if choice.loss == "softmax_ce" else "other"][:samples]
+    if choice.loss == "output":
+        targets = ((0.0, 0.0),) * samples
     return Problem(
-        layers=layers,
-        inputs=INPUTS,
+        layers=(hidden, output),
+        inputs=(*INPUTS, THIRD_INPUT)[:samples],
         targets=targets,
         loss=choice.loss,
         learning_rate=LEARNING_RATE,
         steps=STEPS,
         batch=choice.batch,
         update_order=choice.order,
+        objective=OBJECTIVE if choice.loss == "output" else 0,
+        batch_size=MINI_BATCH if choice.batch == "mini" else 0,
+        sample_order=SAMPLE_ORDER if choice.batch == "mini" else (),
+        momentum=MOMENTUM if choice.optimizer in ("momentum", "nesterov") else 0.0,
+        nesterov=choice.optimizer == "nesterov",
+        weight_decay=WEIGHT_DECAY if choice.optimizer == "weight_decay" else 0.0,
+        precision=choice.precision,
     )
 
 
-def _choices() -> Iterator[Choice]:
-    """Every valid combination, preferred capabilities first."""
-    hidden = [a for a in PREFERRED["activation"] if a != "softmax"]
-    for activation, loss, bias, batch, order, below in itertools.product(
-        PREFERRED["activation"],
-        PREFERRED["loss"],
-        PREFERRED["bias"],
-        PREFERRED["batch"],
-        PREFERRED["order"],
-        hidden,
+def _kind_and_value(capability: str) -> tuple[str, str]:
+    """``optimizer:momentum`` -> (optimizer, momentum); ``precision:float32`` likewise."""
+    kind, _, value = capability.partition(":")
+    return kind, value
+
+
+def _options(kind: str, declared: frozenset[str]) -> list[str]:
+    """The declared values of one kind, preferred first; plain descent and float64 always."""
+    values = [v for v in PREFERRED[kind] if f"{kind}:{v}" in declared]
+    if kind == "optimizer":
+        return ["", *[v for v in values if v]]
+    if kind == "precision":
+        return ["float64", *[v for v in values if v != "float64"]]
+    return values
+
+
+def _choices(capability: str, declared: frozenset[str]) -> Iterator[Choice]:
+    """Every valid combination of declared capabilities holding ``capability``, preferred first."""
+    fixed_kind, fixed_value = _kind_and_value(capability)
+    options = {kind: _options(kind, declared) for kind in CATEGORIES}
+    if fixed_kind in options:
+        options[fixed_kind] = [fixed_value]
+    if fixed_kind == "loss" and fixed_value in OUTPUTS_OF:
+        paired = OUTPUTS_OF[fixed_value]
+        options["activation"].sort(key=lambda a: paired.index(a) if a in paired else len(paired))
+    hidden = [a for a in _options("activation", declared) if a != "softmax"]
+    for activation, loss, bias, batch, order, optimizer, precision in itertools.product(
+        *(options[kind] for kind in CATEGORIES)
     ):
-        if _valid(activation, loss):
-            below = below if activation == "softmax" else activation
-            yield Choice(activation, loss, bias, batch, order, below)
+        if not _valid(activation, loss):
+            continue
+        if activation != "softmax":
+            yield Choice(activation, loss, bias, batch, order, activation, optimizer, precision)
+            continue
+        for below in hidden:
+            yield Choice(activation, loss, bias, batch, order, below, optimizer, precision)
 
 
 def problem_for(capability: str, declared: frozenset[str]) -> Problem | None:
     """A minimal problem needing ``capability`` and nothing outside ``declared``; or None.
 
     None means the engine declares ``capability`` but no problem can use it with
-    the rest of what it declares (``loss:bce`` without ``activation:sigmoid``).
+    the rest of what it declares (``loss:bce`` without ``activation:sigmoid`` or
+    ``activation:softmax``).  ``quantity:extended`` is no problem's: any problem will do.
     """
-    for choice in _choices():
+    return _problem_for(capability, declared)
+
+
+@functools.lru_cache(maxsize=4096)
+def _problem_for(capability: str, declared: frozenset[str]) -> Problem | None:
+    if capability == EXTENDED:
+        return next(
+            (build(c) for c in _choices("", declared) if c.capabilities() <= declared), None
+        )
+    for choice in _choices(capability, declared):
         needed = choice.capabilities()
         if capability in needed and needed <= declared:
             return build(choice)
     return None
 
 
-def problems_for(declared: frozenset[str]) -> list[tuple[str, Problem]]:
-    """One labelled problem per declared capability that some problem can exercise.
+def problems_for(declared: frozenset[str], *, float32: bool = False) -> list[tuple[str, Problem]]:
+    """One labelled problem per declared capability that some problem can exercise, and one
+    per pairing of :data:`PAIRINGS` the engine declares.
 
-    Problems shared by several capabilities appear once, labelled by the first.
+    Problems shared by several capabilities appear once, labelled by the first.  Without
+    ``float32`` the float32 problem is left out: the checks that compare with formulas
+    and finite differences in float64 cannot judge it (:func:`float32_probe` and its
+    check can).
     """
+    return list(_problems_for(frozenset(declared), float32))
+
+
+@functools.lru_cache(maxsize=256)
+def _problems_for(declared: frozenset[str], float32: bool) -> tuple[tuple[str, Problem], ...]:
     found: list[tuple[str, Problem]] = []
     for capability in sorted(declared):
         problem = problem_for(capability, declared)
-        if problem is not None and all(problem != p for _, p in found):
+        if problem is None or (problem.precision == "float32" and not float32):
+            continue
+        if all(problem != p for _, p in found):
             found.append((capability, problem))
+    for label, problem in pairing_problems(declared):
+        if all(problem != p for _, p in found):
+            found.append((label, problem))
+    return tuple(found)
+
+
+def pairing_problems(declared: frozenset[str]) -> list[tuple[str, Problem]]:
+    """One problem per pairing of :data:`PAIRINGS` whose capabilities the engine declares:
+    the loss's own minimal problem with the pairing's output activation."""
+    found = []
+    hidden = [a for a in _options("activation", declared) if a != "softmax"]
+    for loss, activation in PAIRINGS:
+        choice = next(_choices(f"loss:{loss}", declared), None)
+        if choice is None or not hidden:
+            continue
+        problem = build(replace(choice, activation=activation, hidden=hidden[0]))
+        if activation == "identity":  # at 0.5 an identity output leaves (0, 1): log < 0 is NaN
+            problem = replace(problem, learning_rate=IDENTITY_BCE_RATE)
+        if required_capabilities(problem) <= declared:
+            found.append((f"pairing:{loss}-on-{activation}", problem))
     return found
 
 
-def relu_kink_problem(bias: str = "per_neuron") -> Problem:
+def relu_kink_problem(bias: str = "per_neuron", activation: str = "relu") -> Problem:
     """relu units whose net input is exactly 0 (dyadic numbers: no rounding on the way).
 
     Hidden neuron 1 of sample 1 and output neuron 1 of sample 1 have a net input of
-    exactly 0: relu'(0) is 0 by convention, so their deltas are 0.
+    exactly 0: relu'(0) is 0 by convention, so their deltas are 0.  With ``activation``
+    ``leaky_relu`` (slope :data:`KINK_SLOPE`) or ``elu`` (alpha :data:`KINK_ALPHA`) the
+    same kinks take the left branch too: the slope there is the slope, or alpha.
+    Every other net input is positive.
     """
     hidden_bias = {"none": (), "shared": (0.0,), "per_neuron": (0.0, 0.25)}[bias]
     output_bias = {"none": (), "shared": (0.0,), "per_neuron": (0.0, 0.125)}[bias]
+    hidden = ((0.5, -0.25, 0.125), (0.25, 0.5, -0.5))
+    output = ((0.375, 0.0), (0.5, 0.75))
     return Problem(
-        layers=(
-            Layer(((0.5, -0.25, 0.125), (0.25, 0.5, -0.5)), "relu", bias, hidden_bias, True),
-            Layer(((0.375, 0.0), (0.5, 0.75)), "relu", bias, output_bias, True),
+        layers=tuple(
+            Layer(w, activation, bias, b, True, slope=KINK_SLOPE, alpha=KINK_ALPHA)
+            for w, b in ((hidden, hidden_bias), (output, output_bias))
         ),
         inputs=((0.5, 1.0, 0.0), (1.0, 0.5, 0.25)),
         targets=((0.5, 0.25), (0.75, 0.5)),
@@ -165,6 +306,16 @@ def relu_kink_problem(bias: str = "per_neuron") -> Problem:
         learning_rate=LEARNING_RATE,
         steps=1,
     )
+
+
+KINK_SLOPE = 0.25
+KINK_ALPHA = 0.5
+"""elu's alpha at the kink: not 1, so that elu'(0) = 1 (the right branch) shows."""
+
+
+def slope_at_kink(activation: str) -> float:
+    """d out / d net at a net input of exactly 0 in :func:`relu_kink_problem`: the left branch."""
+    return {"relu": 0.0, "leaky_relu": KINK_SLOPE, "elu": KINK_ALPHA}[activation]
 
 
 KINKS = (("delta[1,1]@1", "hidden neuron 1, sample 1"), ("delta[2,1]@1", "output 1, sample 1"))
@@ -190,23 +341,29 @@ def large_net_problem(activation: str, bias: str = "per_neuron") -> Problem:
     )
 
 
-def covering_problems(steps: int = 8) -> list[Problem]:
+def covering_problems(steps: int = 8, *, float32: bool = False) -> list[Problem]:
     """Every capability's minimal problem trained ``steps`` steps, and the kink and overflow ones.
 
-    Each has two samples and trainable biases, and each comes in both batch modes and both
-    orders, so that between them they hold every bias kind, loss and activation with every
-    batch mode and order, with work for an engine's lean path to do: what the
-    path-equivalence property runs under every seed.
+    Each has two samples (three for mini-batches) and trainable biases, and each full-batch
+    one comes in both batch modes and both orders, so that between them they hold every
+    bias kind, loss and activation with every batch mode and order, with work for an
+    engine's lean path to do: what the path-equivalence property runs under every seed.
+    ``float32``: the float32 problem too (its values are compared with float32 tolerances).
     """
-    minimal = [replace(p, steps=steps) for _, p in problems_for(ALL_CAPABILITIES)]
+    minimal = [replace(p, steps=steps) for _, p in problems_for(ALL_CAPABILITIES, float32=float32)]
     problems = list(minimal)
+    full = [p for p in minimal if p.batch == "full"]
     for twin in (
-        *(replace(p, batch="per_sample") for p in minimal),
-        *(replace(p, update_order="sequential") for p in minimal),
+        *(replace(p, batch="per_sample") for p in full),
+        *(replace(p, update_order="sequential") for p in full),
     ):
         if twin not in problems:  # each loss and activation in each batch mode and order
             problems.append(twin)
     problems += [replace(relu_kink_problem(kind), steps=steps) for kind in PREFERRED["bias"]]
+    problems += [
+        replace(relu_kink_problem("per_neuron", kinked), steps=steps)
+        for kinked in ("leaky_relu", "elu")
+    ]
     problems += [replace(large_net_problem(a), steps=steps) for a in ("sigmoid", "softmax")]
     problems.append(replace(dead_relu_overflow_problem(), steps=steps))
     return problems
