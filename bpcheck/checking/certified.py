@@ -44,6 +44,7 @@ from bpcheck.model import verdicts
 from bpcheck.model.decimals import at_places
 from bpcheck.model.engine import Enclosures
 from bpcheck.model.fixture import Claim
+from bpcheck.model.quantities import is_extended
 from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, UNDECIDED, Verdict
 
 FLOAT64_SAFETY = 8.0
@@ -323,6 +324,7 @@ def _settled(result: ClaimResult, engine: str, verdict: str | None, note: str) -
 def disagreements(runs: list[EngineRun]) -> list[Disagreement] | None:
     """Every quantity a float engine computes beyond its tolerance of the certified value.
 
+    An extended name is compared only with the engines that record it (``quantity:extended``).
     None when no engine certified its values (the engines are then compared with
     each other, :func:`bpcheck.checking.check.disagreements`).
     """
@@ -337,7 +339,12 @@ def disagreements(runs: list[EngineRun]) -> list[Disagreement] | None:
             true = interval(enclosures, name, step)
             assert true is not None
             radius = radius_53(enclosures, name, step)
-            row = {r.engine: r.trace.get(step, {}).get(name, math.nan) for r in others}
+            extended = is_extended(name)  # compared only with engines that record it
+            row = {
+                r.engine: r.trace.get(step, {}).get(name, math.nan)
+                for r in others
+                if r.extended or not extended
+            }
             if all(within(v, true, radius) for v in row.values()):
                 continue
             row[certified.engine] = true.nearest
