@@ -1,7 +1,8 @@
 """Tables in the documentation generated from the fixtures and the code, so they cannot drift.
 
 ``fixtures/README.md`` holds the coverage table (per document, named by title,
-author and URL: worked examples, printed numbers encoded, verdict counts);
+author and URL: worked examples, printed numbers, those encoded and those bpcheck
+cannot compute, verdict counts);
 ``docs/errata.md`` the errata found in the documents and ``docs/diagnose.md`` the
 bug zoo (each bug of the catalogue against each check, from
 :mod:`bpcheck.diagnose.zoo`).  ``bpcheck sync`` rewrites each between its marker
@@ -72,21 +73,19 @@ def document_source(group: list[Fixture]) -> dict[str, str]:
 
 
 def coverage_table(fixtures: list[Fixture]) -> str:
-    """Per document (title, author, file, URL): worked examples, printed numbers, verdicts."""
+    """Per document (title, author, file, URL): worked examples, printed numbers, verdicts.
+
+    ``printed numbers`` counts every claim with a printed string, those bpcheck
+    cannot compute included; ``encoded`` those it computes (printed minus
+    ``unsupported``); the verdict columns the encoded ones' expected verdicts.
+    """
     rows, links = [], []
     totals: Counter[str] = Counter()
     for number, (document, group) in enumerate(by_document(fixtures).items(), start=1):
         counts: Counter[str] = Counter()
         for fixture in group:
             counts["examples"] += 1
-            for claim in fixture.claims:
-                if claim.printed is not None:
-                    counts["printed"] += 1
-                    counts[claim.expect or ""] += 1
-                if claim.relation is not None:
-                    counts["relations"] += 1
-                if claim.pinned is not None:
-                    counts["pinned"] += 1
+            counts.update(_claim_counts(fixture))
         totals.update(counts)
         source = document_source(group)
         label = f"document-{number}"
@@ -96,13 +95,39 @@ def coverage_table(fixtures: list[Fixture]) -> str:
         rows.append([document_link(source, label), author, markdown_code(document)])
         rows[-1] += _count_cells(counts)
     rows.append(["**all**", "", "", *_count_cells(totals)])
-    headers = ["document", "author", "file", "worked examples", "printed numbers", *VERDICT_COLUMNS]
-    table = markdown_table([*headers, "relations", "pinned values"], rows)
+    headers = ["document", "author", "file", "worked examples", "printed numbers", "encoded"]
+    headers += ["unsupported", *VERDICT_COLUMNS, "relations", "pinned values"]
+    table = markdown_table(headers, rows)
     return "\n\n".join([table, "\n".join(links)]) if links else table
 
 
+def _claim_counts(fixture: Fixture) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for claim in fixture.all_claims():
+        if claim.printed is not None:
+            counts["printed"] += 1
+            if claim.unsupported is not None:
+                counts["unsupported"] += 1
+            else:
+                counts["encoded"] += 1
+                counts[claim.expect or ""] += 1
+        if claim.relation is not None:
+            counts["relations"] += 1
+        if claim.pinned is not None:
+            counts["pinned"] += 1
+    return counts
+
+
 def _count_cells(counts: Counter[str]) -> list[str]:
-    keys = ("examples", "printed", *VERDICT_COLUMNS, "relations", "pinned")
+    keys = (
+        "examples",
+        "printed",
+        "encoded",
+        "unsupported",
+        *VERDICT_COLUMNS,
+        "relations",
+        "pinned",
+    )
     return [str(counts[key]) for key in keys]
 
 

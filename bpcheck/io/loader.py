@@ -373,8 +373,9 @@ def load_document(
         source=document["source"],
         problem=problem,
         aliases=aliases,
-        claims=tuple(claims),
+        claims=tuple(c for c in claims if c.unsupported is None),
         raw=document,
+        unsupported=tuple(c for c in claims if c.unsupported is not None),
     )
 
 

@@ -55,6 +55,15 @@ class Claim:
 
 @dataclass(frozen=True)
 class Fixture:
+    """A loaded fixture.
+
+    ``claims`` are the encoded claims, those bpcheck computes (a quantity or a
+    relation), in file order; ``unsupported`` the printed numbers it cannot compute
+    (:attr:`Claim.unsupported` says why).  Kept apart so that everything judging,
+    running or diagnosing claims never meets a claim without a quantity; the
+    coverage table counts both (:meth:`all_claims`).
+    """
+
     id: str
     title: str
     path: Path
@@ -63,6 +72,11 @@ class Fixture:
     aliases: dict[str, str]
     claims: tuple[Claim, ...]
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    unsupported: tuple[Claim, ...] = ()
+
+    def all_claims(self) -> tuple[Claim, ...]:
+        """Encoded and unsupported claims together, in the order of the file."""
+        return tuple(sorted(self.claims + self.unsupported, key=lambda claim: claim.index))
 
     def recorded_steps(self) -> set[int]:
         """The steps any claim refers to: all an engine needs to keep."""

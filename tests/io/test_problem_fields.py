@@ -141,7 +141,10 @@ def test_an_unsupported_claim_has_a_printed_string_and_no_quantity(tmp_path: Pat
     claim = {"id": "u", "where": "p. 3", "printed": "0.25", "unsupported": "a dropout mask"}
     path = tmp_path / "fixture.json"
     path.write_text(json.dumps(document(lambda d: d["claims"].append(claim))), encoding="utf-8")
-    found = {c.id: c for c in load(path).claims}["u"]
+    fixture = load(path)
+    assert [c.id for c in fixture.claims] == ["o"]  # what engines and verdicts meet
+    assert [c.id for c in fixture.all_claims()] == ["o", "u"]
+    (found,) = fixture.unsupported
     assert (found.printed, found.unsupported, found.quantity, found.expect) == (
         "0.25",
         "a dropout mask",
