@@ -183,7 +183,10 @@ def is_extended(name: str) -> bool:
     if _NET_TERM.fullmatch(base):
         return True
     match = _NEURON.fullmatch(base)
-    return match is not None and (match.group(1) in EXTRA_NEURON_KINDS or match.group(2) == "0")
+    if match is None:
+        return False
+    kind, layer = match.group(1), match.group(2)
+    return kind in EXTRA_NEURON_KINDS or (kind == "dE_dout" and layer == "0")  # out[0,i]: old
 
 
 def updates_at(problem: Problem, step: int) -> bool:
