@@ -41,8 +41,14 @@ def midpoints(enclosures: Enclosures) -> Trace:
     }
 
 
-def plain_enclosures(enclosed: object, problem: Problem, record: Collection[int]) -> dict[str, Any]:
-    """``enclosed`` checked and copied as plain data, or :class:`BadTrace` saying what is wrong."""
+def plain_enclosures(
+    enclosed: object, problem: Problem, record: Collection[int], *, extended: bool = True
+) -> dict[str, Any]:
+    """``enclosed`` checked and copied as plain data, or :class:`BadTrace` saying what is wrong.
+
+    The bounds must hold exactly the names a trace must (``extended``: the names of
+    :data:`~bpcheck.model.quantities.EXTENDED` too, for an engine that declares it).
+    """
     if not isinstance(enclosed, Enclosures):
         raise BadTrace(f"enclose() returned {type(enclosed).__name__}; expected Enclosures")
     bounds: dict[int, dict[str, tuple[str, str]]] = {}
@@ -52,7 +58,7 @@ def plain_enclosures(enclosed: object, problem: Problem, record: Collection[int]
         if not isinstance(values, dict):
             raise BadTrace(f"step {step!r}: expected a dict of name -> (lower, upper)")
         bounds[step] = {str(name): _pair(step, name, pair) for name, pair in values.items()}
-    checked_trace(midpoints(Enclosures(bounds, {}, 0, 0.0)), problem, record)
+    checked_trace(midpoints(Enclosures(bounds, {}, 0, 0.0)), problem, record, extended=extended)
     float64 = {
         int(step): {str(name): _radius(step, name, r) for name, r in values.items()}
         for step, values in dict(enclosed.float64).items()

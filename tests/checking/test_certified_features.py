@@ -25,6 +25,8 @@ import pytest
 
 from bpcheck.checking.certified import disagreements
 from bpcheck.checking.check import OK, SKIPPED, run_problem
+from bpcheck.checking.enclosures import plain_enclosures
+from bpcheck.checking.traces import BadTrace
 from bpcheck.engines.certified import CertifiedEngine
 from bpcheck.engines.certified.engine import FLOAT32_REASON
 from bpcheck.engines.loops import LoopsEngine
@@ -345,3 +347,17 @@ def test_a_float64_engine_lies_within_its_tolerance_of_the_enclosure(feature: st
     assert certified.outcome == OK, certified.reason
     assert floats.outcome == OK, floats.reason
     assert disagreements([certified, floats]) == []
+
+
+def test_enclosures_are_checked_against_the_names_the_engine_promises() -> None:
+    """An engine without ``quantity:extended`` must not return the extended names, nor
+    one with it leave them out."""
+    problem = replace(BASE, steps=0)
+    enclosed = enclose(problem)
+    assert plain_enclosures(enclosed, problem, {0})["bounds"][0] == enclosed.bounds[0]
+    with pytest.raises(BadTrace, match="is not a quantity of this problem"):
+        plain_enclosures(enclosed, problem, {0}, extended=False)
+    fewer = {0: {n: b for n, b in enclosed.bounds[0].items() if not q.is_extended(n)}}
+    assert plain_enclosures(replace(enclosed, bounds=fewer), problem, {0}, extended=False)
+    with pytest.raises(BadTrace, match="missing"):
+        plain_enclosures(replace(enclosed, bounds=fewer), problem, {0})
