@@ -38,7 +38,14 @@ from bpcheck.diagnose.rounded_chain import ChainSearch, printed_by_key
 from bpcheck.diagnose.variants import CATALOGUE, typo_of
 from bpcheck.model.decimals import places_of
 from bpcheck.model.fixture import Claim, Fixture
-from bpcheck.model.verdicts import MATCH, MISMATCH, TRUNCATED, Verdict, verdict
+from bpcheck.model.verdicts import (
+    MATCH,
+    MISMATCH,
+    TRUNCATED,
+    Verdict,
+    printed_value,
+    verdict,
+)
 
 MAX_SLIP_EXPLANATIONS = 5
 """Formula slips kept per wrong number (the best; many slips often explain the same)."""
@@ -150,7 +157,9 @@ class Judge:
         for claim in claims:
             assert claim.printed is not None
             unit = float(Decimal(1).scaleb(-places_of(claim.printed)))
-            printed = float(claim.printed)  # the verdict forgives a few ULPs: so do we, and more
+            printed = float(
+                printed_value(claim.printed)
+            )  # the verdict forgives a few ULPs: so do we, and more
             self.near[claim.id] = (printed, 1.5 * unit + 8 * math.ulp(printed))
 
     def __call__(self, claim: Claim, value: float) -> Verdict:

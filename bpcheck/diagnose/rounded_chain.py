@@ -19,7 +19,7 @@ from decimal import Decimal, localcontext
 
 from bpcheck.diagnose.graph import DECIMAL, DECIMAL_DIGITS, Graph, Key, Node, apply, exact
 from bpcheck.model.fixture import Claim
-from bpcheck.model.verdicts import MATCH, verdict
+from bpcheck.model.verdicts import MATCH, printed_value, verdict
 
 TIMES = " \N{MULTIPLICATION SIGN} "
 """Between factors, as a reader writes them."""
@@ -114,7 +114,8 @@ class ChainSearch:
             distinct = {c.printed: c for c in claims if c.printed is not None}
             label = self.graph.label(key)
             return [
-                Reading(Decimal(p), f"printed {label} {p}", (c.id,)) for p, c in distinct.items()
+                Reading(printed_value(p), f"printed {label} {p}", (c.id,))
+                for p, c in distinct.items()
             ]
         exact_value = Reading(exact(self.graph.values[key]), _number(self.graph.values[key]), ())
         if depth <= 0 or not self.graph.recomputable(key):

@@ -40,7 +40,7 @@ from bpcheck.model.decimals import Mode, at_places, places_of
 from bpcheck.model.engine import Availability, Engine
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
-from bpcheck.model.verdicts import is_decimal_number
+from bpcheck.model.verdicts import printed_problem, printed_value
 
 
 @dataclass(frozen=True)
@@ -179,9 +179,9 @@ def digit_edits(text: str) -> Iterator[str]:
 
 def typo_of(value: float, printed: str, swaps: bool) -> bool:
     """Whether ``printed`` is the value (rounded or cut) with one digit changed or swapped."""
-    if not math.isfinite(value) or not is_decimal_number(printed):
+    if not math.isfinite(value) or printed_problem(printed) is not None:
         return False
-    wanted = Decimal(printed)
+    wanted = printed_value(printed)
     places = places_of(printed)
     modes: tuple[Mode, ...] = ("round", "cut")
     for mode in modes:
