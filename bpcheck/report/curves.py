@@ -22,7 +22,7 @@ from typing import Any
 
 from bpcheck.model.engine import Engine, required_capabilities
 from bpcheck.model.fixture import Fixture
-from bpcheck.model.verdicts import units_off, verdict
+from bpcheck.model.verdicts import printed_value, units_off, verdict
 
 POINTS = 50
 """About this many recorded steps per curve, log-spaced from 1 to ``steps`` (and step 0)."""
@@ -146,7 +146,7 @@ def draw_loss(axes: Any, curve: Curve) -> None:
     for name, colour in VERDICT_COLOURS.items():
         marks = [m for m in curve.marks if m.verdict == name]
         if marks:
-            printed = [float(m.printed) for m in marks]
+            printed = [float(printed_value(m.printed)) for m in marks]
             label = f"printed: {name}"
             axes.scatter([m.step for m in marks], printed, marker="x", s=60, color=colour,
                          zorder=3, label=label)  # fmt: skip
