@@ -20,6 +20,7 @@ from bpcheck.testing.conformance import (
     run_check,
     run_suite,
 )
+from tests.conformance.broken_features import FEATURE_BUGS, feature_bug
 from tests.support.broken_engines import BROKEN, BiasUpdateWithoutRate, broken_engine
 
 COMPILING = {"autodiff"}
@@ -60,6 +61,38 @@ def test_broken_engine_is_caught_by_name(name: str) -> None:
     [check] = [c for c in CHECKS if c.__name__ == expected_check]
     result = run_check(check, broken_engine(name))
     assert result.outcome == FAILED, f"{name} escaped {expected_check}: {result}"
+
+
+@pytest.mark.parametrize("name", FEATURE_BUGS)
+def test_broken_feature_is_caught_by_name(name: str) -> None:
+    """Each feature of issue 17, broken on purpose, fails the check named for it
+    (tests/conformance/broken_features.py), run alone."""
+    _, _, expected_check = FEATURE_BUGS[name]
+    [check] = [c for c in CHECKS if c.__name__ == expected_check]
+    result = run_check(check, feature_bug(name))
+    assert result.outcome == FAILED, f"{name} escaped {expected_check}: {result}"
+
+
+def test_every_feature_of_issue_17_has_a_broken_engine() -> None:
+    features = {feature for feature, _, _ in FEATURE_BUGS.values()}
+    assert {
+        "bce on softmax",
+        "bce on identity",
+        "softmax_ce on sigmoid",
+        "objective output k",
+        "momentum",
+        "nesterov",
+        "weight decay",
+        "per-layer rates",
+        "mini-batch",
+        "leaky_relu",
+        "softplus",
+        "elu",
+        "float32",
+        "dE_dout[0,i]",
+        "error_term",
+        "dw, db",
+    } <= features
 
 
 # --- the suite cannot pass vacuously (issue 15) ---------------------------------------------
@@ -110,18 +143,32 @@ def test_an_engine_without_per_neuron_biases_is_still_checked(engine: Engine) ->
 
 
 def test_a_capability_that_cannot_be_exercised_fails() -> None:
-    class BceWithoutSigmoid(LoopsEngine):
-        capabilities = ALL_CAPABILITIES - {"activation:sigmoid"}
+    """bce goes with sigmoid or softmax outputs: an engine with neither cannot use it."""
 
-    failed = failing_checks(BceWithoutSigmoid())
+    class BceWithoutItsOutputs(LoopsEngine):
+        capabilities = ALL_CAPABILITIES - {"activation:sigmoid", "activation:softmax"}
+
+    failed = failing_checks(BceWithoutItsOutputs())
     assert "loss:bce is declared" in failed["check_declares_capabilities"]
 
 
+FLOAT32_ONLY = {"precision:float32": "check_float32"}
+"""Capabilities the float64 checks cannot judge, and the check that exercises them instead."""
+
+
 def test_every_declared_capability_is_exercised_by_the_main_checks() -> None:
-    """Coverage: each capability of the loops engine by the checks that run problems."""
+    """Coverage: each capability of the loops engine by the checks that run problems
+    (float32 by its own check; quantity:extended by the checks of the extended names)."""
     result = run_suite(LoopsEngine())
     assert not result.failed, result.failed
     for capability, checks in result.coverage().items():
+        if capability in FLOAT32_ONLY:
+            assert FLOAT32_ONLY[capability] in checks, capability
+            continue
+        if capability == "quantity:extended":
+            expected = ("check_input_gradients", "check_extended_identities")
+            assert set(expected) <= set(checks), checks
+            continue
         for check in ("check_gradients_match_finite_differences", "check_forward_values"):
             assert check in checks, f"{capability} not exercised by {check}"
 
