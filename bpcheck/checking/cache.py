@@ -466,12 +466,40 @@ def batches(engine: Engine) -> bool:
 
 
 def structure(problem: Problem, record: Collection[int]) -> tuple[object, ...]:
-    """What problems run together share: layers' sizes and kinds, settings but the numbers."""
+    """What problems run together share: everything but the numbers a run takes as data.
+
+    Weights, biases, inputs, targets and rates may differ within a batch of runs;
+    what decides the computation itself may not: the layers' kinds (an activation's
+    slope or alpha among them, and whether a layer has its own rate), the loss or
+    objective, the batches and their order, whether momentum (which kind) and weight
+    decay are on, the precision.
+    """
     layers = tuple(
-        (layer.size, layer.fan_in, layer.activation, layer.bias_kind, layer.bias_trainable)
+        (
+            layer.size,
+            layer.fan_in,
+            layer.activation,
+            layer.bias_kind,
+            layer.bias_trainable,
+            layer.slope,
+            layer.alpha,
+            layer.learning_rate is None,
+        )
         for layer in problem.layers
     )
-    settings = (problem.loss, problem.batch, problem.update_order, problem.n_samples)
+    settings = (
+        problem.loss,
+        problem.objective,
+        problem.batch,
+        problem.batch_size,
+        problem.sample_order,
+        problem.update_order,
+        problem.n_samples,
+        problem.momentum != 0.0,
+        problem.nesterov,
+        problem.weight_decay != 0.0,
+        problem.precision,
+    )
     return (layers, settings, problem.steps, tuple(sorted(set(record))))
 
 

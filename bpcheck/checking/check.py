@@ -232,7 +232,7 @@ def judge_with(
 
 def printed_verdict(value: float, printed: str, precision: str = "float64") -> str:
     """The verdict rule (:func:`bpcheck.model.verdicts.verdict`) for a value of ``precision``."""
-    return verdicts.verdict(value, printed)
+    return verdicts.verdict(value, printed, precision)
 
 
 def needs_extended(claim: Claim) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from bpcheck.model.problem import Problem
+from bpcheck.model.problem import Layer, Problem
 from bpcheck.model.quantities import Trace
 
 PROTOCOL = 1
@@ -83,28 +83,61 @@ def run_request(identifier: int, problem: Problem, record: Collection[int]) -> d
 
 
 def problem_document(problem: Problem) -> dict[str, Any]:
-    """``problem`` as the ``problem`` object of a fixture file, with every default written out."""
-    return {
-        "inputs": [list(row) for row in problem.inputs],
-        "targets": [list(row) for row in problem.targets],
-        "layers": [
-            {
-                "activation": layer.activation,
-                "weights": [list(row) for row in layer.weights],
-                "bias": {
-                    "kind": layer.bias_kind,
-                    "values": list(layer.bias),
-                    "trainable": layer.bias_trainable,
-                },
-            }
-            for layer in problem.layers
-        ],
-        "loss": problem.loss,
-        "learning_rate": problem.learning_rate,
-        "steps": problem.steps,
-        "batch": problem.batch,
-        "update_order": problem.update_order,
+    """``problem`` as the ``problem`` object of a fixture file, with every default written out.
+
+    As a fixture writes them: an objective (``"output 2"``) instead of a loss and
+    targets; a mini-batch as its size, with its 1-based ``sample_order``; a layer's
+    ``slope`` or ``alpha`` with the activation that has one, its ``learning_rate``
+    when it has its own.
+    """
+    document: dict[str, Any] = {"inputs": [list(row) for row in problem.inputs]}
+    if problem.has_targets:
+        document["targets"] = [list(row) for row in problem.targets]
+    document["layers"] = [_layer_document(layer) for layer in problem.layers]
+    if problem.has_targets:
+        document["loss"] = problem.loss
+    else:
+        document["objective"] = f"output {problem.objective}"
+    document.update(
+        {
+            "learning_rate": problem.learning_rate,
+            "steps": problem.steps,
+            **_batch_document(problem),
+            "update_order": problem.update_order,
+            "momentum": problem.momentum,
+            "nesterov": problem.nesterov,
+            "weight_decay": problem.weight_decay,
+            "precision": problem.precision,
+        }
+    )
+    return document
+
+
+def _layer_document(layer: Layer) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "activation": layer.activation,
+        "weights": [list(row) for row in layer.weights],
+        "bias": {
+            "kind": layer.bias_kind,
+            "values": list(layer.bias),
+            "trainable": layer.bias_trainable,
+        },
     }
+    if layer.activation == "leaky_relu":
+        document["slope"] = layer.slope
+    if layer.activation == "elu":
+        document["alpha"] = layer.alpha
+    if layer.learning_rate is not None:
+        document["learning_rate"] = layer.learning_rate
+    return document
+
+
+def _batch_document(problem: Problem) -> dict[str, Any]:
+    """``batch`` as a fixture writes it: a mode, or a mini-batch's size and 1-based order."""
+    if problem.batch != "mini":
+        return {"batch": problem.batch}
+    order = problem.sample_order or tuple(range(problem.n_samples))
+    return {"batch": problem.batch_size, "sample_order": [s + 1 for s in order]}
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -36,8 +36,17 @@ import sys
 import time
 
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.model.engine import ALL_CAPABILITIES
+from bpcheck.model.engine import ALL_CAPABILITIES, FLOAT32, OPTIMIZER_CAPABILITIES
 from bpcheck.model.problem import Layer, Problem
+from bpcheck.model.quantities import EXTENDED, names_at_step
+
+CAPABILITIES = sorted(
+    ALL_CAPABILITIES
+    - {*OPTIMIZER_CAPABILITIES, FLOAT32, EXTENDED, "batch:mini", "loss:output"}
+    - {"activation:leaky_relu", "activation:softplus", "activation:elu"}
+)
+"""What it read before issue 17: problems with the new features skip it (problem_of reads the
+old fields only), and its traces hold the names of engines without ``quantity:extended``."""
 
 MODES = (
     "crash",
@@ -92,6 +101,14 @@ def problem_of(data: dict) -> Problem:
     )
 
 
+def plain_names(trace: dict, problem: Problem) -> dict:
+    """The trace without the extended names (which this engine does not declare)."""
+    return {
+        step: {name: values[name] for name in names_at_step(problem, step, extended=False)}
+        for step, values in trace.items()
+    }
+
+
 def plain(value: float) -> float | str:
     if math.isnan(value):
         return "NaN"
@@ -124,7 +141,8 @@ def answer_run(mode: str, request: dict) -> None:
         reply({"reply": "error", "id": identifier, "message": "ZeroDivisionError in step 0"})
         return
     engine = ForgetsTheOutputSlope() if mode == "backprop-bug" else LoopsEngine()
-    trace = engine.run(problem_of(request["problem"]), request["record"])
+    problem = problem_of(request["problem"])
+    trace = plain_names(engine.run(problem, request["record"]), problem)
     if mode == "wrong-names":
         trace = {step: {"output": 0.5, "loss": 0.1} for step in trace}
     reply(
@@ -155,7 +173,7 @@ def main() -> None:
                     "protocol": 0 if mode == "old-protocol" else 1,
                     "name": f"broken-{mode}",
                     "version": "0",
-                    "capabilities": sorted(ALL_CAPABILITIES),
+                    "capabilities": CAPABILITIES,
                 }
             )
         elif request["request"] == "run":
