@@ -43,8 +43,17 @@ def check_lookup_agrees_with_the_list(problem: Problem) -> None:
 
 
 @settings(max_examples=examples(0.2))
-@given(problem=bst.problems())
+@given(problem=bst.problems(bst.architectures(batches=("full", "per_sample"))))
 def test_looking_a_name_up_agrees_with_listing_the_names(problem: Problem) -> None:
+    """The seeds' problems; a mini-batch needs a size, which only ``feature_problems`` draws."""
+    check_lookup_agrees_with_the_list(problem)
+
+
+@settings(max_examples=examples(0.2))
+@given(problem=bst.feature_problems())
+def test_looking_a_name_up_agrees_on_issue_17_features(problem: Problem) -> None:
+    """Mini-batches, objectives, new activations, momentum: tests/model/test_names_features.py
+    builds each on purpose; here Hypothesis mixes them."""
     check_lookup_agrees_with_the_list(problem)
 
 
