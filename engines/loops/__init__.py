@@ -10,7 +10,9 @@ every path through the engine (recording a step or training fast) goes through
 them, so a subclass that overrides one changes that step everywhere:
 
 * ``activate(name, nets)`` and its derivatives ``elementwise_derivative(name,
-  out)`` and ``out_net_jacobian(name, outs)``;
+  out)``, ``net_derivative(name, net)`` (leaky_relu, softplus, elu: written from
+  the net input) and ``out_net_jacobian(name, outs)``; ``name`` is a ``str`` that
+  carries the layer's slope or alpha (:class:`.formulas.Activation`);
 * ``loss_term(loss, target, out, scale)`` and ``output_gradient(problem,
   target, outs, scale)`` (dE/dout at the output layer);
 * ``forward(problem, params, x)``: one sample through every layer;
@@ -24,10 +26,13 @@ them, so a subclass that overrides one changes that step everywhere:
 The seams exist on purpose: :mod:`bpcheck.diagnose.planted` overrides them to
 compute a problem the way a buggy program or an author rounding by hand would.
 
-The modules: :mod:`.formulas` (the logistic function, the loss derivatives, on single
-floats), :mod:`.params` (weights and biases as lists), :mod:`.engine` (the seams, the
-recorded step, training) and :mod:`.inline` (the hot loop of long runs: the seams'
-arithmetic written out, used only while no seam is overridden).
+The modules: :mod:`.formulas` (activations and loss derivatives on single floats),
+:mod:`.params` (weights, biases and velocities as lists), :mod:`.optimizer` (the update
+rule: momentum, Nesterov, weight decay), :mod:`.engine` (the seams, the recorded step,
+training), :mod:`.record` (the step's values under their names), :mod:`.single` (float32:
+the same code on numbers that round every operation) and :mod:`.inline` (the hot loop of
+long runs of plain descent: the seams' arithmetic written out, used only while no seam is
+overridden).
 """
 
 from bpcheck.engines.loops.engine import LoopsEngine

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 
+from bpcheck.engines.loops import record
 from bpcheck.engines.loops.formulas import (
+    NET_WRITTEN,
     Matrix,
     Vector,
+    activation_of,
+    alpha_of,
+    derivative_from_net,
+    elu,
+    exp,
+    leaky_relu,
     loss_term_derivative,
     one_hot,
     sigmoid,
+    slope_of,
+    softplus,
     t_log,
+    tanh,
 )
 from bpcheck.engines.loops.inline import seams_are_ours, train
+from bpcheck.engines.loops.optimizer import changes, decay_penalty, with_decay
 from bpcheck.engines.loops.params import Forward, Params, neuron_biases
+from bpcheck.engines.loops.single import in_float32, plain
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability
-from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.problem import Layer, Problem, batch_of_step, is_plain_descent, layer_rate
 
 
 class LoopsEngine:
@@ -33,24 +45,32 @@ class LoopsEngine:
     # --- seams: activations, loss, one sample forward and backward ------------------
 
     def activate(self, name: str, nets: Vector) -> Vector:
-        """The layer's outputs from its net inputs."""
+        """The layer's outputs from its net inputs (``name`` carries a slope or an alpha)."""
         if name == "identity":
             return list(nets)
         if name == "sigmoid":
             return [sigmoid(x) for x in nets]
         if name == "tanh":
-            return [math.tanh(x) for x in nets]
+            return [tanh(x) for x in nets]
         if name == "relu":  # NaN is not <= 0: relu(NaN) is NaN, with slope 1
             return [0.0 if x <= 0.0 else x for x in nets]
+        if name == "leaky_relu":
+            slope = slope_of(name)
+            return [leaky_relu(x, slope) for x in nets]
+        if name == "softplus":
+            return [softplus(x) for x in nets]
+        if name == "elu":
+            alpha = alpha_of(name)
+            return [elu(x, alpha) for x in nets]
         if name == "softmax":
             top = max(nets)
-            exps = [math.exp(x - top) for x in nets]
+            exps = [exp(x - top) for x in nets]
             total = sum(exps)
             return [e / total for e in exps]
         raise ValueError(f"unknown activation {name!r}")
 
     def elementwise_derivative(self, name: str, out: float) -> float:
-        """d out / d net for the element-wise activations; relu'(0) is 0 by convention."""
+        """d out / d net written from the output; relu'(0) is 0 by convention."""
         if name == "identity":
             return 1.0
         if name == "sigmoid":
@@ -60,6 +80,10 @@ class LoopsEngine:
         if name == "relu":
             return 0.0 if out <= 0.0 else 1.0
         raise ValueError(f"unknown activation {name!r}")
+
+    def net_derivative(self, name: str, net: float) -> float:
+        """d out / d net written from the net input: leaky_relu, softplus, elu (left at 0)."""
+        return derivative_from_net(name, net)
 
     def out_net_jacobian(self, name: str, outs: Vector) -> Matrix:
         """``J[a][b] = d out_a / d net_b`` written from the outputs, as tutorials do."""
@@ -87,7 +111,9 @@ class LoopsEngine:
         raise ValueError(f"unknown loss {loss!r}")
 
     def output_gradient(self, problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
-        """dE/dout at the output layer for one sample."""
+        """dE/dout at the output layer for one sample (loss ``output``: 1 at the objective)."""
+        if problem.loss == "output":
+            return one_hot(len(outs), problem.objective - 1, 1.0)
         return [
             loss_term_derivative(problem.loss, t, o, scale)
             for t, o in zip(target, outs, strict=True)
@@ -107,17 +133,20 @@ class LoopsEngine:
                     total += w * value
                 net.append(total)
             nets.append(net)
-            outs.append(self.activate(layer.activation, net))
+            outs.append(self.activate(activation_of(layer), net))
         return Forward(nets, outs)
 
     def back_through_activation(
         self, activation: str, nets: Vector, outs: Vector, d_out: Vector, output_layer: bool
     ) -> Vector:
-        """d/dnet from d/dout: the chain rule through the activation (written from ``outs``)."""
+        """d/dnet from d/dout: the chain rule through the activation (its full Jacobian)."""
         if activation == "sigmoid":  # the tutorials' case, spelt out: it is the hot loop
             return [g * (o * (1.0 - o)) for g, o in zip(d_out, outs)]
         if activation == "relu":  # a dead neuron passes nothing back, not even an infinity
             return [0.0 if o <= 0.0 else g for g, o in zip(d_out, outs)]
+        if activation in NET_WRITTEN:
+            from_net = self.net_derivative
+            return [g * from_net(activation, x) for g, x in zip(d_out, nets)]
         if activation != "softmax":
             derivative = self.elementwise_derivative
             return [g * derivative(activation, o) for g, o in zip(d_out, outs)]
@@ -144,27 +173,47 @@ class LoopsEngine:
     def apply_update(
         self, problem: Problem, params: Params, layer_index: int, grad_w: Matrix, grad_b: Vector
     ) -> None:
-        """Gradient descent on one layer: p <- p - rate * dE/dp (frozen biases stay)."""
-        rate = problem.learning_rate
+        """One layer's update, p <- p + change (frozen biases stay); the changes are kept.
+
+        The change is the optimizer's (:func:`.optimizer.changes`): ``-rate * dE/dp``
+        in plain descent, with the layer's own rate if it has one.
+        """
+        rate = layer_rate(problem, layer_index)
+        velocity = params.velocity_w[layer_index]
+        change_w = [changes(problem, rate, g, v) for g, v in zip(grad_w, velocity, strict=True)]
         params.weights[layer_index] = [
-            [w - rate * g for w, g in zip(w_row, g_row)]
-            for w_row, g_row in zip(params.weights[layer_index], grad_w)
+            [w + c for w, c in zip(w_row, c_row)]
+            for w_row, c_row in zip(params.weights[layer_index], change_w)
         ]
+        params.change_w[layer_index] = change_w
         if problem.layers[layer_index].bias_trainable:
+            change_b = changes(problem, rate, grad_b, params.velocity_b[layer_index])
             biases = params.biases[layer_index]
-            params.biases[layer_index] = [b - rate * g for b, g in zip(biases, grad_b)]
+            params.biases[layer_index] = [b + c for b, c in zip(biases, change_b)]
+            params.change_b[layer_index] = change_b
 
     # --- training ---------------------------------------------------------------------
 
     def run(self, problem: Problem, record: Collection[int]) -> q.Trace:
+        """Train and record; a float32 problem runs on float32 numbers (:mod:`.single`)."""
+        if problem.precision == "float32":
+            return plain(self._train(in_float32(problem), record))
+        return self._train(problem, record)
+
+    def _train(self, problem: Problem, record: Collection[int]) -> q.Trace:
+        """Every step; a step not recorded takes a lean path when the problem has one.
+
+        The lean paths (:mod:`.inline`, :meth:`_simultaneous_step`) know plain descent
+        in simultaneous order only; any other step goes through :meth:`_step`.
+        """
         params = Params.of(problem)
         trace: q.Trace = {}
-        fast = problem.update_order == "simultaneous"
-        inline = fast and seams_are_ours(type(self), LoopsEngine)
+        lean = problem.update_order == "simultaneous" and is_plain_descent(problem)
+        inline = lean and seams_are_ours(type(self), LoopsEngine)
         recorded = sorted(set(record))
         step = 0
         while step <= problem.steps:
-            if step in record or (not fast and step < problem.steps):
+            if step in record or (not lean and step < problem.steps):
                 values = self._step(problem, params, step, step in record, step < problem.steps)
                 if step in record:
                     trace[step] = values
@@ -184,7 +233,7 @@ class LoopsEngine:
     def _simultaneous_step(
         self, problem: Problem, params: Params, batch: tuple[int, ...], scale: int
     ) -> None:
-        """One simultaneous update with nothing recorded: the hot loop of long runs.
+        """One simultaneous update of plain descent with nothing recorded.
 
         The same arithmetic in the same order as the recording path, with fewer
         intermediate lists: each sample is carried down on its own, its gradient
@@ -195,6 +244,7 @@ class LoopsEngine:
         layers = problem.layers
         top = len(layers) - 1
         back_through_activation = self.back_through_activation
+        names = [activation_of(layer) for layer in layers]
         grad_w = [[[0.0] * len(row) for row in weights] for weights in params.weights]
         grad_b = [[0.0] * len(weights) for weights in params.weights]
         for s in batch:
@@ -202,11 +252,7 @@ class LoopsEngine:
             d_out = self.output_gradient(problem, list(problem.targets[s]), fwd.outs[-1], scale)
             for index in range(top, -1, -1):
                 delta = back_through_activation(
-                    layers[index].activation,
-                    fwd.nets[index + 1],
-                    fwd.outs[index + 1],
-                    d_out,
-                    index == top,
+                    names[index], fwd.nets[index + 1], fwd.outs[index + 1], d_out, index == top
                 )
                 below = fwd.outs[index]
                 for row, d in zip(grad_w[index], delta):
@@ -230,9 +276,11 @@ class LoopsEngine:
         values: dict[str, float] = {}
         passes = [self.forward(problem, params, list(problem.inputs[s])) for s in batch]
         if recording:
-            self._record_parameters(problem, params, values)
-            self._record_forward(problem, batch, passes, scale, values)
+            record.parameters(problem, params, values)
+            self._record_forward(problem, params, batch, passes, scale, values)
         self._backward_and_update(problem, params, batch, passes, scale, values, recording, update)
+        if recording and update:
+            record.changes(problem, params, values)
         return values
 
     def _backward_and_update(
@@ -249,9 +297,10 @@ class LoopsEngine:
         """Back-propagate layer by layer from the top, summing gradients over the batch.
 
         In ``sequential`` order a layer is updated as soon as its gradient is
-        known, and the deltas for the layer below flow through its new weights.
-        When recording, each output's loss term is also carried down on its own
-        (``term_d_outs[sample][k]``) for the ``dE[k]_d...`` partials.
+        known, and the deltas for the layer below (down to the inputs' gradients)
+        flow through its new weights.  When recording, each output's loss term is
+        also carried down on its own (``term_d_outs[sample][k]``) for the
+        ``dE[k]_d...`` partials.
         """
         d_outs: list[Vector] = []
         term_d_outs: list[list[Vector]] = []
@@ -270,11 +319,12 @@ class LoopsEngine:
                 [self._delta(problem, layer_index, fwd, d) for d in ds]
                 for fwd, ds in zip(passes, term_d_outs, strict=recording)
             ]
-            grad_w, grad_b = self._layer_gradients(problem, layer_index, passes, deltas)
+            grad_w, grad_b = self._layer_gradients(problem, params, layer_index, passes, deltas)
             if recording:
-                self._record_backward(layer_index, batch, d_outs, deltas, values)
-                self._record_term_partials(layer_index, batch, term_d_outs, term_deltas, values)
-                self._record_gradients(problem, layer_index, grad_w, grad_b, values)
+                self._record_backward(problem, layer_index, batch, passes, d_outs, deltas, values)
+                record.term_partials(layer_index, batch, term_d_outs, term_deltas, values)
+                layer = problem.layers[layer_index]
+                record.gradients(layer, layer_index, grad_w, grad_b, values)
             if update and problem.update_order == "sequential":
                 self.apply_update(problem, params, layer_index, grad_w, grad_b)
             else:
@@ -284,6 +334,8 @@ class LoopsEngine:
             term_d_outs = [
                 [self.back_through_weights(weights, d) for d in ds] for ds in term_deltas
             ]
+        if recording:
+            record.input_gradients(batch, d_outs, values)
         if update:
             for layer_index, grad_w, grad_b in pending:
                 self.apply_update(problem, params, layer_index, grad_w, grad_b)
@@ -292,7 +344,7 @@ class LoopsEngine:
         """dE/dnet of one sample at one layer, the seam told the nets and if it is the output."""
         number = layer_index + 1
         return self.back_through_activation(
-            problem.layers[layer_index].activation,
+            activation_of(problem.layers[layer_index]),
             fwd.nets[number],
             fwd.outs[number],
             d_out,
@@ -302,11 +354,12 @@ class LoopsEngine:
     def _layer_gradients(
         self,
         problem: Problem,
+        params: Params,
         layer_index: int,
         passes: list[Forward],
         deltas: list[Vector],
     ) -> tuple[Matrix, Vector]:
-        """dE/dw = sum over samples of delta_j * out_i; dE/db likewise (summed if shared)."""
+        """dE/dw = sum over samples of delta_j * out_i (+ weight decay); dE/db likewise."""
         layer = problem.layers[layer_index]
         grad_w = [[0.0] * layer.fan_in for _ in range(layer.size)]
         per_neuron_b = [0.0] * layer.size
@@ -316,103 +369,65 @@ class LoopsEngine:
                 per_neuron_b[j] += d
                 for i, o in enumerate(below):
                     row[i] += d * o
+        grad_w = with_decay(problem, grad_w, params.weights[layer_index])
         return grad_w, self.bias_gradient(layer, per_neuron_b)
 
-    # --- recording ---------------------------------------------------------------------
-
-    def _record_parameters(
-        self, problem: Problem, params: Params, values: dict[str, float]
-    ) -> None:
-        for layer_index, layer in enumerate(problem.layers):
-            number = layer_index + 1
-            for j, row in enumerate(params.weights[layer_index]):
-                for i, w in enumerate(row):
-                    values[q.weight(number, j + 1, i + 1)] = w
-            for j, b in enumerate(params.biases[layer_index]):
-                values[q.bias(number, None if layer.bias_kind == "shared" else j + 1)] = b
+    # --- recording (through the seams; the names are written by :mod:`.record`) ----------
 
     def _record_forward(
         self,
         problem: Problem,
+        params: Params,
         batch: tuple[int, ...],
         passes: list[Forward],
         scale: int,
         values: dict[str, float],
     ) -> None:
-        """Every sample's forward values and loss terms, and the batch loss E."""
+        """Every sample's forward values and loss, and the batch loss E (with weight decay)."""
         total_loss = 0.0
         for s, fwd in zip(batch, passes, strict=True):
-            terms = [
-                self.loss_term(problem.loss, t, o, scale)
-                for t, o in zip(problem.targets[s], fwd.outs[-1], strict=True)
-            ]
+            target, outs = list(problem.targets[s]), fwd.outs[-1]
+            terms = self._loss_terms(problem, target, outs, scale)
             total_loss += sum(terms)
-            self._record_sample(problem, fwd, terms, s + 1, values)
+            slopes: list[Vector] = [[]] + [
+                self._activation_slopes(layer, fwd.nets[n], fwd.outs[n])
+                for n, layer in enumerate(problem.layers, start=1)
+            ]
+            record.sample_forward(problem, params, fwd, slopes, s + 1, values)
+            record.sample_loss(problem, target, outs, terms, s + 1, values)
+        if problem.weight_decay != 0.0:
+            total_loss += decay_penalty(problem, params.weights)
         values[q.LOSS] = total_loss
 
-    def _record_sample(
-        self,
-        problem: Problem,
-        fwd: Forward,
-        terms: Vector,
-        sample: int,
-        values: dict[str, float],
-    ) -> None:
-        """Forward values, activation derivatives and loss terms of one sample."""
-        for i, x in enumerate(fwd.outs[0]):
-            values[q.neuron("out", 0, i + 1, sample)] = x
-        for layer_index, layer in enumerate(problem.layers):
-            number = layer_index + 1
-            outs = fwd.outs[number]
-            jac = self.out_net_jacobian(layer.activation, outs)
-            for j in range(layer.size):
-                values[q.neuron("net", number, j + 1, sample)] = fwd.nets[number][j]
-                values[q.neuron("out", number, j + 1, sample)] = outs[j]
-                values[q.neuron("dout_dnet", number, j + 1, sample)] = jac[j][j]
-        for k, value in enumerate(terms):
-            values[q.term(k + 1, sample)] = value
+    def _loss_terms(self, problem: Problem, target: Vector, outs: Vector, scale: int) -> Vector:
+        """Each output's loss term; loss ``output`` is the objective output itself, others 0."""
+        if problem.loss == "output":
+            k = problem.objective - 1
+            return [o if j == k else 0.0 for j, o in enumerate(outs)]
+        return [
+            self.loss_term(problem.loss, t, o, scale) for t, o in zip(target, outs, strict=True)
+        ]
+
+    def _activation_slopes(self, layer: Layer, nets: Vector, outs: Vector) -> Vector:
+        """dout_dnet of each neuron of a layer (softmax: the Jacobian's diagonal)."""
+        name = activation_of(layer)
+        if name in NET_WRITTEN:
+            return [self.net_derivative(name, x) for x in nets]
+        jac = self.out_net_jacobian(name, outs)
+        return [jac[j][j] for j in range(len(outs))]
 
     def _record_backward(
         self,
+        problem: Problem,
         layer_index: int,
         batch: tuple[int, ...],
+        passes: list[Forward],
         d_outs: list[Vector],
         deltas: list[Vector],
         values: dict[str, float],
     ) -> None:
-        number = layer_index + 1
-        for s, d_out, delta in zip(batch, d_outs, deltas, strict=True):
-            for j, (g_out, g_net) in enumerate(zip(d_out, delta, strict=True)):
-                values[q.neuron("dE_dout", number, j + 1, s + 1)] = g_out
-                values[q.neuron("delta", number, j + 1, s + 1)] = g_net
-
-    def _record_term_partials(
-        self,
-        layer_index: int,
-        batch: tuple[int, ...],
-        term_d_outs: list[list[Vector]],
-        term_deltas: list[list[Vector]],
-        values: dict[str, float],
-    ) -> None:
-        number = layer_index + 1
-        for s, d_outs, deltas in zip(batch, term_d_outs, term_deltas, strict=True):
-            for k, (d_out, delta) in enumerate(zip(d_outs, deltas, strict=True)):
-                for j, (g_out, g_net) in enumerate(zip(d_out, delta, strict=True)):
-                    values[q.term_partial(k + 1, "out", number, j + 1, s + 1)] = g_out
-                    values[q.term_partial(k + 1, "net", number, j + 1, s + 1)] = g_net
-
-    def _record_gradients(
-        self,
-        problem: Problem,
-        layer_index: int,
-        grad_w: Matrix,
-        grad_b: Vector,
-        values: dict[str, float],
-    ) -> None:
-        number = layer_index + 1
-        for j, row in enumerate(grad_w):
-            for i, g in enumerate(row):
-                values[q.weight_grad(number, j + 1, i + 1)] = g
-        shared = problem.layers[layer_index].bias_kind == "shared"
-        for j, g in enumerate(grad_b):
-            values[q.bias_grad(number, None if shared else j + 1)] = g
+        """dE/dout, delta and each sample's own gradients of one layer."""
+        layer = problem.layers[layer_index]
+        record.backward(layer_index, batch, d_outs, deltas, values)
+        bias_grads = [self.bias_gradient(layer, list(delta)) for delta in deltas]
+        record.sample_gradients(layer, layer_index, batch, passes, deltas, bias_grads, values)

@@ -18,7 +18,13 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bpcheck.engines.loops.formulas import Matrix, Vector, loss_term_derivative
+from bpcheck.engines.loops.formulas import (
+    Matrix,
+    Vector,
+    activation_of,
+    loss_term_derivative,
+    one_hot,
+)
 from bpcheck.engines.loops.params import Params, neuron_biases
 from bpcheck.model.problem import Layer, Problem, batch_of_step
 
@@ -29,6 +35,7 @@ SEAMS = (
     "_simultaneous_step",
     "activate",
     "elementwise_derivative",
+    "net_derivative",
     "out_net_jacobian",
     "loss_term",
     "output_gradient",
@@ -53,7 +60,7 @@ def seams_are_ours(engine: type, base: type) -> bool:
 
 
 def train(engine: LoopsEngine, problem: Problem, params: Params, steps: range) -> None:
-    """Simultaneous updates ``steps`` of ``problem``, recording nothing.
+    """Simultaneous updates ``steps`` of ``problem`` (plain descent), recording nothing.
 
     With one sample per step, a layer is updated as soon as the layer below has
     taken what it needs of its weights, and no gradient is kept; with several,
@@ -62,12 +69,12 @@ def train(engine: LoopsEngine, problem: Problem, params: Params, steps: range) -
     layers, weights, rate = problem.layers, params.weights, problem.learning_rate
     top = len(layers) - 1
     full = batch_of_step(problem, 0) if problem.batch == "full" else None
-    scale = problem.n_outputs * len(full or (0,))
     biases = [neuron_biases(problem, params, index) for index in range(top + 1)]
     moving = [layer.bias_trainable and layer.bias_kind != "none" for layer in layers]
     sigmoid = [layer.activation == "sigmoid" for layer in layers]
     for step in steps:
-        batch = full or (step % problem.n_samples,)
+        batch = full or batch_of_step(problem, step)
+        scale = problem.n_outputs * len(batch)
         if len(batch) > 1:
             batch_step(engine, problem, params, biases, batch, scale)
             continue
@@ -76,10 +83,7 @@ def train(engine: LoopsEngine, problem: Problem, params: Params, steps: range) -
         if problem.loss == "half_sse":  # loss_term_derivative's first case, spelt out
             d_out = [-(t - o) for t, o in zip(target, outs[-1])]
         else:
-            d_out = [
-                loss_term_derivative(problem.loss, t, o, scale)
-                for t, o in zip(target, outs[-1], strict=True)
-            ]
+            d_out = output_gradient(problem, target, outs[-1], scale)
         for index in range(top, -1, -1):
             if sigmoid[index]:  # back_through_activation's first case, spelt out
                 delta = [g * (o * (1.0 - o)) for g, o in zip(d_out, outs[index + 1])]
@@ -110,10 +114,7 @@ def batch_step(
     summed: list[tuple[Matrix, Vector]] = []  # per layer, from the top: dE/dw, dE/db
     for s in batch:
         nets, outs = forward(engine, layers, weights, biases, problem.inputs[s])
-        d_out = [
-            loss_term_derivative(problem.loss, t, o, scale)
-            for t, o in zip(problem.targets[s], outs[-1], strict=True)
-        ]
+        d_out = output_gradient(problem, problem.targets[s], outs[-1], scale)
         grads: list[tuple[Matrix, Vector]] = []
         for index in range(top, -1, -1):
             delta = back_through_activation(engine, layers[index], nets, outs, d_out, index)
@@ -130,6 +131,17 @@ def batch_step(
         if layer.bias_trainable and layer.bias_kind != "none":
             update_bias(problem, params, index, per_neuron)
         biases[index] = neuron_biases(problem, params, index)
+
+
+def output_gradient(
+    problem: Problem, target: Sequence[float], outs: Sequence[float], scale: int
+) -> Vector:
+    """The engine's ``output_gradient``: dE/dout of one sample (loss ``output``: one-hot)."""
+    if problem.loss == "output":
+        return one_hot(len(outs), problem.objective - 1, 1.0)
+    return [
+        loss_term_derivative(problem.loss, t, o, scale) for t, o in zip(target, outs, strict=True)
+    ]
 
 
 def forward(
@@ -155,7 +167,7 @@ def forward(
         if layer.activation == "sigmoid":  # formulas.sigmoid, spelt out
             outs.append([exp(v) if v < -700.0 else 1.0 / (1.0 + exp(-v)) for v in net])
         else:
-            outs.append(engine.activate(layer.activation, net))
+            outs.append(engine.activate(activation_of(layer), net))
     return nets, outs
 
 
@@ -173,7 +185,7 @@ def back_through_activation(
         return [g * (o * (1.0 - o)) for g, o in zip(d_out, out)]
     output_layer = index == len(nets) - 2
     return engine.back_through_activation(
-        layer.activation, nets[index + 1], list(out), d_out, output_layer
+        activation_of(layer), nets[index + 1], list(out), d_out, output_layer
     )
 
 
