@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import struct
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bpcheck.checking.check import Outcome
 from bpcheck.gradcheck.differences import check_directional, per_parameter_rows
-from bpcheck.gradcheck.error_model import rounding
+from bpcheck.gradcheck.error_model import UNIT_ROUNDOFF, Rounding, rounding
 from bpcheck.gradcheck.methods import AUTO_DIRECTIONAL_ABOVE, METHODS
 from bpcheck.gradcheck.mpmath_reference import Decimals, mpmath_rows
 from bpcheck.gradcheck.network import NUMPY_MISSING, Network
@@ -71,6 +72,11 @@ def check_gradients(
 ) -> GradcheckResult:
     """Check the engine's dE/dθ at step 0 of ``problem`` (its parameters as given).
 
+    The loss is the step-0 batch's (a mini-batch's samples, in its order) with weight
+    decay's penalty.  A float32 problem is differentiated in float64 at its float32
+    numbers (:func:`float64_version`) and the engine's float32 gradient is allowed
+    float32's rounding (:func:`float32_rounding`).
+
     The engine runs the problem with no update (``steps=0``), so that its
     gradient is the plain gradient of the step-0 batch's loss whatever the
     update order.  ``decimals`` gives exact values for the ``mpmath`` reference
@@ -81,11 +87,14 @@ def check_gradients(
     reason = why_skipped(engine, problem)
     if reason is not None:
         return GradcheckResult(engine.name, 0, chosen, [], Outcome.SKIPPED, reason)
-    network = Network(problem, batch_of_step(problem, 0))
+    reference = float64_version(problem)
+    network = Network(reference, batch_of_step(reference, 0))
     gradient = _engine_gradient(engine, problem, network)
     if isinstance(gradient, GradcheckResult):
         return replace(gradient, method=chosen)
     bounds = rounding(network, network.theta)
+    if problem.precision == "float32":
+        bounds = float32_rounding(bounds, network)
     if not (math.isfinite(network.loss(network.theta)) and math.isfinite(bounds.loss)):
         why = "the loss is not finite at these parameters: no finite-difference reference"
         return GradcheckResult(engine.name, 0, chosen, [], Outcome.SKIPPED, why)
@@ -100,6 +109,67 @@ def check_gradients(
         why = f"float64 overflows near these parameters (along {unusable}): no reference"
         return GradcheckResult(engine.name, 0, chosen, rows, Outcome.SKIPPED, why)
     return GradcheckResult(engine.name, 0, chosen, rows, outcome_of(rows))
+
+
+FLOAT32_UNIT_ROUNDOFF = 2.0**-24
+FLOAT32_UNDERFLOW = 2.0**-149
+"""float32's u and subnormal spacing: an engine computing in float32 rounds by these."""
+
+
+def to_float32(value: float) -> float:
+    """The float32 nearest ``value``, as a Python float (exact)."""
+    result: float = struct.unpack("f", struct.pack("f", value))[0]
+    return result
+
+
+def float64_version(problem: Problem) -> Problem:
+    """The float64 problem a float32 engine computes an approximation of.
+
+    Every number is the float32 the engine starts from (data, parameters, rates,
+    slope, alpha, momentum, decay), computed on in float64: the finite differences
+    are taken on it, and the engine's float32 gradient is compared with them.  A
+    float64 problem is returned as it is.
+    """
+    if problem.precision != "float32":
+        return problem
+
+    def rows(values: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(to_float32(v) for v in row) for row in values)
+
+    layers = tuple(
+        replace(
+            layer,
+            weights=rows(layer.weights),
+            bias=tuple(to_float32(b) for b in layer.bias),
+            slope=to_float32(layer.slope),
+            alpha=to_float32(layer.alpha),
+            learning_rate=None if layer.learning_rate is None else to_float32(layer.learning_rate),
+        )
+        for layer in problem.layers
+    )
+    return replace(
+        problem,
+        layers=layers,
+        inputs=rows(problem.inputs),
+        targets=rows(problem.targets),
+        learning_rate=to_float32(problem.learning_rate),
+        momentum=to_float32(problem.momentum),
+        weight_decay=to_float32(problem.weight_decay),
+        precision="float64",
+    )
+
+
+def float32_rounding(bounds: Rounding, network: Network) -> Rounding:
+    """The engine's rounding bounds for float32 arithmetic: float64's, in float32's unit.
+
+    The running error analysis (:mod:`~bpcheck.gradcheck.error_model`) is first order in
+    the unit roundoff u: an engine rounding every operation to float32 rounds by the
+    same bounds with u = 2^-24 instead of 2^-53 (and underflows at 2^-149).  The loss's
+    bound stays float64's: the finite differences are taken in float64.
+    """
+    scale = FLOAT32_UNIT_ROUNDOFF / UNIT_ROUNDOFF
+    floor = FLOAT32_UNDERFLOW * network.operations
+    return replace(bounds, gradient=bounds.gradient * scale + floor)
 
 
 def _judgeable(row: Row) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bpcheck.gradcheck.network import Network, activate, loss_terms, t_log
+from bpcheck.gradcheck.network import Network, activate, has_kink, loss_terms, t_log
 from bpcheck.model.problem import Layer
 
 if TYPE_CHECKING:
@@ -88,8 +88,17 @@ class _LossSlopes:
     slope_error: Callable[[Array], Array]
 
 
-def _loss_slopes(loss: str, o: Array, t: Array, count: int) -> _LossSlopes:
+def _loss_slopes(loss: str, o: Array, t: Array, count: int, objective: int = 0) -> _LossSlopes:
     u = UNIT_ROUNDOFF
+    if loss == "output":
+        # E is the objective's output itself: slope exactly 1 there, no rounding of its own.
+        slope = np.where(np.arange(o.shape[-1]) == objective - 1, 1.0, 0.0) * np.ones_like(o)
+        parts = np.abs(loss_terms(loss, o, t, count, objective))
+
+        def exact(e_o: Array) -> Array:
+            return np.zeros_like(e_o)
+
+        return _LossSlopes(slope, slope, parts, np.zeros_like(o), exact)
     if loss in ("half_sse", "sse", "mse"):
         k = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / count}[loss]
         slope = k * (o - t)
@@ -131,7 +140,7 @@ def _loss_slopes(loss: str, o: Array, t: Array, count: int) -> _LossSlopes:
 
 
 def _activation_errors(
-    name: str, net: Array, out: Array, e_net: Array
+    layer: Layer, net: Array, out: Array, e_net: Array
 ) -> tuple[Array, Array, Array]:
     """``(e_out, slope, e_slope)``: the output's error bound and d out/d net with its bound.
 
@@ -139,14 +148,25 @@ def _activation_errors(
     pass); elementwise slopes are the ones an engine computes, from out or net.
     """
     u = UNIT_ROUNDOFF
+    name = layer.activation
     if name == "identity":
         return e_net, np.ones_like(net), np.zeros_like(net)
-    if name == "relu":
-        # A net input farther from 0 than its error keeps its side: an inactive unit's
+    if name in ("relu", "leaky_relu"):
+        # A net input farther from 0 than its error keeps its side: an inactive relu's
         # output is exactly 0 whatever the rounding of its net input.
-        slope = (net > 0.0).astype(np.float64)
-        return np.where(np.abs(net) > e_net, slope * e_net, e_net), slope, np.zeros_like(net)
+        low = 0.0 if name == "relu" else layer.slope
+        slope = np.where(net > 0.0, 1.0, low)
+        kept = np.abs(slope) * e_net + u * np.abs(low * net)
+        either = max(1.0, abs(low)) * e_net + u * np.abs(low * net)
+        return np.where(np.abs(net) > e_net, kept, either), slope, np.zeros_like(net)
     eta = 4 * UNDERFLOW
+    if name == "elu":
+        return _elu_errors(layer.alpha, net, out, e_net)
+    if name == "softplus":
+        # log(1 + e^z) as an engine may write it: 1 + e^z rounds by u (absolute, after log).
+        slope = activate("sigmoid", net)
+        e_out = slope * e_net + 4 * u * np.abs(out) + 2 * u + eta
+        return e_out, slope, slope * (1.0 - slope) * e_net + 4 * u * slope + eta
     if name == "sigmoid":
         slope = out * (1.0 - out)
         e_out = slope * e_net + 4 * u * out + eta
@@ -161,6 +181,19 @@ def _activation_errors(
         e_out = out * (shifted + spread) + (net.shape[-1] + 4) * (u * out + UNDERFLOW)
         return e_out, np.zeros_like(net), np.zeros_like(net)
     raise ValueError(f"unknown activation {name!r}")
+
+
+def _elu_errors(alpha: float, net: Array, out: Array, e_net: Array) -> tuple[Array, Array, Array]:
+    """elu's bounds: ``alpha (e^z - 1)`` below 0 (e^z, the subtraction, the product), z above;
+    its slope ``alpha e^z`` (or ``out + alpha``, as an engine may take it from the output)."""
+    u = UNIT_ROUNDOFF
+    grown = alpha * np.exp(np.minimum(net, 0.0))
+    slope = np.where(net > 0.0, 1.0, grown)
+    below = grown * e_net + 4 * u * np.abs(grown) + u * (abs(alpha) + np.abs(out)) + 4 * UNDERFLOW
+    kept = np.where(net > 0.0, e_net, below)
+    e_out = np.where(np.abs(net) > e_net, kept, np.maximum(1.0, abs(alpha)) * e_net + below)
+    e_slope = np.where(net > 0.0, 0.0, below + grown * e_net + 5 * u * np.abs(grown))
+    return e_out, slope, e_slope
 
 
 @dataclass
@@ -224,20 +257,46 @@ def rounding(
                 size_w, size_b, terms = size_w + np.abs(dw), size_b + np.abs(db), 2 * terms
             magnitude = np.abs(out) @ size_w.T + size_b
             e_net = e_out @ size_w.T + gamma(terms) * magnitude + terms * UNDERFLOW
-            new_out = activate(layer.activation, net)
-            e_new, slope, e_slope = _activation_errors(layer.activation, net, new_out, e_net)
+            new_out = activate(layer.activation, net, layer)
+            e_new, slope, e_slope = _activation_errors(layer, net, new_out, e_net)
             passes.append(
                 _Pass(out, e_out, w, net, magnitude, e_net, new_out, e_new, slope, e_slope, terms)
             )
             out, e_out = new_out, e_new
         loss_bound, gradient = _backward_bounds(network, passes, gradients)
-    relu = [p for p, layer in zip(passes, problem.layers) if layer.activation == "relu"]
+    relu = [p for p, layer in zip(passes, problem.layers) if has_kink(layer)]
     nets = np.concatenate([p.net.ravel() for p in relu]) if relu else np.zeros(0)
     errors = np.concatenate([p.e_net.ravel() for p in relu]) if relu else np.zeros(0)
     floor = UNDERFLOW * network.operations
+    penalty_loss, penalty_gradient = _decay_bounds(network, theta, displacement)
+    loss_bound += penalty_loss
+    if gradients:
+        gradient = gradient + penalty_gradient
     return Rounding(
         SAFETY * loss_bound + floor, SAFETY * gradient + floor, nets, SAFETY * errors + floor
     )
+
+
+def _decay_bounds(
+    network: Network, theta: Array, displacement: Array | None
+) -> tuple[float, Array]:
+    """Weight decay's share: ``λ/2 Σ w²`` (squares, a sum, a product, and its addition to E)
+    and, per weight, the rounding of ``λw`` (the sum into dE/dw is in the layer's bound)."""
+    decay = network.problem.weight_decay
+    if decay == 0.0:
+        return 0.0, np.zeros(network.size)
+    u = UNIT_ROUNDOFF
+    weights = network.weight_entries(theta)
+    if displacement is not None:
+        weights = np.abs(weights) + np.abs(network.weight_entries(displacement))
+    penalty = decay / 2.0 * float((weights * weights).sum())
+    loss = (gamma(weights.size + 3) + u) * penalty + 2 * u * penalty
+    per_weight = np.zeros(network.size)
+    for block in network.blocks:
+        if block.kind == "w":
+            values = theta[block.offset : block.offset + block.count]
+            per_weight[block.offset : block.offset + block.count] = 2 * u * np.abs(decay * values)
+    return loss, per_weight
 
 
 def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> tuple[float, Array]:
@@ -252,7 +311,8 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
     u = UNIT_ROUNDOFF
     top = passes[-1]
     o, e_o, t = top.out, top.e_out, network.targets
-    slopes = _loss_slopes(network.problem.loss, o, t, network.count)
+    problem = network.problem
+    slopes = _loss_slopes(problem.loss, o, t, network.count, problem.objective)
     slope, parts = slopes.slope, slopes.parts
     worst_case = float(
         (slopes.sensitivity * e_o + u * slopes.data + 4 * u * parts).sum()
@@ -274,7 +334,7 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
         events += _layer_events(network.problem.layers[index], p, delta, d_out)
         underflow += UNDERFLOW * float(p.terms * np.abs(delta).sum() + 4 * np.abs(d_out).sum())
         if gradients:
-            grads.append(_parameter_bounds(p, delta, e_delta))
+            grads.append(_parameter_bounds(p, delta, e_delta, problem.weight_decay != 0.0))
         if index:
             below = passes[index - 1]
             d_out = delta @ p.weights
@@ -300,9 +360,14 @@ def _backward_bounds(network: Network, passes: list[_Pass], gradients: bool) -> 
     return min(worst_case, noise), _flatten_bounds(network, grads[::-1])
 
 
-def _parameter_bounds(p: _Pass, delta: Array, e_delta: Array) -> tuple[Array, Array]:
-    """Bounds on dE/dW = Σₛ δ aᵀ and the per-neuron dE/db = Σₛ δ of one layer."""
-    samples = delta.shape[0]
+def _parameter_bounds(
+    p: _Pass, delta: Array, e_delta: Array, decay: bool = False
+) -> tuple[Array, Array]:
+    """Bounds on dE/dW = Σₛ δ aᵀ and the per-neuron dE/db = Σₛ δ of one layer.
+
+    ``decay``: one more term is added to dE/dW (weight decay's λw), one more rounding.
+    """
+    samples = delta.shape[0] + (1 if decay else 0)
     e_w = e_delta.T @ np.abs(p.below) + np.abs(delta).T @ p.e_below + e_delta.T @ p.e_below
     e_w += gamma(samples + 1) * (np.abs(delta).T @ np.abs(p.below)) + (samples + 1) * UNDERFLOW
     e_b = e_delta.sum(axis=0) + gamma(samples + 1) * np.abs(delta).sum(axis=0)
@@ -319,9 +384,20 @@ def _layer_events(layer: Layer, p: _Pass, delta: Array, d_out: Array) -> list[Ar
     few u, felt with ``∂E/∂out``; softmax also rounds ``z - max z``.
     """
     events = [math.sqrt(p.terms) * np.abs(delta * p.magnitude)]
-    rounding_of_out = {"sigmoid": 4.0, "tanh": 4.0, "softmax": layer.size + 4.0}
+    rounding_of_out = {
+        "sigmoid": 4.0,
+        "tanh": 4.0,
+        "softmax": layer.size + 4.0,
+        "softplus": 4.0,
+        "elu": 6.0,
+        "leaky_relu": 1.0,
+    }
     factor = rounding_of_out.get(layer.activation, 0.0)
     events.append(factor * np.abs(p.out * d_out))
+    if layer.activation == "softplus":  # 1 + e^z rounds by u, after the log absolutely
+        events.append(2.0 * np.abs(d_out))
+    if layer.activation == "elu":  # e^z - 1 rounds by u of alpha, absolutely
+        events.append(abs(layer.alpha) * np.abs(d_out) * (p.net <= 0.0))
     if layer.activation == "softmax":
         shift = np.abs(p.net - p.net.max(axis=-1, keepdims=True))
         events.append(np.abs(shift * delta))

@@ -124,11 +124,21 @@ class MpNetwork:
                     mp.fsum(w * a for w, a in zip(row, out)) + added[j]
                     for j, row in enumerate(weights)
                 ]
-                out = _mp_activate(layer.activation, nets)
+                out = _mp_activate(layer, nets)
             total += mp.fsum(
-                _mp_term(self.problem.loss, tk, ok, self.count) for tk, ok in zip(t, out)
+                _mp_term(self.problem, k, tk, ok, self.count)
+                for k, (tk, ok) in enumerate(zip(t, out), start=1)
             )
-        return total
+        return total + self._penalty()
+
+    def _penalty(self) -> Any:
+        """Weight decay's ``λ/2 Σ w²`` over the weights."""
+        mp = mpmath.mp
+        decay = self.problem.weight_decay
+        if decay == 0.0:
+            return mp.mpf(0)
+        squares = mp.fsum(w * w for layer in self.weights for row in layer for w in row)
+        return mp.mpf(decay) / 2 * squares
 
 
 def _mp_bias(layer: Layer, bias: list[Any]) -> list[Any]:
@@ -139,8 +149,15 @@ def _mp_bias(layer: Layer, bias: list[Any]) -> list[Any]:
     return bias
 
 
-def _mp_activate(name: str, nets: list[Any]) -> list[Any]:
+def _mp_activate(layer: Layer, nets: list[Any]) -> list[Any]:
     mp = mpmath.mp
+    name = layer.activation
+    if name == "leaky_relu":
+        return [z if z > 0 else mp.mpf(layer.slope) * z for z in nets]
+    if name == "elu":
+        return [z if z > 0 else mp.mpf(layer.alpha) * mp.expm1(z) for z in nets]
+    if name == "softplus":
+        return [mp.log1p(mp.exp(z)) for z in nets]
     if name == "identity":
         return nets
     if name == "sigmoid":
@@ -160,7 +177,11 @@ def _mp_t_log(t: Any, o: Any) -> Any:
     return 0 if t == 0 else t * mpmath.mp.log(o)
 
 
-def _mp_term(loss: str, t: Any, o: Any, count: int) -> Any:
+def _mp_term(problem: Problem, k: int, t: Any, o: Any, count: int) -> Any:
+    """Output ``k``'s (1-based) term of the loss."""
+    loss = problem.loss
+    if loss == "output":
+        return o if k == problem.objective else 0
     if loss == "half_sse":
         return (t - o) ** 2 / 2
     if loss == "sse":
@@ -239,7 +260,8 @@ def _mp_one_sided(f: Callable[[Any], Any], x: Any) -> tuple[float, float]:
 
 
 def _near_kink(network: Network, index: int, bounds: Rounding, rates: Rates) -> bool:
-    """A relu net input within rounding of 0 that the parameter moves (by a step of its scale)."""
+    """A kinked unit's net input (relu, leaky_relu, elu) within rounding of 0 that the parameter
+    moves (by a step of its scale)."""
     nets, errors = bounds.relu_nets, bounds.relu_errors
     if nets.size == 0 or not np.any(np.abs(nets) <= errors):
         return False

@@ -147,27 +147,61 @@ class Network:
                     dw, db = moved[index]
                     net = net + (outs[-1] @ dw.T + db)
                 nets.append(net)
-                outs.append(activate(layer.activation, net))
+                outs.append(activate(layer.activation, net, layer))
         return nets, outs
 
     def evaluate(self, theta: Array, displacement: Array | None = None) -> tuple[float, Array]:
-        """The loss at ``θ`` (plus ``displacement``), and the net inputs of every relu unit."""
+        """The loss at ``θ`` (plus ``displacement``), and the net inputs of every unit with a kink.
+
+        The loss includes the weight decay's ``λ/2 Σ w²`` (:meth:`penalty`).
+        """
         nets, outs = self.forward(theta, displacement)
+        problem = self.problem
         with np.errstate(all="ignore"):
-            loss = float(loss_terms(self.problem.loss, outs[-1], self.targets, self.count).sum())
-        relu = [
-            n.ravel()
-            for n, layer in zip(nets[1:], self.problem.layers)
-            if layer.activation == "relu"
-        ]
-        return loss, (np.concatenate(relu) if relu else np.zeros(0))
+            terms = loss_terms(problem.loss, outs[-1], self.targets, self.count, problem.objective)
+            loss = float(terms.sum()) + self.penalty(theta, displacement)
+        kinked = [n.ravel() for n, layer in zip(nets[1:], problem.layers) if has_kink(layer)]
+        return loss, (np.concatenate(kinked) if kinked else np.zeros(0))
+
+    def penalty(self, theta: Array, displacement: Array | None = None) -> float:
+        """Coupled L2: ``λ/2 Σ w²`` over the weights (not the biases), at exactly ``θ + d``.
+
+        ``(w + d)² = w² + (2w + d)·d``: the part that moves with ``d`` is summed on
+        its own, so that a finite difference sees it however small ``d`` is.
+        """
+        decay = self.problem.weight_decay
+        if decay == 0.0:
+            return 0.0
+        weights = self.weight_entries(theta)
+        base = float((weights * weights).sum())
+        if displacement is None:
+            return decay / 2.0 * base
+        moved = self.weight_entries(displacement)
+        return decay / 2.0 * base + decay / 2.0 * float(((2.0 * weights + moved) * moved).sum())
+
+    def weight_entries(self, vector: Array) -> Array:
+        """The entries of a vector laid out like ``theta`` that are weights, in order."""
+        parts = [vector[b.offset : b.offset + b.count] for b in self.blocks if b.kind == "w"]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def loss(self, theta: Array) -> float:
         return self.evaluate(theta)[0]
 
 
-def activate(name: str, net: Array) -> Array:
-    """The activations of the problem model, written for this module alone."""
+KINKED = ("relu", "leaky_relu", "elu")
+"""Activations whose derivative jumps at a net input of 0 (elu's second derivative does, even
+with alpha 1): a finite difference must not straddle 0 there."""
+
+
+def has_kink(layer: Layer) -> bool:
+    return layer.activation in KINKED
+
+
+def activate(name: str, net: Array, layer: Layer | None = None) -> Array:
+    """The activations of the problem model, written for this module alone.
+
+    ``layer`` gives leaky_relu's slope and elu's alpha (their defaults without it).
+    """
     if name == "identity":
         return net
     if name == "sigmoid":
@@ -180,6 +214,16 @@ def activate(name: str, net: Array) -> Array:
         return np.tanh(net)
     if name == "relu":
         return np.where(net > 0.0, net, 0.0)
+    if name == "leaky_relu":
+        slope = layer.slope if layer is not None else Layer.slope
+        return np.where(net > 0.0, net, slope * net)
+    if name == "elu":
+        alpha = layer.alpha if layer is not None else Layer.alpha
+        return np.where(net > 0.0, net, alpha * np.expm1(np.minimum(net, 0.0)))
+    if name == "softplus":
+        # max(z, 0) + log1p(e^-|z|): no overflow for a large z, no 1 + tiny rounding to 1.
+        result = np.maximum(net, 0.0) + np.log1p(np.exp(-np.abs(net)))
+        return result
     if name == "softmax":
         exps = np.exp(net - net.max(axis=-1, keepdims=True))
         result = exps / exps.sum(axis=-1, keepdims=True)
@@ -193,8 +237,11 @@ def t_log(t: Array, o: Array) -> Array:
     return result
 
 
-def loss_terms(loss: str, out: Array, target: Array, count: int) -> Array:
-    """Each output's term of the loss, ``(samples, outputs)``; ``count`` divides mse."""
+def loss_terms(loss: str, out: Array, target: Array, count: int, objective: int = 0) -> Array:
+    """Each output's term of the loss, ``(samples, outputs)``; ``count`` divides mse.
+
+    ``output``: the objective's output (1-based ``objective``) itself, 0 for the others.
+    """
     if loss == "half_sse":
         result: Array = 0.5 * (target - out) ** 2
     elif loss == "sse":
@@ -205,6 +252,8 @@ def loss_terms(loss: str, out: Array, target: Array, count: int) -> Array:
         result = -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
     elif loss == "softmax_ce":
         result = -t_log(target, out)
+    elif loss == "output":
+        result = np.where(np.arange(out.shape[-1]) == objective - 1, out, 0.0)
     else:
         raise ValueError(f"unknown loss {loss!r}")
     return result

@@ -38,7 +38,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bpcheck.gradcheck.network import Network
+from bpcheck.gradcheck.network import Network, activate
+from bpcheck.model.problem import Layer
 
 with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_MISSING
     import numpy as np
@@ -59,8 +60,9 @@ FARTHEST_START = 2.0**20
 """No scan starts further than this many times ``max(1, |θ|)`` (a saturated loss may bend on
 a scale of 1e300); from there it goes up only while the bound improves."""
 
-POLES = {"sigmoid": math.pi, "tanh": math.pi / 2}
-"""How far off the real axis sigmoid and tanh have their nearest poles (at net = ±iπ and ±iπ/2):
+POLES = {"sigmoid": math.pi, "tanh": math.pi / 2, "softplus": math.pi}
+"""How far off the real axis sigmoid and tanh have their nearest poles (at net = ±iπ and ±iπ/2;
+softplus, log(1 + e^z), its branch points where sigmoid has its poles):
 around a net input z their Taylor series converge within ``sqrt(pole² + z²)``, so a
 saturated unit bends on the scale of its net input, not of 1.  Softmax has its singularities
 where a unit's exp cancels the others' (see :func:`_log_sum_of_others`)."""
@@ -97,7 +99,7 @@ def _own_rates(activation: str, net: Array) -> tuple[Array, Array]:
         return 1.0 / np.hypot(POLES[activation], net), zero
     if activation == "softmax":
         return 1.0 / np.hypot(math.pi, net - _log_sum_of_others(net)), zero
-    if activation == "relu":
+    if activation in ("relu", "leaky_relu", "elu"):  # a kink at 0 (elu's second derivative)
         return zero, _inverse(np.abs(net))
     return zero, zero
 
@@ -116,8 +118,9 @@ def _log_sum_of_others(net: Array) -> Array:
     return others
 
 
-def _slopes(activation: str, out: Array) -> Array:
-    """``|f'(net)|`` from the outputs (softmax: the diagonal of its Jacobian)."""
+def _slopes(layer: Layer, net: Array, out: Array) -> Array:
+    """``|f'(net)|`` (softmax: the diagonal of its Jacobian)."""
+    activation = layer.activation
     if activation in ("sigmoid", "softmax"):
         result: Array = out * (1.0 - out)
         return result
@@ -126,6 +129,15 @@ def _slopes(activation: str, out: Array) -> Array:
         return result
     if activation == "relu":
         result = (out > 0.0).astype(np.float64)
+        return result
+    if activation == "leaky_relu":
+        result = np.where(net > 0.0, 1.0, abs(layer.slope))
+        return result
+    if activation == "elu":
+        result = np.where(net > 0.0, 1.0, abs(layer.alpha) * np.exp(np.minimum(net, 0.0)))
+        return result
+    if activation == "softplus":
+        result = activate("sigmoid", net)
         return result
     return np.ones(out.shape)
 
@@ -146,6 +158,8 @@ def _loss_rates(loss: str, activation: str, out: Array, target: Array) -> tuple[
         return zero, _inverse(np.full(out.shape, size))
     if loss == "bce" and activation != "sigmoid":
         return _inverse(np.minimum(np.abs(out), np.abs(1.0 - out))), zero
+    if loss == "softmax_ce" and activation != "softmax":
+        return _inverse(np.where(target != 0.0, np.abs(out), 0.0)), zero
     return zero, zero
 
 
@@ -166,13 +180,13 @@ def net_rates(network: Network, theta: Array) -> list[Rates]:
             loss_bend, loss_reach = _loss_rates(
                 network.problem.loss, top.activation, outs[-1], network.targets
             )
-            slope = _slopes(top.activation, outs[-1])
+            slope = _slopes(top, nets[-1], outs[-1])
             bend, reach = bend + slope * loss_bend, reach + slope * loss_reach
         rates = [Rates(bend, reach)]
         for index in range(len(layers) - 2, -1, -1):
             through = np.abs(unpacked[index + 1][0])
             layer = layers[index]
-            slope = _slopes(layer.activation, outs[index + 1])
+            slope = _slopes(layer, nets[index + 1], outs[index + 1])
             own_bend, own_reach = _own_rates(layer.activation, nets[index + 1])
             above = rates[0]
             rates.insert(
@@ -241,7 +255,7 @@ def direction_rates(network: Network, theta: Array, directions: Array) -> Rates:
                 own_bend, own_reach = _own_rates(layer.activation, nets[index + 1])
                 line_bend = max(line_bend, float((own_bend * np.abs(speed)).max()))
                 line_reach = max(line_reach, float((own_reach * np.abs(speed)).max()))
-                moving = _slopes(layer.activation, outs[index + 1]) * speed
+                moving = _slopes(layer, nets[index + 1], outs[index + 1]) * speed
             if layers[-1].activation != "softmax":
                 loss_bend, loss_reach = _loss_rates(
                     network.problem.loss, layers[-1].activation, outs[-1], network.targets
