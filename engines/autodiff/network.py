@@ -7,9 +7,9 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
-from bpcheck.model.problem import Problem
+from bpcheck.model.problem import Layer, Problem, layer_rate
 
 try:
     import jax
@@ -22,10 +22,11 @@ except ImportError:  # the engine is optional: report "unavailable" instead of f
 else:
     HAVE_JAX = True
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 Array: TypeAlias = "jax.Array"
-HostArray: TypeAlias = "npt.NDArray[np.float64]"
+HostArray: TypeAlias = "npt.NDArray[np.floating[Any]]"
+FloatType: TypeAlias = "np.dtype[np.floating[Any]]"
 LayerParams: TypeAlias = tuple[Array, Array]
 """``(weights, bias)``: weights ``(size, fan_in)``; bias ``(0,)``, ``(1,)`` or ``(size,)``."""
 Params: TypeAlias = tuple[LayerParams, ...]
@@ -63,18 +64,44 @@ class LayerShape:
 
 @dataclass(frozen=True)
 class NetShape:
-    """The compile-cache key: two problems with equal shapes share compiled code."""
+    """The compile-cache key: two problems with equal shapes share compiled code.
+
+    Only what changes the program is here: array sizes, which functions run,
+    the dtype.  Values (rates, momentum, decay, slopes, the objective, the
+    sample order) are runtime arguments (:class:`Hyper`), so that problems that
+    differ only in them share a compile.  ``momentum`` and ``weight_decay`` say
+    whether the velocity and the decay term are in the program at all: plain
+    descent keeps its lean update.
+    """
 
     layers: tuple[LayerShape, ...]
     loss: str
     batch: str
     update_order: str
     n_samples: int
+    batch_size: int = 0
+    precision: str = "float64"
+    momentum: bool = False
+    nesterov: bool = False
+    weight_decay: bool = False
 
     @property
-    def batch_size(self) -> int:
-        """Samples per update: all of them, or one in ``per_sample`` mode."""
-        return self.n_samples if self.batch == "full" else 1
+    def dtype(self) -> FloatType:
+        """The float type every array of the program has."""
+        return np.dtype(np.float32 if self.precision == "float32" else np.float64)
+
+    @property
+    def stride(self) -> int:
+        """Samples per update (the last batch of an epoch may have fewer: :attr:`sizes`)."""
+        if self.batch == "full":
+            return self.n_samples
+        return 1 if self.batch == "per_sample" else self.batch_size
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """How many samples each update of an epoch uses, in order."""
+        n, stride = self.n_samples, self.stride
+        return tuple(min(stride, n - start) for start in range(0, n, stride))
 
 
 def shape_of(problem: Problem) -> NetShape:
@@ -85,22 +112,61 @@ def shape_of(problem: Problem) -> NetShape:
         )
         for layer in problem.layers
     )
-    return NetShape(layers, problem.loss, problem.batch, problem.update_order, problem.n_samples)
-
-
-def device_arrays(problem: Problem) -> tuple[Params, Array, Array]:
-    """Parameters, inputs and targets of ``problem`` as float64 arrays, in one transfer."""
-    host = (
-        host_params(problem),
-        float64_matrix(problem.inputs, problem.n_inputs),
-        float64_matrix(problem.targets, problem.n_outputs),
+    momentum = problem.momentum != 0.0
+    return NetShape(
+        layers,
+        problem.loss,
+        problem.batch,
+        problem.update_order,
+        problem.n_samples,
+        problem.batch_size if problem.batch == "mini" else 0,
+        problem.precision,
+        momentum,
+        momentum and problem.nesterov,
+        problem.weight_decay != 0.0,
     )
-    arrays: tuple[Params, Array, Array] = jax.device_put(host)
+
+
+# --- a problem's values as arrays ------------------------------------------------
+
+
+class Hyper(NamedTuple):
+    """The values of a problem the program takes at run time (one problem's)."""
+
+    rates: Array
+    """``(layers,)``: each layer's learning rate."""
+    shapes: Array
+    """``(layers,)``: leaky_relu's slope or elu's alpha, per layer (0 for the others)."""
+    momentum: Array
+    decay: Array
+    selector: Array
+    """``(outputs,)``: 1 at the objective of loss ``output``, else 0."""
+    order: Array
+    """``(samples,)``: 0-based sample indices in the order batches take them."""
+
+
+def device_arrays(problem: Problem, shape: NetShape) -> tuple[Params, Array, Array, Hyper]:
+    """Parameters, inputs, targets and run-time values, in the shape's dtype, in one transfer.
+
+    float32 problems are rounded to float32 here, once, from the problem's float64
+    values: everything after computes in float32.
+    """
+    dtype = shape.dtype
+    targets = problem.targets if problem.has_targets else ()
+    if not targets:  # loss "output": no targets; zeros keep one program for every loss
+        targets = tuple((0.0,) * problem.n_outputs for _ in range(problem.n_samples))
+    host = (
+        host_params(problem, dtype),
+        float64_matrix(problem.inputs, problem.n_inputs).astype(dtype),
+        float64_matrix(targets, problem.n_outputs).astype(dtype),
+        host_hyper(problem, dtype),
+    )
+    arrays: tuple[Params, Array, Array, Hyper] = jax.device_put(host)
     return arrays
 
 
-def host_params(problem: Problem) -> tuple[tuple[HostArray, HostArray], ...]:
-    """The problem's weights and biases as NumPy float64 arrays, one pair per layer."""
+def host_params(problem: Problem, dtype: FloatType) -> tuple[tuple[HostArray, HostArray], ...]:
+    """The problem's weights and biases as NumPy arrays of ``dtype``, one pair per layer."""
     params = []
     for layer in problem.layers:
         expected = {"none": 0, "shared": 1, "per_neuron": layer.size}[layer.bias_kind]
@@ -108,9 +174,33 @@ def host_params(problem: Problem) -> tuple[tuple[HostArray, HostArray], ...]:
             raise ValueError(
                 f"a {layer.bias_kind!r} bias needs {expected} value(s), got {len(layer.bias)}"
             )
-        bias = np.array(layer.bias, dtype=np.float64).reshape(expected)
-        params.append((float64_matrix(layer.weights, layer.fan_in), bias))
+        bias: HostArray = np.array(layer.bias, dtype=np.float64).reshape(expected).astype(dtype)
+        params.append((float64_matrix(layer.weights, layer.fan_in).astype(dtype), bias))
     return tuple(params)
+
+
+def host_hyper(problem: Problem, dtype: FloatType) -> Hyper:
+    """The run-time values of :class:`Hyper` (rounded to ``dtype`` from the problem's floats)."""
+
+    def shape_value(layer: Layer) -> float:
+        return {"leaky_relu": layer.slope, "elu": layer.alpha}.get(layer.activation, 0.0)
+
+    rates = [layer_rate(problem, index) or 0.0 for index in range(len(problem.layers))]
+    selector = np.zeros(problem.n_outputs)
+    if not problem.has_targets:
+        selector[problem.objective - 1] = 1.0
+    return Hyper(
+        rates=jnp.asarray(np.array(rates, dtype=np.float64).astype(dtype)),
+        shapes=jnp.asarray(
+            np.array([shape_value(layer) for layer in problem.layers]).astype(dtype)
+        ),
+        momentum=jnp.asarray(np.array(problem.momentum).astype(dtype)),
+        decay=jnp.asarray(np.array(problem.weight_decay).astype(dtype)),
+        selector=jnp.asarray(selector.astype(dtype)),
+        order=jnp.asarray(
+            np.array(problem.sample_order or range(problem.n_samples), dtype=np.int32)
+        ),
+    )
 
 
 def float64_matrix(rows: tuple[tuple[float, ...], ...], n_columns: int) -> HostArray:
@@ -129,8 +219,14 @@ def float64_matrix(rows: tuple[tuple[float, ...], ...], n_columns: int) -> HostA
 # --- the forward pass and the loss: the only mathematics written here --------
 
 
-def activate(name: str, net: Array) -> Array:
-    """One layer's outputs from its net inputs (one sample, a vector)."""
+def activate(name: str, net: Array, shape: Array | float = 0.0) -> Array:
+    """One layer's outputs from its net inputs (one sample, a vector).
+
+    ``shape`` is leaky_relu's slope or elu's alpha.  The kinked activations are
+    written with ``where(net > 0, ...)`` so that JAX differentiates them at
+    exactly 0 along the left branch, the convention of the problem model (relu'(0)
+    = 0, leaky_relu'(0) = slope, elu'(0) = alpha); ``jnp.maximum`` would split a tie.
+    """
     if name == "identity":
         return net
     if name == "sigmoid":
@@ -138,18 +234,31 @@ def activate(name: str, net: Array) -> Array:
     if name == "tanh":
         return jnp.tanh(net)
     if name == "relu":
-        # Written with ``where`` so that JAX differentiates relu at exactly 0 to 0,
-        # the convention of the problem model; ``jnp.maximum(net, 0)`` splits a tie
-        # and would give 0.5 there.  NaN is not <= 0: relu(NaN) is NaN, slope 1.
+        # NaN is not <= 0: relu(NaN) is NaN, slope 1.
         return jnp.where(net <= 0.0, 0.0, net)
     if name == "softmax":
         return jax.nn.softmax(net)
+    if name == "leaky_relu":
+        return jnp.where(net > 0.0, net, shape * net)
+    if name == "softplus":
+        return jax.nn.softplus(net)  # log(1 + e^x) as logaddexp(x, 0): no overflow
+    if name == "elu":
+        # The inner where keeps expm1 of a large positive net out of the untaken branch,
+        # whose infinite slope would otherwise meet a zero cotangent: 0 * inf = NaN.
+        left = shape * jnp.expm1(jnp.where(net > 0.0, 0.0, net))
+        return jnp.where(net > 0.0, net, left)
     raise ValueError(f"unknown activation {name!r}")
+
+
+def weighted_sum(weights: Array, below: Array) -> Array:
+    """``sum_i w[j,i] * out[i]`` for every neuron j: the net input without its bias."""
+    result: Array = weights @ below
+    return result
 
 
 def affine(layer: LayerShape, weights: Array, bias: Array, below: Array) -> Array:
     """``net = W . out_below + bias``; a shared bias (shape ``(1,)``) reaches every neuron."""
-    net = weights @ below
+    net = weighted_sum(weights, below)
     return net if layer.bias_kind == "none" else net + bias
 
 
@@ -158,13 +267,14 @@ Nudges: TypeAlias = tuple[tuple[Array, Array], ...]
 
 
 def forward(
-    shape: NetShape, params: Params, x: Array, nudges: Nudges | None = None
+    shape: NetShape, params: Params, shapes: Array, x: Array, nudges: Nudges | None = None
 ) -> tuple[list[Array], list[Array]]:
     """Net inputs and outputs of every layer for one sample; ``outs[0]`` is ``x``.
 
-    ``nudges`` are zeros added to each layer's net input and output.  They do not
-    change any value, but differentiating with respect to them gives dE/dnet and
-    dE/dout for every neuron without writing the chain rule down.
+    ``shapes`` are the layers' slopes or alphas (:class:`Hyper`).  ``nudges`` are
+    zeros added to each layer's net input and output.  They do not change any
+    value, but differentiating with respect to them gives dE/dnet and dE/dout
+    for every neuron without writing the chain rule down.
     """
     nets: list[Array] = []
     outs: list[Array] = [x]
@@ -172,7 +282,7 @@ def forward(
         net = affine(layer, weights, bias, outs[-1])
         if nudges is not None:
             net = net + nudges[index][0]
-        out = activate(layer.activation, net)
+        out = activate(layer.activation, net, shapes[index])
         if nudges is not None:
             out = out + nudges[index][1]
         nets.append(net)
@@ -180,18 +290,25 @@ def forward(
     return nets, outs
 
 
-def loss_terms(shape: NetShape, out: Array, target: Array) -> Array:
-    """``E[k]`` for every output ``k`` of one sample; the loss is their sum over the batch."""
+def loss_terms(shape: NetShape, count: int, selector: Array, out: Array, target: Array) -> Array:
+    """``E[k]`` for every output ``k`` of one sample; the loss is their sum over the batch.
+
+    ``count`` is the number of samples in the batch (mse's mean); ``selector`` marks
+    loss ``output``'s objective, whose term is the output itself (the others are 0).
+    """
     if shape.loss == "half_sse":
         return 0.5 * (target - out) ** 2
     if shape.loss == "sse":
         return (target - out) ** 2
     if shape.loss == "mse":
-        return (target - out) ** 2 / (shape.layers[-1].size * shape.batch_size)
+        return (target - out) ** 2 / (shape.layers[-1].size * count)
     if shape.loss == "bce":
         return -(t_log(target, out) + t_log(1.0 - target, 1.0 - out))
     if shape.loss == "softmax_ce":
         return -t_log(target, out)
+    if shape.loss == "output":
+        chosen: Array = jnp.where(selector != 0.0, out, 0.0)
+        return chosen
     raise ValueError(f"unknown loss {shape.loss!r}")
 
 
@@ -200,63 +317,136 @@ def t_log(t: Array, o: Array) -> Array:
 
     Not ``xlogy``, which gives NaN for 0 log NaN and a NaN slope at 0 log 0.  The
     inner ``where`` keeps ``log`` away from the o of a zero t, so that the slope
-    there is 0 and not 0 times infinity.
+    there is 0 and not 0 times infinity.  Not clipped: log 0 is -inf, log of a
+    negative o NaN (bce on an identity output).
     """
     result: Array = jnp.where(t == 0.0, 0.0, t * jnp.log(jnp.where(t == 0.0, 1.0, o)))
     return result
 
 
-def batch_terms(shape: NetShape, outs: Array, targets: Array) -> Array:
+def batch_terms(shape: NetShape, hyper: Hyper, outs: Array, targets: Array) -> Array:
     """Loss terms of a whole batch, ``(samples, outputs)``, from the output layer's outputs."""
-    return jax.vmap(functools.partial(loss_terms, shape))(outs, targets)
+    one = functools.partial(loss_terms, shape, outs.shape[0], hyper.selector)
+    terms: Array = jax.vmap(one)(outs, targets)
+    return terms
 
 
-def batch_loss(shape: NetShape, params: Params, inputs: Array, targets: Array) -> Array:
-    """``E`` of a batch: the function whose gradient the simultaneous update follows."""
-    outs = jax.vmap(lambda x: forward(shape, params, x)[1][-1])(inputs)
-    return jnp.sum(batch_terms(shape, outs, targets))
+def decay_term(hyper: Hyper, params: Params) -> Array:
+    """Coupled L2: ``weight_decay / 2 * (sum of all squared weights)``, biases excluded."""
+    squares = [jnp.sum(weights**2) for weights, _ in params]
+    total: Array = hyper.decay / 2 * functools.reduce(jnp.add, squares)
+    return total
+
+
+def with_decay(shape: NetShape, hyper: Hyper, params: Params, loss: Array) -> Array:
+    """``loss`` plus the weight-decay term, when the problem has one (else ``loss`` as is)."""
+    return loss + decay_term(hyper, params) if shape.weight_decay else loss
+
+
+def batch_loss(
+    shape: NetShape, hyper: Hyper, params: Params, inputs: Array, targets: Array
+) -> Array:
+    """``E`` of a batch, weight decay included: the function the simultaneous update descends."""
+    outs = jax.vmap(lambda x: forward(shape, params, hyper.shapes, x)[1][-1])(inputs)
+    return with_decay(shape, hyper, params, jnp.sum(batch_terms(shape, hyper, outs, targets)))
 
 
 def batch_at(
-    shape: NetShape, inputs: Array, targets: Array, step: Array | int
+    shape: NetShape, hyper: Hyper, inputs: Array, targets: Array, step: Array, count: int
 ) -> tuple[Array, Array]:
-    """The samples update ``step`` uses (:func:`bpcheck.model.problem.batch_of_step`).
+    """The ``count`` samples update ``step`` uses (:func:`bpcheck.model.problem.batch_of_step`).
 
-    In ``per_sample`` mode the index is computed from the (possibly traced) step,
+    The batch's first place in the sample order is computed from the (traced) step,
     so one compiled loop serves every step.
     """
     if shape.batch == "full":
         return inputs, targets
-    index = step % shape.n_samples
-    return (
-        lax.dynamic_slice_in_dim(inputs, index, 1),
-        lax.dynamic_slice_in_dim(targets, index, 1),
-    )
+    start = (step % len(shape.sizes)) * shape.stride
+    indices = lax.dynamic_slice_in_dim(hyper.order, start, count)
+    return inputs[indices], targets[indices]
 
 
-# --- gradient descent ---------------------------------------------------------
+# --- updates -----------------------------------------------------------------------
 
 
-def descend(layer: LayerShape, params: LayerParams, grads: LayerParams, lr: Array) -> LayerParams:
-    """One gradient-descent update of a layer; a frozen bias keeps its value."""
-    (weights, bias), (grad_w, grad_b) = params, grads
-    new_bias = bias - lr * grad_b if layer.bias_trainable else bias
-    return weights - lr * grad_w, new_bias
+def move(
+    shape: NetShape, value: Array, velocity: Array, grad: Array, rate: Array, momentum: Array
+) -> tuple[Array, Array, Array]:
+    """One parameter array's update: new value, new velocity and the change applied.
+
+    Plain descent (no momentum in the program) keeps the lean ``p - eta g``; its
+    change ``-(eta g)`` added to ``p`` gives the same float.  Otherwise the rule
+    of :class:`bpcheck.model.problem.Problem`: ``v <- mu v - eta g``, change ``v``
+    or, Nesterov, ``mu v - eta g`` with the new ``v``.
+    """
+    if not shape.momentum:
+        step = rate * grad
+        return value - step, velocity, -step
+    new_velocity = momentum * velocity - rate * grad
+    change = momentum * new_velocity - rate * grad if shape.nesterov else new_velocity
+    return value + change, new_velocity, change
+
+
+class Moved(NamedTuple):
+    """A layer after its update: parameters, velocities and the changes applied."""
+
+    params: LayerParams
+    velocity: LayerParams
+    change: LayerParams
+
+
+def update_layer(
+    shape: NetShape,
+    index: int,
+    params: LayerParams,
+    velocity: LayerParams,
+    grads: LayerParams,
+    hyper: Hyper,
+) -> Moved:
+    """Update one layer; a frozen bias keeps its value and velocity (its change is 0)."""
+    layer, rate = shape.layers[index], hyper.rates[index]
+    weights = move(shape, params[0], velocity[0], grads[0], rate, hyper.momentum)
+    if layer.bias_trainable:
+        bias = move(shape, params[1], velocity[1], grads[1], rate, hyper.momentum)
+    else:
+        bias = (params[1], velocity[1], jnp.zeros_like(params[1]))
+    return Moved((weights[0], bias[0]), (weights[1], bias[1]), (weights[2], bias[2]))
+
+
+class Update(NamedTuple):
+    """One step's update of every layer (layer 1 first), with the gradients it followed."""
+
+    params: Params
+    velocity: Params
+    grads: Params
+    changes: Params
+
+
+def update_all(
+    shape: NetShape, params: Params, velocity: Params, grads: Params, hyper: Hyper
+) -> Update:
+    """Every layer's update from gradients taken before any of them."""
+    moved = [
+        update_layer(shape, index, params[index], velocity[index], grads[index], hyper)
+        for index in range(len(shape.layers))
+    ]
+    return Update(
+        tuple(m.params for m in moved), tuple(m.velocity for m in moved), grads,
+        tuple(m.change for m in moved),
+    )  # fmt: skip
 
 
 def simultaneous_step(
-    shape: NetShape, params: Params, inputs: Array, targets: Array, lr: Array
-) -> Params:
-    """Every gradient from the parameters before the step, then every update."""
-    grads: Params = jax.grad(functools.partial(batch_loss, shape))(params, inputs, targets)
-    return tuple(
-        descend(layer, p, g, lr) for layer, p, g in zip(shape.layers, params, grads, strict=True)
-    )
+    shape: NetShape, params: Params, velocity: Params, inputs: Array, targets: Array, hyper: Hyper
+) -> Update:
+    """Every gradient (of E, weight decay included) from the parameters before the step."""
+    grads: Params = jax.grad(functools.partial(batch_loss, shape, hyper))(params, inputs, targets)
+    return update_all(shape, params, velocity, grads, hyper)
 
 
-def pull_through_activation(name: str, net: Array, cotangent: Array) -> Array:
+def pull_through_activation(name: str, shape: Array, net: Array, cotangent: Array) -> Array:
     """Carry a cotangent from a layer's outputs back to its net inputs (a vjp at ``net``)."""
-    _, pull = jax.vjp(functools.partial(activate, name), net)
+    _, pull = jax.vjp(lambda n: activate(name, n, shape), net)
     cotangent_net: Array = pull(cotangent)[0]
     return cotangent_net
 
@@ -272,15 +462,34 @@ def pull_through_weights(
 
 
 def layer_gradient(
-    layer: LayerShape, params: LayerParams, belows: Array, cotangents: Array
+    shape: NetShape,
+    index: int,
+    params: LayerParams,
+    belows: Array,
+    cotangents: Array,
+    hyper: Hyper | None = None,
 ) -> LayerParams:
-    """dE/dW and dE/db of one layer from a batch of net-input cotangents (batch summed)."""
+    """dE/dW and dE/db of one layer from a batch of net-input cotangents (batch summed).
 
-    def batch_nets(weights: Array, bias: Array) -> Array:
-        return jax.vmap(lambda a: affine(layer, weights, bias, a))(belows)
+    With ``hyper``, the layer's share of the weight-decay term is differentiated
+    too (cotangent 1); without, the gradient of the samples' terms alone.
+    """
+    layer = shape.layers[index]
 
-    _, pull = jax.vjp(batch_nets, *params)
-    grad_w, grad_b = pull(cotangents)
+    def nets(weights: Array, bias: Array) -> Array:
+        found: Array = jax.vmap(lambda a: affine(layer, weights, bias, a))(belows)
+        return found
+
+    if hyper is None or not shape.weight_decay:
+        _, pull = jax.vjp(nets, *params)
+        grad_w, grad_b = pull(cotangents)
+        return grad_w, grad_b
+
+    def nets_and_decay(weights: Array, bias: Array) -> tuple[Array, Array]:
+        return nets(weights, bias), decay_term(hyper, ((weights, bias),))
+
+    (_, decay), pull = jax.vjp(nets_and_decay, *params)
+    grad_w, grad_b = pull((cotangents, jnp.ones_like(decay)))
     return grad_w, grad_b
 
 
@@ -289,74 +498,115 @@ class Backward(NamedTuple):
 
     ``d_out`` and ``delta`` are ``(samples, size)``: dE/dout and dE/dnet.
     ``term_d_out`` and ``term_d_net`` are ``(samples, outputs, size)``: the same
-    for each output's loss term ``E[k]`` on its own.
+    for each output's loss term ``E[k]`` on its own.  ``d_input`` is
+    ``(samples, inputs)``: dE/d(input).
     """
 
     d_out: list[Array]
     delta: list[Array]
     term_d_out: list[Array]
     term_d_net: list[Array]
+    d_input: Array
 
 
 def sequential_backward(
-    shape: NetShape, params: Params, inputs: Array, targets: Array, lr: Array
-) -> tuple[Params, Params, Backward]:
+    shape: NetShape,
+    params: Params,
+    velocity: Params,
+    inputs: Array,
+    targets: Array,
+    hyper: Hyper,
+    updating: Array | bool,
+) -> tuple[Update, Backward]:
     """The ``sequential`` update order, a classic bug modelled on purpose.
 
     From the output layer down: take the layer's gradient, update the layer at
-    once, and carry the cotangent to the layer below through the *updated*
-    weights.  The forward values (and so the activation slopes) stay those of
-    the pass before the update, as in the tutorials that have this bug.  Each
-    layer is differentiated on its own with ``jax.vjp``; nothing is hand-written.
+    once (with its velocity), and carry the cotangent to the layer below through
+    the *updated* weights.  The forward values (and so the activation slopes) stay
+    those of the pass before the update, as in the tutorials that have this bug.
+    Each layer is differentiated on its own with ``jax.vjp``; nothing is
+    hand-written.  ``updating`` False (the last step: no update follows) carries
+    the cotangents through the weights as they are.
 
-    Returns the new parameters, the gradients used and the backward quantities
-    (the training loop discards the latter; the compiler drops their cost).
+    Returns the update and the backward quantities (the training loop discards
+    the latter; the compiler drops their cost).
     """
-    nets, outs = jax.vmap(lambda x: forward(shape, params, x))(inputs)
-    top = outs[-1]
-    d_out = jax.grad(lambda o: jnp.sum(batch_terms(shape, o, targets)))(top)
+    nets, outs = jax.vmap(lambda x: forward(shape, params, hyper.shapes, x))(inputs)
+    d_out = jax.grad(lambda o: jnp.sum(batch_terms(shape, hyper, o, targets)))(outs[-1])
     term_d_out = jax.vmap(diagonal)(d_out)
-    new, grads = list(params), list(params)  # every entry is replaced, top layer first
-    backward = Backward([], [], [], [])
+    grads: list[LayerParams] = list(params)  # every entry is replaced, top layer first
+    moved: list[Moved] = []
+    found: tuple[list[Array], ...] = ([], [], [], [])
     for index in reversed(range(len(shape.layers))):
         layer = shape.layers[index]
-        pull_net = functools.partial(pull_through_activation, layer.activation)
+        pull_net = functools.partial(pull_through_activation, layer.activation, hyper.shapes[index])
         delta = jax.vmap(pull_net)(nets[index], d_out)
         term_delta = jax.vmap(jax.vmap(pull_net, in_axes=(None, 0)))(nets[index], term_d_out)
-        grads[index] = layer_gradient(layer, params[index], outs[index], delta)
-        new[index] = descend(layer, params[index], grads[index], lr)
-        for found, value in zip(backward, (d_out, delta, term_d_out, term_delta), strict=True):
-            found.insert(0, value)
-        pull_below = functools.partial(pull_through_weights, layer, new[index])
+        grads[index] = layer_gradient(shape, index, params[index], outs[index], delta, hyper)
+        moved.insert(
+            0, update_layer(shape, index, params[index], velocity[index], grads[index], hyper)
+        )
+        for kept, value in zip(found, (d_out, delta, term_d_out, term_delta), strict=True):
+            kept.insert(0, value)
+        through = jax.tree.map(
+            lambda new, old: jnp.where(updating, new, old), moved[0].params, params[index]
+        )
+        pull_below = functools.partial(pull_through_weights, layer, through)
         d_out = jax.vmap(pull_below)(outs[index], delta)
         term_d_out = jax.vmap(jax.vmap(pull_below, in_axes=(None, 0)))(outs[index], term_delta)
-    return tuple(new), tuple(grads), backward
+    update = Update(
+        tuple(m.params for m in moved), tuple(m.velocity for m in moved), tuple(grads),
+        tuple(m.change for m in moved),
+    )  # fmt: skip
+    return update, Backward(found[0], found[1], found[2], found[3], d_input=d_out)
 
 
-def sequential_step(
-    shape: NetShape, params: Params, inputs: Array, targets: Array, lr: Array
-) -> Params:
-    """One ``sequential`` update (see :func:`sequential_backward`)."""
-    return sequential_backward(shape, params, inputs, targets, lr)[0]
+def step_once(
+    shape: NetShape, params: Params, velocity: Params, inputs: Array, targets: Array, hyper: Hyper
+) -> Update:
+    """One update in the problem's order."""
+    if shape.update_order == "sequential":
+        return sequential_backward(shape, params, velocity, inputs, targets, hyper, True)[0]
+    return simultaneous_step(shape, params, velocity, inputs, targets, hyper)
+
+
+State: TypeAlias = tuple[Params, Params]
+"""What training carries from step to step: parameters and their velocities."""
 
 
 def train(
     shape: NetShape,
     params: Params,
+    velocity: Params,
     inputs: Array,
     targets: Array,
-    lr: Array,
+    hyper: Hyper,
     start: Array,
     stop: Array,
-) -> Params:
-    """Updates ``start .. stop - 1`` in one compiled loop; the bounds are runtime values."""
-    step = sequential_step if shape.update_order == "sequential" else simultaneous_step
+) -> State:
+    """Updates ``start .. stop - 1`` in one compiled loop; the bounds are runtime values.
 
-    def body(k: Array, params: Params) -> Params:
-        x, t = batch_at(shape, inputs, targets, k)
-        return step(shape, params, x, t, lr)
+    A mini-batch epoch whose last batch is smaller takes that batch through its own
+    branch (``lax.cond``): array sizes are fixed at compile time.
+    """
+    sizes = shape.sizes
 
-    trained: Params = lax.fori_loop(start, stop, body, params)
+    def updated(count: int) -> Callable[[Array, State], State]:
+        def run(k: Array, state: State) -> State:
+            x, t = batch_at(shape, hyper, inputs, targets, k, count)
+            update = step_once(shape, *state, x, t, hyper)
+            return update.params, update.velocity
+
+        return run
+
+    def body(k: Array, state: State) -> State:
+        if sizes[-1] == sizes[0]:
+            return updated(sizes[0])(k, state)
+        last = k % len(sizes) == len(sizes) - 1
+        chosen: State = lax.cond(last, updated(sizes[-1]), updated(sizes[0]), k, state)
+        return chosen
+
+    trained: State = lax.fori_loop(start, stop, body, (params, velocity))
     return trained
 
 
@@ -374,41 +624,69 @@ def diagonal(d_out: Array) -> Array:
     return result
 
 
-def activation_slope(name: str, net: Array) -> Array:
+def activation_slope(name: str, shape: Array, net: Array) -> Array:
     """d out_j / d net_j: the diagonal of the activation's Jacobian, by forward mode.
 
     Element-wise activations have a diagonal Jacobian; for softmax the
     off-diagonal entries exist but ``dout_dnet`` names only the diagonal.
     """
-    jacobian: Array = jax.jacfwd(functools.partial(activate, name))(net)
+    jacobian: Array = jax.jacfwd(lambda n: activate(name, n, shape))(net)
     slope: Array = jnp.diagonal(jacobian)
     return slope
 
 
 def simultaneous_backward(
-    shape: NetShape, params: Params, inputs: Array, targets: Array
+    shape: NetShape, params: Params, inputs: Array, targets: Array, hyper: Hyper
 ) -> Backward:
-    """Backward quantities by differentiating each sample's loss terms w.r.t. zero nudges."""
+    """Backward quantities by differentiating each sample's loss terms w.r.t. zero nudges.
 
-    def one_sample(x: Array, t: Array) -> tuple[Nudges, Nudges]:
-        zeros = tuple((jnp.zeros(layer.size), jnp.zeros(layer.size)) for layer in shape.layers)
+    The input is differentiated too: dE/d(input) is the nudge of layer 0.
+    """
+    count, dtype = inputs.shape[0], shape.dtype
 
-        def terms(nudges: Nudges) -> Array:
-            return loss_terms(shape, forward(shape, params, x, nudges)[1][-1], t)
+    def one_sample(x: Array, t: Array) -> tuple[Nudges, Array, Nudges]:
+        zeros = tuple(
+            (jnp.zeros(layer.size, dtype), jnp.zeros(layer.size, dtype)) for layer in shape.layers
+        )
+
+        def top(nudges: Nudges, a: Array) -> Array:
+            return forward(shape, params, hyper.shapes, a, nudges)[1][-1]
+
+        def sample_loss(nudges: Nudges, a: Array) -> Array:
+            return jnp.sum(loss_terms(shape, count, hyper.selector, top(nudges, a), t))
 
         # This sample's share of E is the sum of its terms; other samples do not
         # depend on its nudges, so this gradient is dE/dnet and dE/dout.
-        total = jax.grad(lambda nudges: jnp.sum(terms(nudges)))(zeros)
-        _, pull = jax.vjp(lambda nudges: forward(shape, params, x, nudges)[1][-1], zeros)
-        return total, jax.vmap(pull)(diagonal(total[-1][1]))[0]
+        total, on_input = jax.grad(sample_loss, argnums=(0, 1))(zeros, x)
+        _, pull = jax.vjp(lambda nudges: top(nudges, x), zeros)
+        return total, on_input, jax.vmap(pull)(diagonal(total[-1][1]))[0]
 
-    total, per_term = jax.vmap(one_sample)(inputs, targets)
+    total, on_input, per_term = jax.vmap(one_sample)(inputs, targets)
     return Backward(
         d_out=[on_out for _, on_out in total],
         delta=[on_net for on_net, _ in total],
         term_d_out=[on_out for _, on_out in per_term],
         term_d_net=[on_net for on_net, _ in per_term],
+        d_input=on_input,
     )
+
+
+def sample_gradients(
+    shape: NetShape, params: Params, belows: list[Array], deltas: list[Array]
+) -> Params:
+    """Each sample's own dE/dW and dE/db (weight decay not included), ``(samples, ...)``.
+
+    From each sample's deltas, pulled through its own layer inputs, so that the
+    sequential order's samples add up to its gradient as the simultaneous order's do.
+    """
+    found = []
+    for index in range(len(shape.layers)):
+
+        def one(below: Array, delta: Array, index: int = index) -> LayerParams:
+            return layer_gradient(shape, index, params[index], below[None], delta[None])
+
+        found.append(jax.vmap(one)(belows[index], deltas[index]))
+    return tuple(found)
 
 
 class StepTrace(NamedTuple):
@@ -418,34 +696,78 @@ class StepTrace(NamedTuple):
     nets: list[Array]
     outs: list[Array]
     slopes: list[Array]
+    weighted: list[Array]
+    """``(samples, size)``: the net inputs without their biases."""
+    net_terms: list[Array]
+    """``(samples, size, fan_in)``: ``w[j,i] * out_below[i]``."""
     terms: Array
+    targets: Array
+    """``(samples, outputs)``: the batch's targets (``error`` is ``t - o`` of the trace's o)."""
+    sample_losses: Array
     loss: Array
     backward: Backward
     params: Params
     grads: Params
+    sample_grads: Params
+    changes: Params
 
 
 def trace_step(
-    shape: NetShape, params: Params, inputs: Array, targets: Array, lr: Array, step: Array
+    shape: NetShape,
+    params: Params,
+    velocity: Params,
+    inputs: Array,
+    targets: Array,
+    hyper: Hyper,
+    indices: Array,
+    updating: Array,
 ) -> StepTrace:
-    """The full trace of ``step`` with the given parameters (which it does not change).
+    """The full trace of one step with the given parameters (which it does not change).
 
-    ``lr`` matters only to the sequential order, whose lower-layer quantities
-    flow through the updated layers above; pass 0 when no update follows.
+    ``indices`` are the samples of the step's batch, in order.  ``updating`` says
+    whether an update follows (the sequential order's lower-layer quantities then
+    flow through the updated layers above).
     """
-    x, t = batch_at(shape, inputs, targets, step)
-    nets, outs = jax.vmap(lambda sample: forward(shape, params, sample))(x)
+    if shape.batch != "full":
+        inputs, targets = inputs[indices], targets[indices]
+    nets, outs = jax.vmap(lambda sample: forward(shape, params, hyper.shapes, sample))(inputs)
     slopes = [
-        jax.vmap(functools.partial(activation_slope, layer.activation))(net)
-        for layer, net in zip(shape.layers, nets, strict=True)
+        jax.vmap(functools.partial(activation_slope, layer.activation, hyper.shapes[index]))(net)
+        for index, (layer, net) in enumerate(zip(shape.layers, nets, strict=True))
     ]
-    terms = batch_terms(shape, outs[-1], t)
+    weighted = [
+        jax.vmap(functools.partial(weighted_sum, weights))(below)
+        for (weights, _), below in zip(params, outs, strict=False)
+    ]
+    net_terms = [
+        jax.vmap(lambda below, weights=weights: weights * below)(below)
+        for (weights, _), below in zip(params, outs, strict=False)
+    ]
+    terms = batch_terms(shape, hyper, outs[-1], targets)
     if shape.update_order == "sequential":
-        _, grads, backward = sequential_backward(shape, params, x, t, lr)
+        update, backward = sequential_backward(
+            shape, params, velocity, inputs, targets, hyper, updating
+        )
     else:
-        grads = jax.grad(functools.partial(batch_loss, shape))(params, x, t)
-        backward = simultaneous_backward(shape, params, x, t)
-    return StepTrace(x, nets, outs[1:], slopes, terms, jnp.sum(terms), backward, params, grads)
+        update = simultaneous_step(shape, params, velocity, inputs, targets, hyper)
+        backward = simultaneous_backward(shape, params, inputs, targets, hyper)
+    return StepTrace(
+        inputs=inputs,
+        nets=nets,
+        outs=outs[1:],
+        slopes=slopes,
+        weighted=weighted,
+        net_terms=net_terms,
+        terms=terms,
+        targets=targets,
+        sample_losses=jnp.sum(terms, axis=1),
+        loss=with_decay(shape, hyper, params, jnp.sum(terms)),
+        backward=backward,
+        params=params,
+        grads=update.grads,
+        sample_grads=sample_gradients(shape, params, outs, backward.delta),
+        changes=update.changes,
+    )
 
 
 # --- compilation, once per shape ----------------------------------------------
@@ -454,7 +776,7 @@ def trace_step(
 class Compiled(NamedTuple):
     """The jitted functions for one :class:`NetShape`."""
 
-    train: Callable[..., Params]
+    train: Callable[..., State]
     trace: Callable[..., StepTrace]
 
 
@@ -462,36 +784,51 @@ class Compiled(NamedTuple):
 def compiled_for(shape: NetShape) -> Compiled:
     """Jit :func:`train` and :func:`trace_step` for ``shape``, over a batch of problems.
 
-    Only ``shape`` is closed over.  Values, data, learning rate and step numbers
-    are arguments, so problems of one shape share the compiled code.  Parameters,
-    data and learning rates carry a leading axis of problems (one problem is a
-    batch of one), mapped with ``lax.map``: each problem goes through the same
+    Only ``shape`` is closed over.  Values, data, rates and step numbers are
+    arguments, so problems of one shape share the compiled code (a float32 and
+    a float64 problem have different shapes, so never share it; JAX's persistent
+    cache keys on the program, dtypes included).  Parameters, velocities, data and
+    :class:`Hyper` carry a leading axis of problems (one problem is a batch of
+    one), mapped with ``lax.map``: each problem goes through the same
     per-problem code whatever the batch size, so a problem's trace is the same
     to the last bit alone or in a batch.  (``jax.vmap`` would vectorise across
     problems, and XLA then picks other kernels for other batch sizes: measured,
-    the last bits of some architectures' values change.)
+    the last bits of some architectures' values change.)  The trace is compiled
+    once per batch length (a mini-batch epoch may end with a shorter batch).
     """
 
     def train_compiled(
-        params: Params, inputs: Array, targets: Array, lr: Array, start: Array, stop: Array
-    ) -> Params:
+        params: Params,
+        velocity: Params,
+        inputs: Array,
+        targets: Array,
+        hyper: Hyper,
+        start: Array,
+        stop: Array,
+    ) -> State:
         TRACE_COUNTS["train"] += 1
 
-        def one(problem: tuple[Params, Array, Array, Array]) -> Params:
+        def one(problem: tuple[Params, Params, Array, Array, Hyper]) -> State:
             return train(shape, *problem, start, stop)
 
-        trained: Params = lax.map(one, (params, inputs, targets, lr))
+        trained: State = lax.map(one, (params, velocity, inputs, targets, hyper))
         return trained
 
     def trace_compiled(
-        params: Params, inputs: Array, targets: Array, lr: Array, step: Array
+        params: Params,
+        velocity: Params,
+        inputs: Array,
+        targets: Array,
+        hyper: Hyper,
+        indices: Array,
+        updating: Array,
     ) -> StepTrace:
         TRACE_COUNTS["trace"] += 1
 
-        def one(problem: tuple[Params, Array, Array, Array]) -> StepTrace:
-            return trace_step(shape, *problem, step)
+        def one(problem: tuple[Params, Params, Array, Array, Hyper, Array]) -> StepTrace:
+            return trace_step(shape, *problem, updating)
 
-        traced: StepTrace = lax.map(one, (params, inputs, targets, lr))
+        traced: StepTrace = lax.map(one, (params, velocity, inputs, targets, hyper, indices))
         return traced
 
     return Compiled(jax.jit(train_compiled), jax.jit(trace_compiled))

@@ -292,6 +292,11 @@ def test_sequential_equals_simultaneous_for_one_layer() -> None:
     sequential = ENGINE.run(replace(one_layer, update_order="sequential"), record)
     for step in record:
         for name, value in simultaneous[step].items():
+            if name.startswith("dE_dout[0,") and step < one_layer.steps:
+                # The inputs' gradient is the layer below the first: reached through the
+                # updated weights, as every lower layer is in this order.
+                assert sequential[step][name] != pytest.approx(value, rel=1e-6)
+                continue
             assert sequential[step][name] == pytest.approx(value, rel=1e-12, abs=1e-15)
 
 
