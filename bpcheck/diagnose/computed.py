@@ -138,6 +138,16 @@ def computing_combinations(
     return combos
 
 
+def not_fitting(problem: Problem, errata: Collection[Claim]) -> list[str]:
+    """One note per reason the problem's features rule variants out, naming them."""
+    skipped: dict[str, list[str]] = {}
+    for variant in CATALOGUE:
+        why = variant.why_not(problem)
+        if why is not None and reaches(variant, errata):
+            skipped.setdefault(why, []).append(variant.name)
+    return [f"not tried: {', '.join(names)} ({why})" for why, names in skipped.items()]
+
+
 def compute(variants: tuple[Variant, ...], problem: Problem, record: set[int]) -> Trace | None:
     """The trace under the variants (loops engine, in this process), or None if they cannot."""
     for variant in variants:
@@ -192,6 +202,7 @@ def prepare(
         """Wrong numbers the variant turns into matches: who gets a long run first."""
         return sum(1 for c in targets if _matches(c, graph, values))
 
+    prepared.notes += not_fitting(fixture.problem, targets)
     limits = Limits(budget, long_runs)
     prepared.catalogue += _catalogue(fixture, combos, record, keys, limits, promise, prepared.notes)
     wrong = {key_of(c) for c in targets}

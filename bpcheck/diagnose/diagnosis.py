@@ -36,6 +36,7 @@ from bpcheck.diagnose.computed import (
 from bpcheck.diagnose.graph import Key
 from bpcheck.diagnose.rounded_chain import ChainSearch, printed_by_key
 from bpcheck.diagnose.variants import CATALOGUE, typo_of
+from bpcheck.model import verdicts
 from bpcheck.model.decimals import places_of
 from bpcheck.model.fixture import Claim, Fixture
 from bpcheck.model.verdicts import (
@@ -152,7 +153,9 @@ class Judge:
     last place gets the exact verdict of :mod:`bpcheck.model.verdicts`.
     """
 
-    def __init__(self, claims: Sequence[Claim]) -> None:
+    def __init__(self, claims: Sequence[Claim], precision: str = "float64") -> None:
+        self.precision = precision
+        """The values' precision (a float32 fixture's forgive float32 ULPs)."""
         self.near: dict[str, tuple[float, float]] = {}
         for claim in claims:
             assert claim.printed is not None
@@ -160,14 +163,15 @@ class Judge:
             printed = float(
                 printed_value(claim.printed)
             )  # the verdict forgives a few ULPs: so do we, and more
-            self.near[claim.id] = (printed, 1.5 * unit + 8 * math.ulp(printed))
+            slack = 8 * verdicts.ulp(printed, precision)
+            self.near[claim.id] = (printed, 1.5 * unit + slack)
 
     def __call__(self, claim: Claim, value: float) -> Verdict:
         printed, reach = self.near[claim.id]
         if not math.isfinite(value) or abs(value - printed) > reach * (1 + 1e-9):
             return MISMATCH
         assert claim.printed is not None
-        return verdict(value, claim.printed)
+        return verdict(value, claim.printed, self.precision)
 
 
 def diagnose_fixture(fixture: Fixture, budget: float = DEFAULT_BUDGET) -> list[Erratum]:
@@ -188,7 +192,7 @@ def diagnose(
 def judge_fixture(prepared: Prepared, fixture: Fixture) -> list[Erratum]:
     """The errata of the fixture as printed, against a preparation (which may serve many)."""
     claims = printed_claims(fixture)
-    judge = Judge(claims)
+    judge = Judge(claims, fixture.problem.precision)
     values = prepared.graph.values
     before = {c.id: judge(c, values[key_of(c)]) for c in claims if key_of(c) in values}
     errata = [

@@ -65,7 +65,15 @@ class Variant:
     def applies(self, problem: Problem) -> bool:
         if self.max_steps is not None and problem.steps > self.max_steps:
             return False
+        if self.why_not(problem) is not None:
+            return False
         return self.transform is None or self.transform(problem) is not None
+
+    def why_not(self, problem: Problem) -> str | None:
+        """Why the variant does not fit a problem's features (None: it may apply)."""
+        if self.kind == "hand" and problem.precision == "float32":
+            return "a float32 fixture was computed by a machine, not rounded by hand"
+        return None
 
     @property
     def computes(self) -> bool:
@@ -116,11 +124,19 @@ def _loss(loss: str) -> Callable[[Problem], Problem | None]:
 def _rate(factor: float | None) -> Callable[[Problem], Problem | None]:
     """Multiply the learning rate by ``factor``; None squares it (applied twice)."""
 
+    def scaled(rate: float) -> float:
+        return rate * rate if factor is None else rate * factor
+
     def change(problem: Problem) -> Problem | None:
         if problem.steps == 0:
             return None
-        rate = problem.learning_rate
-        return replace(problem, learning_rate=rate * rate if factor is None else rate * factor)
+        layers = tuple(  # a layer's own rate is read the same way as the problem's
+            layer
+            if layer.learning_rate is None
+            else replace(layer, learning_rate=scaled(layer.learning_rate))
+            for layer in problem.layers
+        )
+        return replace(problem, learning_rate=scaled(problem.learning_rate), layers=layers)
 
     return change
 
