@@ -6,7 +6,8 @@ objective ``output k``, weight decay, gradients by the inputs) against central d
 of an mpmath forward pass written here; the update rule against a hand-written step in
 plain Python floats; float32 traces checked for float32 values and dtypes; the trace's
 names against :func:`~bpcheck.model.quantities.names_at_step`; the per-sample quantities
-against the batch ones; and the lean path against the recorded one.
+against the batch ones; the lean path against the recorded one; and every value against
+the loops engine's, within the agreement tolerance of ``bpcheck run``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import mpmath
 import numpy as np
 import pytest
 
+from bpcheck.checking.check import agree, agreement_floor, agreement_tolerance
+from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
 from bpcheck.engines.matrices import activations as mx_activations
 from bpcheck.engines.matrices import network as mx_network
@@ -604,3 +607,25 @@ def test_optimizer_keeps_float32() -> None:
         assert grad_w.dtype == change_w.dtype == layer.weights.dtype == np.float32
         assert change_b is None or change_b.dtype == np.float32
         assert layer.bias.dtype == np.float32
+
+
+# --------------------------------------------------------------------------
+# Agreement with the loops engine (plain Python, written independently)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("order", ["simultaneous", "sequential"])
+@pytest.mark.parametrize("key", sorted(FEATURES))
+def test_agrees_with_loops(key: str, order: str, precision: str) -> None:
+    """Same names, and every value within the tolerance ``bpcheck run`` holds engines to."""
+    problem = dataclasses.replace(FEATURES[key], update_order=order, precision=precision)
+    steps = set(range(problem.steps + 1))
+    ours, theirs = ENGINE.run(problem, steps), LoopsEngine().run(problem, steps)
+    floor = agreement_floor(precision)
+    for step in steps:
+        assert set(ours[step]) == set(theirs[step])
+        tolerance = agreement_tolerance(step, precision)
+        for name, value in ours[step].items():
+            pair = [value, theirs[step][name]]
+            assert agree(pair, tolerance, floor), (step, name, pair)
