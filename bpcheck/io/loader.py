@@ -35,7 +35,7 @@ from bpcheck.io.validator import validator
 from bpcheck.model import quantities as q
 from bpcheck.model.diagnoses import DIAGNOSIS_SEPARATOR, VARIANT_NAMES
 from bpcheck.model.fixture import Claim, Fixture, Operand, Relation
-from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.model.problem import Problem, batch_of_step, epoch_batches
 from bpcheck.model.verdicts import is_decimal_number, printed_problem
 
 SCHEMA_NAME = "fixture-v1.schema.json"
@@ -309,9 +309,14 @@ def _claim(item: dict[str, Any], names: _Names, index: int) -> Claim:
 
 def alias_errors(path: str, aliases: dict[str, str], names: _Names) -> list[InputError]:
     errors = []
+    problem = names.problem
+    # every batch of the first epoch, so an alias of sample s's quantity is valid when a
+    # sample order puts s in neither the first nor the last step's batch
+    first_epoch = range(min(problem.steps, len(epoch_batches(problem)) - 1) + 1)
+    steps = sorted({*first_epoch, problem.steps})
     for alias, target in aliases.items():
         canonical = q.normalize(target)
-        if not any(names.exists(canonical, step) for step in (0, names.problem.steps)):
+        if not any(names.exists(canonical, step) for step in steps):
             found = names.hint(canonical, 0, aliases=False)
             message = (
                 f"unknown quantity {target!r}{found}; "
