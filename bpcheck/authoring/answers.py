@@ -120,3 +120,83 @@ def layer_numbers(text: str, eligible: Sequence[int]) -> list[int]:
         shown = ", ".join(map(str, eligible)) or "none"
         raise BadAnswer(f"layer {wrong[0]} has no bias; expected some of {shown}, all or none")
     return chosen
+
+
+def number_at_least(text: str, least: float = 0.0) -> float:
+    """One number of ``least`` or more (a momentum, a weight decay)."""
+    value = numbers(text, 1, "number")[0]
+    if value < least:
+        raise BadAnswer(f"expected a number of {least:g} or more, found {text!r}")
+    return value
+
+
+def yes_no(text: str) -> bool:
+    """``yes``/``no`` (or ``true``/``false``) -> True/False."""
+    word = text.strip().lower()
+    if word in ("yes", "true"):
+        return True
+    if word in ("no", "false"):
+        return False
+    raise BadAnswer(f"expected yes or no, found {text!r}")
+
+
+def objective(text: str, n_outputs: int) -> int | None:
+    """``"output 2"`` -> 2 (the 1-based output whose gradient is taken); ``none`` -> None."""
+    word, _, k = text.strip().partition(" ")
+    if word == "none" and not k:
+        return None
+    if word != "output" or not k.strip().isdigit():
+        raise BadAnswer(f"expected 'output K' (K from 1 to {n_outputs}) or none, found {text!r}")
+    chosen = int(k)
+    if not 1 <= chosen <= n_outputs:
+        raise BadAnswer(f"expected an output from 1 to {n_outputs}, found {chosen}")
+    return chosen
+
+
+def batch(text: str, modes: Sequence[str]) -> str | int:
+    """``full``, ``per_sample`` or a mini-batch size (a whole number of 1 or more)."""
+    word = text.strip()
+    if word in modes:
+        return word
+    if word.isdigit() and int(word) >= 1:
+        return int(word)
+    raise BadAnswer(
+        f"unknown {word!r}; expected {', '.join(modes)} or a mini-batch size (a whole number)"
+    )
+
+
+def sample_order(text: str, samples: int) -> list[int]:
+    """``"2,3,1"`` -> [2, 3, 1]: each sample once, 1-based; ``in order`` -> 1..samples."""
+    if text.strip() == "in order":
+        return list(range(1, samples + 1))
+    try:
+        order = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise BadAnswer(f"expected sample numbers like 2,3,1 or in order, found {text!r}") from None
+    if sorted(order) != list(range(1, samples + 1)):
+        raise BadAnswer(
+            f"expected each sample from 1 to {samples} once (e.g. 2,3,1), found {text.strip()!r}"
+        )
+    return order
+
+
+def rates(text: str, n_layers: int) -> list[float] | None:
+    """One learning rate per layer of weights (above 0), or ``none``."""
+    if text.strip() == "none":
+        return None
+    values = numbers(text, n_layers, f"rates (one per layer of weights, {n_layers})")
+    if min(values) <= 0:
+        raise BadAnswer(f"expected rates above 0, found {text!r}")
+    return values
+
+
+def per_named_layer(text: str, count: int, what: str, least: float) -> list[float]:
+    """One number for all ``count`` layers that take it, or one for each (in order)."""
+    values = numbers(text, None, what)
+    if len(values) == 1:
+        values = values * count
+    if len(values) != count:
+        raise BadAnswer(f"expected 1 or {count} {what}, found {len(values)}")
+    if min(values) < least:
+        raise BadAnswer(f"expected {what} of {least:g} or more, found {text!r}")
+    return values

@@ -17,9 +17,11 @@ import jinja2
 
 from bpcheck.authoring.digits import digits_table, step_names
 from bpcheck.authoring.worked_example import Explainer, Section, num
+from bpcheck.authoring.worked_updates import settings
 from bpcheck.checking.check import OK, EngineRun, run_problem
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.escape import markdown_code, markdown_text
+from bpcheck.model import quantities as q
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
 
@@ -44,8 +46,7 @@ def explain(
     if not 0 <= step <= fixture.problem.steps:
         expected = f"expected a step from 0 to {fixture.problem.steps}, found {step}"
         raise BadInput([InputError(where, "--step", expected)])
-    claimed = {c.step for c in fixture.claims if c.printed is not None}
-    record = {step, min(step + 1, fixture.problem.steps), *claimed}
+    record = recorded_steps(fixture, step)
     runs: list[EngineRun] = []
     for name, engine in engines.items():
         runs.append(run_problem(engine, fixture.problem, record, name))
@@ -61,7 +62,7 @@ def explain(
     if others:
         sections.append(other_claims(explainer, others))
     render = to_html if output_format == "html" else markdown
-    text = render(fixture, step, sections)
+    text = render(fixture, step, sections, settings(fixture.problem, step))
     if digits is not None:
         names = step_names(runs, step)
         table = digits_table(runs, names, step, digits)
@@ -69,20 +70,40 @@ def explain(
     return text
 
 
+def recorded_steps(fixture: Fixture, step: int) -> set[int]:
+    """The steps the page needs: this one and the next (the update), the one before (momentum's
+    velocity), every claimed step (and the step after an ``E_change``)."""
+    last = fixture.problem.steps
+    claimed = {c.step for c in fixture.claims if c.printed is not None}
+    changes = {c.step + 1 for c in fixture.claims if c.canonical == q.E_CHANGE}
+    before = {step - 1} if step > 0 and fixture.problem.momentum else set()
+    return {step, min(step + 1, last), *claimed, *changes, *before}
+
+
 def other_claims(explainer: Explainer, claims: list[Claim]) -> Section:
-    """Printed numbers of other steps (after training, say), each beside its computed value."""
+    """Printed numbers of other steps (after training, say), each beside its computed value
+    (a name the engine did not compute, an extended one, is left out)."""
     section = Section("Other printed numbers of this fixture")
     for claim in claims:
-        section.lines.append(explainer.line(claim.canonical, "", "", claim.step))
+        if claim.canonical == q.E_CHANGE or explainer.has(claim.canonical, claim.step):
+            section.lines.append(explainer.line(claim.canonical, "", "", claim.step))
     return section
 
 
-def markdown(fixture: Fixture, step: int, sections: list[Section]) -> str:
+def markdown(
+    fixture: Fixture, step: int, sections: list[Section], rows: list[tuple[str, str]]
+) -> str:
     source = markdown_code(str(fixture.path))
     out = [
         f"# {markdown_text(fixture.title)}",
         "",
         f"Step {step}, computed by bpcheck from {source}.",
+        "",
+        "## Settings",
+        "",
+        "| setting | value |",
+        "| --- | --- |",
+        *(f"| {markdown_text(name)} | {markdown_text(value)} |" for name, value in rows),
         "",
     ]
     for section in sections:
@@ -111,6 +132,8 @@ def templates() -> jinja2.Environment:
     return environment
 
 
-def to_html(fixture: Fixture, step: int, sections: list[Section]) -> str:
+def to_html(
+    fixture: Fixture, step: int, sections: list[Section], rows: list[tuple[str, str]]
+) -> str:
     template = templates().get_template("explain.html")
-    return template.render(title=fixture.title, step=step, sections=sections)
+    return template.render(title=fixture.title, step=step, sections=sections, settings=rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -45,8 +46,8 @@ def cmd_new(args: argparse.Namespace) -> ExitCode:
         say=tell,
     )
     write_fixture(path, document, new=True)
-    names = ", ".join(k for k in document["aliases"] if k.startswith(("w", "b")))
-    print(f"{path}: written with aliases {names} (and i/h/o, net_/out_/delta_, E_o, E_total)")
+    names = ", ".join(k for k in document["aliases"] if re.fullmatch("[wb][0-9]+", k))
+    print(f"{path}: written with aliases {names} (and i/h/o, net_/out_/delta_, dE_d, E_o, ...)")
     left = [f"source.{key}" for key, text in document["source"].items() if is_placeholder(text)]
     if left:
         are = "is a placeholder" if len(left) == 1 else "are placeholders"

@@ -27,7 +27,7 @@ NAME = re.compile(
 )
 """A name as explain prints it: an alias (``out_h1``, ``w5@2``) or a canonical name."""
 
-FORMULA_WORDS = {"e", "tanh", "max", "if", "else", "log", "sum"}
+FORMULA_WORDS = {"e", "tanh", "max", "if", "else", "log", "sum", "step", "velocity"}
 """Words of the formulas that are no quantity; ``t1``, ``t2``... are the targets."""
 
 LINE = re.compile(r"^- (?:\(step (?P<step>[0-9]+)\) )?(?P<parts>.*?) = \*\*[^*]+\*\*(  )?$")
@@ -100,7 +100,8 @@ def test_each_line_starts_with_the_alias_and_the_canonical_name_in_brackets(
     out = capsys.readouterr().out
     assert "- delta_o1 (delta[2,1]) = dE_dout[2,1] * dout_dnet[2,1] = " in out
     assert "- dE_dout[2,1] = -(t1 - out_o1) = " in out, "no alias: the canonical name alone"
-    assert "- (step 1) w5 (w[2,1,1]) = w5 - 0.5 * dE_total_dw5 = " in out
+    assert "- dw[2,1,1] = -0.5 * dE_total_dw5 = " in out
+    assert "- (step 1) w5 (w[2,1,1]) = w5 + dw[2,1,1] = " in out
     assert "dE/d" not in out
 
 
@@ -159,7 +160,8 @@ def test_tidy_keeps_only_the_brackets_a_reader_needs(numbers: str, tidied: str) 
 def test_the_aliases_new_writes_name_every_line_of_explain(tmp_path: Path) -> None:
     """Mazur's network with the aliases ``new`` writes: derivatives get tutorial names too."""
     document: dict[str, Any] = json.loads(MAZUR.read_text())
-    document["aliases"] = tutorial_aliases([2, 2, 2], "shared")
+    frozen = [False, False]  # Mazur trains no bias
+    document["aliases"] = tutorial_aliases([2, 2, 2], "shared", trainable=frozen, updating=True)
     document["claims"] = []
     document["$schema"] = str(SCHEMA)
     path = tmp_path / "mazur.json"
@@ -171,6 +173,15 @@ def test_the_aliases_new_writes_name_every_line_of_explain(tmp_path: Path) -> No
         "- delta_o1 (delta[2,1]) = dE_dout_o1 * dout_dnet_o1 = ",
         "- dE_db2 (dE_db[2]) = delta_o1 + delta_o2 = ",
         "- dE_dw5 (dE_dw[2,1,1]) = delta_o1 * out_h1 = ",
+        "- net_term_w5 (net_term[2,1,1]) = w5 * out_h1 = ",
+        "- weighted_sum_o1 (weighted_sum[2,1]) = net_term_w5 + net_term_w6 = ",
+        "- error_o1 (error[1]) = t1 - out_o1 = ",
+        "- E_sample (E@1) = E_o1 + E_o2 = ",
+        "- error_term_o1 (error_term[2,1]) = -delta_o1 = ",
+        "- dw5 (dw[2,1,1]) = -0.5 * dE_dw5 = ",
+        "- (step 1) w5 (w[2,1,1]) = w5 + dw5 = ",
+        "- dE_di1 (dE_dout[0,1]) = delta_h1 * w1 + delta_h2 * w3 = ",
+        "- E_change = E_total (step 1) - E_total = ",
     ):
         assert line in text
     names = printed_names(text, 0)

@@ -62,14 +62,13 @@ def test_a_bad_answer_at_a_terminal_is_asked_again(workspace: Path) -> None:
     terminal = Terminal(
         [
             "2,2,2",
-            *["", "shared", "0.35", "0.35,0.60", "", "", "", "", "", ""],  # a bias value short
+            *["", "shared", "0.35", "0.35,0.60", "", "", ""],  # a bias value short
             "0.05,0.10",
             "0.01;0.99",  # two samples of one value: not a row of two
             "0.01,0.99",
             "0.15,0.20,0.25,0.30,0.40,0.45,0.50",  # seven weights
             "0.15,0.20,0.25,0.30,0.40,0.45,0.50,0.55",
-            "",
-            "",
+            *[""] * 10,  # batch, order, steps, rates, rate, momentum, decay, precision, source
         ]
     )
     document = new_fixture(workspace / "m.json", {}, ask=terminal.ask, say=terminal.say)
@@ -92,6 +91,8 @@ def test_a_bad_option_at_a_terminal_is_said_and_asked_for(workspace: Path) -> No
     terminal = Terminal(["0.5"])
     defaults = {"activations": "sigmoid", "frozen_biases": "none", "loss": "half_sse"}
     settings = {"batch": "full", "update_order": "simultaneous", "steps": "1"}
+    settings |= {"objective": "none", "layer_learning_rates": "none", "momentum": "0"}
+    settings |= {"weight_decay": "0", "precision": "float64"}
     given = {**MAZUR, **defaults, **settings, "learning_rate": "fast"}
     document = new_fixture(workspace / "m.json", given, ask=terminal.ask, say=terminal.say)
     assert document["problem"]["learning_rate"] == 0.5
@@ -105,7 +106,8 @@ def test_the_end_of_input_ends_the_questions_with_one_line(workspace: Path) -> N
         new_fixture(workspace / "m.json", {}, ask=Terminal(["2,1"]).ask)
     assert raised.value.lines == [
         f"{workspace / 'm.json'}: --activations: missing (Activation, one for all layers or one "
-        "per layer (identity, sigmoid, tanh, relu, softmax)); the input ended"
+        "per layer (identity, sigmoid, tanh, relu, softmax, leaky_relu, softplus, elu)); the input "
+        "ended"
     ]
 
 
@@ -155,9 +157,12 @@ def test_the_defaults_are_written_out(workspace: Path) -> None:
     [
         ({"bias": "none", "biases": "0.1"}, "--biases: expected no answer: does not apply"),
         ({"frozen_biases": "3"}, "--frozen-biases: layer 3 has no bias; expected some of 1, 2"),
-        ({"batch": "mini"}, "--batch: unknown 'mini'; expected one of full, per_sample"),
+        (
+            {"batch": "mini"},
+            "--batch: unknown 'mini'; expected full, per_sample or a mini-batch size",
+        ),
         ({"update_order": "random"}, "--update-order: unknown 'random'; expected one of"),
-        ({"loss": "softmax_ce"}, "--loss: expected output activation softmax for loss softmax_ce"),
+        ({"loss": "output"}, "--loss: expected a loss; the gradient of one output is --objective"),
         ({"activations": "softmax,sigmoid"}, "--activations: expected softmax only on the output"),
         ({"bias": "shared,none,shared"}, "--bias: expected 1 or 2 names, found 3"),
     ],
