@@ -18,6 +18,10 @@ from tests.support.laws import examples
 
 FULLWIDTH_ONE = "\uff11"
 
+SEED_ARCHITECTURES = bst.architectures(batches=("full", "per_sample"))
+"""Architectures of the seeds' kind: a mini-batch needs a size, which ``feature_problems``
+draws (``architectures`` drawing ``mini`` gave batch size 0)."""
+
 
 def near_misses(name: str) -> set[str]:
     """Names one slip away from ``name``: another index, a newline, a fullwidth or padded digit."""
@@ -43,14 +47,13 @@ def check_lookup_agrees_with_the_list(problem: Problem) -> None:
 
 
 @settings(max_examples=examples(0.2))
-@given(problem=bst.problems(bst.architectures(batches=("full", "per_sample"))))
+@given(problem=bst.problems(SEED_ARCHITECTURES))
 def test_looking_a_name_up_agrees_with_listing_the_names(problem: Problem) -> None:
-    """The seeds' problems; a mini-batch needs a size, which only ``feature_problems`` draws."""
     check_lookup_agrees_with_the_list(problem)
 
 
 @settings(max_examples=examples(0.2))
-@given(problem=bst.feature_problems())
+@given(problem=bst.feature_problems(bst.problems(SEED_ARCHITECTURES)))
 def test_looking_a_name_up_agrees_on_issue_17_features(problem: Problem) -> None:
     """Mini-batches, objectives, new activations, momentum: tests/model/test_names_features.py
     builds each on purpose; here Hypothesis mixes them."""
