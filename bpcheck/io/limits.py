@@ -46,7 +46,9 @@ class Limits:
     """Layers of weights (a 100-layer network already takes the autodiff engine 14 s and
     600 MB to compile; a thousand layers abort it)."""
     steps: int = 1_000_000
-    """Training steps of a fixture (``problem.steps``)."""
+    """Training steps of a fixture: ``problem.steps``, or the steps ``problem.epochs`` make
+    (epochs times the updates of an epoch; counted by :func:`bpcheck.io.problem_data.
+    limit_errors`, so ``"epochs": 10**15`` is refused, not run)."""
 
     def raised_by(self, name: str) -> str:
         """How a message tells the user to raise limit ``name``."""
