@@ -105,16 +105,16 @@ def point_verdict(value: Decimal, printed: str) -> Verdict:
         return MISMATCH
     with localcontext() as context:
         context.prec = verdicts.PRECISION
-        if abs(value - Decimal(printed)) <= verdicts.half_unit(printed):
+        if abs(value - verdicts.printed_value(printed)) <= verdicts.half_unit(printed):
             return MATCH
-        if at_places(value, verdicts.decimals(printed), "cut") == Decimal(printed):
+        if at_places(value, verdicts.decimals(printed), "cut") == verdicts.printed_value(printed):
             return TRUNCATED
         return MISMATCH
 
 
 def boundaries(printed: str) -> list[Decimal]:
     """Where the verdict can change: the ends of the half unit, and of the truncation unit."""
-    target = Decimal(printed)
+    target = verdicts.printed_value(printed)
     half = verdicts.half_unit(printed)
     unit = 2 * half
     with localcontext() as context:
