@@ -52,9 +52,10 @@ def fixture_decimals(fixture: Fixture) -> dict[str, Decimal]:
         if isinstance(written, Decimal | int) and float(written) == loaded:
             found[name] = Decimal(written)
 
-    for s, (row, targets) in enumerate(zip(raw.get("inputs", []), raw.get("targets", [])), 1):
+    for s, row in enumerate(raw.get("inputs", []), 1):
         for i, x in enumerate(row):
             put(q.neuron("out", 0, i + 1, s), x, problem.inputs[s - 1][i])
+    for s, targets in enumerate(raw.get("targets", []), 1):  # none with an objective
         for k, t in enumerate(targets):
             put(f"target[{k + 1}]@{s}", t, problem.targets[s - 1][k])
     for n, (spec, layer) in enumerate(zip(raw.get("layers", []), problem.layers), start=1):
