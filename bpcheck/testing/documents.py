@@ -47,7 +47,8 @@ def problem_document(problem: Problem) -> dict[str, Any]:
         document["loss"] = problem.loss
     else:
         document["objective"] = f"output {problem.objective}"
-    document["learning_rate"] = problem.learning_rate
+    if problem.learning_rate > 0:  # a loaded fixture with no rate (nothing uses it) has 0.0
+        document["learning_rate"] = problem.learning_rate
     document["steps"] = problem.steps
     if problem.batch == "mini":
         document["batch"] = problem.batch_size
