@@ -1,5 +1,8 @@
 """The loops engine's hot loop: simultaneous updates with the seams' arithmetic in place.
 
+Plain descent only (:func:`~bpcheck.model.problem.is_plain_descent`: no momentum, no
+weight decay, one rate, float64); any other problem trains through the recorded step.
+
 A long run (Mazur's 10,000 steps) spends its time in unrecorded updates, and in
 CPython a call per neuron costs more than the neuron's arithmetic.  When no seam
 is overridden (:func:`seams_are_ours`), :class:`~bpcheck.engines.loops.LoopsEngine`
