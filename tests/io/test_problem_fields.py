@@ -319,3 +319,36 @@ def test_a_huge_epoch_count_is_refused_not_run(
     path.write_text(json.dumps(document(change)), encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     assert "found 4000000000000000" in capsys.readouterr().err
+
+
+ROUND_TRIPS = {
+    "every training feature": both(
+        FOUR_SAMPLES,
+        TWO_LAYERS,
+        layer(1, learning_rate=0.05),
+        problem(
+            batch=3,
+            sample_order=[4, 2, 1, 3],
+            momentum=0.5,
+            nesterov=True,
+            weight_decay=0.01,
+            precision="float32",
+            update_order="sequential",
+        ),
+    ),
+    "objective without a rate": both(
+        FOUR_SAMPLES,
+        problem(loss=None, targets=None, objective="output 1", learning_rate=None, steps=0),
+    ),
+    "epochs per sample": both(FOUR_SAMPLES, problem(batch="per_sample", epochs=2, steps=None)),
+}
+
+
+@pytest.mark.parametrize("kind", ROUND_TRIPS)
+def test_a_loaded_problem_written_back_loads_the_same(kind: str, tmp_path: Path) -> None:
+    """The loader and bpcheck.testing.documents (which writes generated problems) agree."""
+    from bpcheck.testing.documents import problem_document
+
+    first = loaded(tmp_path, ROUND_TRIPS[kind])
+    again = loaded(tmp_path, lambda d: d.update(problem=problem_document(first)))
+    assert again == first
