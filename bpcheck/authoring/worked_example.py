@@ -43,8 +43,8 @@ TERM_FORMULAS = {
     "half_sse": ("1/2 ({t} - {o})^2", "-({t} - {o})"),
     "sse": ("({t} - {o})^2", "-2 ({t} - {o})"),
     "mse": ("({t} - {o})^2 / {n}", "-2 ({t} - {o}) / {n}"),
-    "bce": ("-({t} log {o} + (1 - {t}) log(1 - {o}))", "-{t} / {o} + (1 - {t}) / (1 - {o})"),
-    "softmax_ce": ("-{t} log {o}", "-{t} / {o}"),
+    "bce": ("-({t} log({o}) + (1 - {t}) log(1 - {o}))", "-{t} / {o} + (1 - {t}) / (1 - {o})"),
+    "softmax_ce": ("-{t} log({o})", "-{t} / {o}"),
     "output": ("{o}", "1"),
 }
 """(loss term, d term / d out) for each loss; ``output``'s for the objective's output (the

@@ -205,9 +205,9 @@ def batch_rows(problem: Problem, step: int) -> list[tuple[str, str]]:
     else:
         order = ", ".join(str(s + 1) for s in problem.sample_order or range(problem.n_samples))
         kind = f"mini-batches of {problem.batch_size}, samples taken in the order {order}"
-    samples = ", ".join(str(s + 1) for s in batches[step % len(batches)])
+    batch = batches[step % len(batches)]
     epoch, update = divmod(step, len(batches))
-    where = f"samples {samples}"
+    where = f"sample{'s' if len(batch) > 1 else ''} {', '.join(str(s + 1) for s in batch)}"
     if len(batches) > 1:
         where += f": epoch {epoch + 1}, update {update + 1} of {len(batches)} per epoch"
     total = f"{problem.steps} updates" + (
