@@ -125,7 +125,7 @@ def test_a_claim_on_an_extended_name_skips_an_engine_without_the_capability() ->
 
 
 def test_an_extended_claim_that_no_engine_records_is_skipped_never_failed() -> None:
-    claims = (pinned("out[0,1]@3"), pinned("E"))
+    claims = (pinned("dE_dout[0,1]@3"), pinned("E"))
     result = check_fixture(fixture_of(feature_problem(), *claims), {"plain": Named(PLAIN)})
     assert result.claims[0].outcome == SKIPPED and result.claims[1].outcome == OK
     assert result.outcome == OK
