@@ -241,7 +241,8 @@ def claim_id(name: str, step: int) -> str:
 def pinned_names(problem: Problem, step: int) -> list[str]:
     """At step 0: the loss, every gradient and delta; at the last step: parameters and loss."""
     prefixes = ("w[", "b[") if step else ("dE_dw[", "dE_db[", "delta[")
-    return [n for n in q.names_at_step(problem, step) if n == q.LOSS or n.startswith(prefixes)]
+    names = q.names_at_step(problem, step, extended=False)
+    return [n for n in names if n == q.LOSS or n.startswith(prefixes)]
 
 
 def pin_tolerance(step: int) -> float:
