@@ -94,8 +94,23 @@ def _known_properties(error: jsonschema.ValidationError) -> list[str]:
     return sorted(properties)
 
 
+EXPECTED = {
+    "batch": "'full', 'per_sample' or a mini-batch size (an integer from 1)",
+    "objective": "'output k' for output k (1-based), such as 'output 1'",
+}
+"""What a field takes, for a value that fits none of its kinds or not its pattern."""
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     """A schema error as a user-facing sentence, with a spelling hint for unknown fields."""
+    field = error.absolute_path[-1] if error.absolute_path else None
+    if error.validator in ("anyOf", "pattern") and field in EXPECTED:
+        return f"expected {EXPECTED[str(field)]}, found {json.dumps(error.instance)[:60]}"
+    if error.validator == "enum" and field == "loss" and error.instance == "output":
+        return (
+            "unknown loss 'output'; for the gradient of one output, with no loss, write "
+            '"objective": "output k" instead of "loss"'
+        )
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = _known_properties(error)
         extra = [key for key in error.instance if key not in known]
@@ -127,7 +142,14 @@ def _excluded(forbidden: Any, instance: dict[str, Any]) -> str:
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
-    """The most specific errors: an ``anyOf`` failure is explained by its best branch."""
+    """The most specific errors: an ``anyOf`` failure is explained by its best branch.
+
+    A single value that fits none of several kinds (``"batch": 0``) is explained by
+    what the field takes, not by one kind it is not.
+    """
+    if error.context and not isinstance(error.instance, dict | list):
+        yield error
+        return
     if error.context:
         best = jsonschema.exceptions.best_match(error.context)
         if best is not None:

@@ -180,7 +180,17 @@ BAD = {
     "objective misspelt": (
         problem(loss=None, targets=None, objective="out 1"),
         "$.problem.objective",
-        "does not match",
+        "expected 'output k' for output k (1-based), such as 'output 1', found \"out 1\"",
+    ),
+    "the model's loss name for an objective": (
+        problem(loss="output"),
+        "$.problem.loss",
+        'write "objective": "output k" instead of "loss"',
+    ),
+    "batch by the model's name": (
+        problem(batch="mini"),
+        "$.problem.batch",
+        "expected 'full', 'per_sample' or a mini-batch size (an integer from 1), found \"mini\"",
     ),
     "steps and epochs": (problem(epochs=1), "$.problem.epochs", "not both"),
     "neither steps nor epochs": (problem(steps=None), "$.problem", "missing field: 'steps'"),
@@ -194,7 +204,11 @@ BAD = {
         "$.problem.batch",
         "expected a mini-batch size from 1 to 1",
     ),
-    "mini-batch of zero": (problem(batch=0), "$.problem.batch", ""),
+    "mini-batch of zero": (
+        problem(batch=0),
+        "$.problem.batch",
+        "size (an integer from 1), found 0",
+    ),
     "sample order without a mini-batch": (
         both(FOUR_SAMPLES, problem(sample_order=[1, 2, 3, 4])),
         "$.problem.sample_order",
