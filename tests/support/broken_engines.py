@@ -283,12 +283,13 @@ class MatricesLeanSampleOffByOne(_MatricesLeanBug):
 
     def planted(self, problem: Problem, train_step: TrainStep) -> TrainStep:
         def step(layers: list[Any], x: Any, target: Any, *rest: Any) -> None:
-            if problem.batch == "per_sample":
-                rows = [(tuple(i), tuple(t)) for i, t in zip(problem.inputs, problem.targets)]
+            if problem.batch == "per_sample":  # rows in the run's dtype (float32 problems)
+                inputs = np.array(problem.inputs, dtype=x.dtype)
+                targets = np.array(problem.targets, dtype=x.dtype)
+                rows = [(tuple(i), tuple(t)) for i, t in zip(inputs.tolist(), targets.tolist())]
                 index = rows.index((tuple(x[0].tolist()), tuple(target[0].tolist())))
                 following = (index + 1) % problem.n_samples
-                x = np.array([problem.inputs[following]], dtype=np.float64)
-                target = np.array([problem.targets[following]], dtype=np.float64)
+                x, target = inputs[following : following + 1], targets[following : following + 1]
             train_step(layers, x, target, *rest)
 
         return step
