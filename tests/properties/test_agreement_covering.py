@@ -1,7 +1,8 @@
 """Every engine agrees with the reference engine on the covering problems, quantity by quantity.
 
 The same problems as the path-equivalence property (every loss and activation in both
-batch modes and both orders, relu at its kink, net inputs near +-800), recorded at every
+batch modes and both orders, issue 17's features and pairings, float32, relu, leaky relu
+and ELU at their kinks, net inputs near +-800), recorded at every
 step: what mutation testing of an engine needs beside its own consistency, since an
 engine can be consistently wrong.  The compiling and certifying engines take seconds
 per problem, so they are ``slow``.
@@ -23,7 +24,7 @@ from tests.support.laws import ENGINES, REFERENCE
 pytestmark = pytest.mark.property
 
 STEPS = 4
-COVERING = mp.covering_problems(STEPS)
+COVERING = mp.covering_problems(STEPS, float32=True)
 SLOW = {"autodiff", "certified"}
 
 
@@ -51,10 +52,11 @@ def engine_params() -> list[Any]:
     "problem", COVERING, ids=[f"{n}-{_label(p)}" for n, p in enumerate(COVERING)]
 )
 def test_engine_agrees_with_the_reference(engine: Engine, problem: Problem) -> None:
-    """As ``bpcheck run`` judges agreement: NaN and infinities too (docs/engines.md)."""
+    """As ``bpcheck run`` judges agreement: NaN and infinities too (docs/engines.md), a
+    float32 problem in float32's epsilons."""
     steps = set(range(problem.steps + 1))
     runs = [
-        EngineRun(name, OK, engine.run(problem, steps))
+        EngineRun(name, OK, engine.run(problem, steps), precision=problem.precision)
         for name, engine in ((REFERENCE.name, REFERENCE), (engine.name, engine))
     ]
     found = disagreements(runs)
