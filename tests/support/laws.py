@@ -586,7 +586,7 @@ def renamer(layer: int, order: Sequence[int]) -> Callable[[str], str]:
         if match is None or name.startswith("E["):
             return name
         indices = [int(n) for n in match["indices"].split(",")]
-        if match["kind"] in ("w", "dE_dw"):
+        if match["kind"] in ("w", "dE_dw", "dw", "net_term"):  # [L,j,i]: a weight's indices
             number, j, i = indices
             j = new_index[j] if number == layer else j
             i = new_index[i] if number == layer + 1 else i
