@@ -5,16 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection, Sequence
 
+from bpcheck.engines.autodiff.arrays import LayerParams, device_arrays, shape_of
 from bpcheck.engines.autodiff.compilation import use_compilation_cache
 from bpcheck.engines.autodiff.network import (
     ENGINE_VERSION,
     HAVE_JAX,
-    LayerParams,
     StepTrace,
     compiled_for,
-    device_arrays,
     enable_float64,
-    shape_of,
 )
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability

@@ -17,7 +17,7 @@ jax = pytest.importorskip("jax", reason="jax not installed: the autodiff engine 
 
 import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extra)
 
-from bpcheck.engines.autodiff import AutodiffEngine  # noqa: E402
+from bpcheck.engines.autodiff import AutodiffEngine, arrays  # noqa: E402
 from bpcheck.engines.autodiff import network as autodiff  # noqa: E402
 from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
@@ -66,7 +66,7 @@ CASES = {
         "tanh",
         "output",
         objective=2,
-        targets=(),
+        targets=((0.0, 0.0),) * len(X),  # as the loader gives a problem with an objective
         batch="per_sample",
         layers=(
             replace(features().layers[0], activation="elu", learning_rate=0.05),
@@ -334,7 +334,7 @@ def test_float32_values_are_float32_and_not_float64s() -> None:
         assert single[step]["w[1,1,1]"] != double[step]["w[1,1,1]"] or step == 0
         assert single[step]["E"] != double[step]["E"]
         assert single[step]["E"] == pytest.approx(double[step]["E"], rel=1e-5)
-    assert autodiff.shape_of(problem) != autodiff.shape_of(replace(problem, precision="float64"))
+    assert arrays.shape_of(problem) != arrays.shape_of(replace(problem, precision="float64"))
 
 
 def test_float32_arithmetic_is_float32_throughout() -> None:
@@ -347,8 +347,8 @@ def test_float32_arithmetic_is_float32_throughout() -> None:
     w = [f(v) for v in W1[0]]
     assert values[q.net_term(1, 1, 2, s + 1)] == float(w[1] * x[1])
     assert values[q.net_term(1, 1, 2, s + 1)] != W1[0][1] * problem.inputs[s][1]
-    shape = autodiff.shape_of(problem)
-    params, inputs, _, hyper = autodiff.device_arrays(problem, shape)
+    shape = arrays.shape_of(problem)
+    params, inputs, _, hyper = arrays.device_arrays(problem, shape)
     leaves = jax.tree.leaves((params, inputs, hyper.rates, hyper.momentum, hyper.decay))
     assert {leaf.dtype for leaf in leaves} == {np.dtype(np.float32)}
 
