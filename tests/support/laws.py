@@ -40,8 +40,8 @@ from hypothesis.strategies import SearchStrategy
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import (
-    AGREEMENT_ABS,
     Disagreement,
+    agreement_floor,
     agreement_tolerance,
 )
 from bpcheck.checking.results import disagreement_table
@@ -245,14 +245,21 @@ def group_scales(values: Mapping[str, float]) -> dict[str, float]:
     return scales
 
 
-def tolerance_for(step: int, expected: float, found: float, scale: float) -> float:
-    """The agreement tolerance of checking.py, relative to the value or its group's scale."""
+def tolerance_for(
+    step: int, expected: float, found: float, scale: float, precision: str = "float64"
+) -> float:
+    """The agreement tolerance of checking.py, relative to the value or its group's scale
+    (in float32's epsilons for a float32 problem)."""
     size = max(abs(expected), abs(found), scale)
-    return max(agreement_tolerance(step) * size, AGREEMENT_ABS)
+    return max(agreement_tolerance(step, precision) * size, agreement_floor(precision))
 
 
 def trace_differences(
-    expected: Trace, found: Trace, labels: tuple[str, str], rename: Callable[[str], str] = str
+    expected: Trace,
+    found: Trace,
+    labels: tuple[str, str],
+    rename: Callable[[str], str] = str,
+    precision: str = "float64",
 ) -> list[Disagreement]:
     """Every quantity on which ``found`` differs from ``expected`` beyond tolerance.
 
@@ -266,7 +273,7 @@ def trace_differences(
         renamed = {rename(name): name for name in want}
         for name, value in want.items():
             other = got.get(rename(name), math.nan)
-            tol = tolerance_for(step, value, other, scales[group_of(name)])
+            tol = tolerance_for(step, value, other, scales[group_of(name)], precision)
             if not abs(value - other) <= tol:
                 values = {labels[0]: value, labels[1]: other}
                 rows.append(Disagreement(step, name, values, abs(value - other), tol))
@@ -292,7 +299,8 @@ def check_engines_agree(
     traces = {name: traced(engine, problem, steps) for name, engine in engines.items()}
     first = names[0]
     for other in names[1:]:
-        rows = trace_differences(traces[first], traces[other], (first, other))
+        labels = (first, other)
+        rows = trace_differences(traces[first], traces[other], labels, precision=problem.precision)
         if rows:
             summary = f"{other} disagrees with {first} on {len(rows)} quantities"
             table = disagreement_table(rows[:20], [first, other])
