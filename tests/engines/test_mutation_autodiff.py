@@ -1,23 +1,26 @@
-"""The autodiff engine against loops on five problems that hold every capability between them.
+"""The autodiff engine against loops on nine problems that hold every capability between them.
 
 The conformance suite compiles the JAX engine for dozens of shapes (40 s); mutation testing
 of the autodiff engine (``tox -e mutation -- --engines autodiff``) needs one test that
-reaches every line of it in a few compiles.  These five problems do: every activation,
-loss, bias kind (trainable and frozen), batch mode and order, several samples, and
-unrecorded steps, each compared quantity by quantity with the loops engine and with the
-engine's own recorded path.  ``slow``: each problem is a compile (about 1 s).
+reaches every line of it in a few compiles.  These nine problems do: every activation,
+loss, bias kind (trainable and frozen), batch mode and order, optimizer, precision, several
+samples, and unrecorded steps, each compared quantity by quantity (the extended names too)
+with the loops engine and with the engine's own recorded path.  ``slow``: each problem is a
+compile (about 1 s).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import replace
 
 import pytest
 
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.model.engine import ALL_CAPABILITIES, Availability, Engine, required_capabilities
 from bpcheck.model.problem import Layer, Problem
+from bpcheck.model.quantities import EXTENDED
 from bpcheck.testing.paths import path_differences
 from tests.support.laws import check_engines_agree
 
@@ -65,6 +68,49 @@ THREE_LAYERS = Problem(
 """Three layers, the output wider than the layer below: the backward pass and mse's divisor
 must find the output layer as the last, not the second."""
 
+
+def with_features(base: Problem, first: dict[str, object], **settings: object) -> Problem:
+    """``base`` with its first layer's fields ``first`` and the problem's ``settings``."""
+    layers = (replace(base.layers[0], **first), *base.layers[1:])  # type: ignore[arg-type]
+    return replace(base, layers=layers, **settings)  # type: ignore[arg-type]
+
+
+X3 = (*X, (0.3, 0.2, -0.6))
+FEATURES = (
+    # leaky relu into elu, loss output (no targets: zeros), mini-batches of 2 in an order
+    # (a shorter last batch), momentum, the first layer's own rate
+    with_features(
+        problem("leaky_relu", "elu", "sse", ("per_neuron", "shared"), "full", "simultaneous"),
+        {"slope": 0.1, "learning_rate": 0.2},
+        inputs=X3,
+        targets=((0.0, 0.0),) * 3,
+        loss="output",
+        objective=2,
+        batch="mini",
+        batch_size=2,
+        sample_order=(2, 0, 1),
+        momentum=0.9,
+        steps=4,
+    ),
+    # softplus, bce on softmax, Nesterov and weight decay in the sequential order
+    with_features(
+        problem("softplus", "softmax", "bce", ("shared", "per_neuron"), "per_sample", "sequential"),
+        {},
+        momentum=0.5,
+        nesterov=True,
+        weight_decay=0.05,
+    ),
+    # float32 with momentum and weight decay, an elu of its own alpha
+    with_features(
+        problem("elu", "sigmoid", "mse", ("per_neuron", "none"), "full", "simultaneous"),
+        {"alpha": 0.5},
+        precision="float32",
+        momentum=0.8,
+        weight_decay=0.01,
+    ),
+)
+"""Issue 17's features: every new activation, loss output, mini-batches, the optimizers, float32."""
+
 PROBLEMS = (
     THREE_LAYERS,
     problem("tanh", "sigmoid", "bce", ("per_neuron", "shared"), "full", "simultaneous"),
@@ -72,12 +118,13 @@ PROBLEMS = (
     problem("identity", "relu", "mse", ("per_neuron", "none"), "full", "sequential"),
     problem("sigmoid", "identity", "sse", ("none", "per_neuron"), "per_sample", "simultaneous"),
     problem("tanh", "tanh", "half_sse", ("shared", "shared"), "full", "simultaneous"),
+    *FEATURES,
 )
 
 
 def test_the_problems_hold_every_capability() -> None:
     held = frozenset().union(*(required_capabilities(p) for p in PROBLEMS))
-    assert held == ALL_CAPABILITIES
+    assert held | {EXTENDED} == ALL_CAPABILITIES  # extended: every trace has those names
 
 
 @pytest.fixture(scope="module")
