@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from bpcheck.checking.check import OK, check_fixture
+from bpcheck.checking.check import OK, SKIPPED, check_fixture
 from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines
 from bpcheck.cli.inputs import engines_and_fixtures
@@ -75,11 +75,16 @@ def cmd_conform(args: argparse.Namespace) -> ExitCode:
     for fixture in fixtures:
         with working(f"conformance fixture {fixture.id}"):
             result = check_fixture(fixture, engines)
-        wrong = [c for c in result.claims if c.outcome != OK]
-        not_run = [r for r in result.runs if r.outcome != OK]
+        # an engine without a fixture's capabilities is skipped for it, saying why: not a failure
+        wrong = [c for c in result.claims if c.outcome not in (OK, SKIPPED)]
+        not_run = [r for r in result.runs if r.outcome not in (OK, SKIPPED)]
         bad_claims += len(wrong)
         state = "ok" if not wrong and not not_run and not result.disagreements else "FAILED"
-        rows.append([fixture.id, str(len(result.claims)), str(len(wrong)), state])
+        skipped = state == "ok" and all(r.outcome == SKIPPED for r in result.runs)
+        shown = "skipped: " + "; ".join(f"{r.engine} {r.reason}" for r in result.runs)
+        rows.append(
+            [fixture.id, str(len(result.claims)), str(len(wrong)), shown if skipped else state]
+        )
         if state != "ok":
             print_result(result, names)
             if wrong:
