@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from bpcheck.checking import registry
-from bpcheck.checking.check import OK, check_fixture
+from bpcheck.checking.check import OK, SKIPPED, check_fixture
 from bpcheck.io.loader import load
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 from bpcheck.testing import conformance_fixtures as cf
 from bpcheck.testing.documents import problem_document
+from tests.conformance.broken_features import FEATURE_BUGS
 from tests.support import broken_engines as be
 from tests.support.paths import ROOT
 
@@ -79,6 +80,21 @@ def test_the_set_covers_what_the_bundled_fixtures_leave_out(
     assert any(p.layers[-1].activation == "softmax" for p in large)
 
 
+def test_the_set_covers_the_features_of_issue_17(fixtures: dict[str, Fixture]) -> None:
+    problems = [f.problem for f in fixtures.values()]
+    activations = {layer.activation for p in problems for layer in p.layers}
+    assert {"leaky_relu", "softplus", "elu"} <= activations
+    pairs = {(p.loss, p.layers[-1].activation) for p in problems}
+    assert {("bce", "softmax"), ("softmax_ce", "sigmoid")} <= pairs
+    assert any(p.loss == "output" for p in problems), "an objective"
+    assert any(p.batch == "mini" and p.sample_order for p in problems), "mini-batches in order"
+    assert any(p.momentum and p.nesterov for p in problems), "Nesterov"
+    assert any(p.momentum and not p.nesterov for p in problems), "classical momentum"
+    assert any(p.weight_decay for p in problems), "weight decay"
+    assert any(any(x.learning_rate is not None for x in p.layers) for p in problems), "rates"
+    assert any(p.precision == "float32" for p in problems), "float32"
+
+
 def engine_params() -> list[object]:
     return [
         pytest.param(name, marks=[pytest.mark.slow] * (name in COMPILING))
@@ -96,9 +112,28 @@ def test_every_engine_passes_every_conformance_fixture(
         pytest.skip(str(status.reason))
     for fixture in fixtures.values():
         result = check_fixture(fixture, {name: engine})
+        [run] = result.runs
+        if run.outcome == SKIPPED:  # the certified engine and float32
+            assert run.reason and "precision:float32" in run.reason, run.reason
+            continue
         wrong = [f"{c.claim.id}: {c.message}" for c in result.claims if c.outcome != OK]
         assert not wrong, f"{fixture.id}: {wrong[:3]}"
 
+
+FEATURES_CAUGHT = (
+    "leaky-slope-ignored",
+    "softplus-slope-is-output",
+    "momentum-sign-wrong",
+    "nesterov-as-classical",
+    "weight-decay-on-biases",
+    "layer-rate-ignored",
+    "sample-order-ignored",
+    "objective-seeds-every-output",
+    "bce-fused-on-softmax",
+    "softmax-ce-fused-on-sigmoid",
+)
+"""Broken features (tests/conformance/broken_features.py) the feature fixtures must catch; the
+others are the conformance checks' (kinks, float32's rounding, the extended names)."""
 
 CAUGHT = {
     "bias-update-without-rate": be.BiasUpdateWithoutRate,
@@ -108,6 +143,7 @@ CAUGHT = {
     "softmax-diagonal-only": be.SoftmaxDiagonalOnly,
     "bce-wrong-slope": be.BceWrongSlope,
     **be.LEAN_PATH_BUGS,
+    **{name: FEATURE_BUGS[name][1] for name in FEATURES_CAUGHT},
 }
 """Every bug the conformance fixtures must catch (the issue's list and the lean-path bugs)."""
 
