@@ -183,6 +183,12 @@ def _engine_gradient(engine: Engine, problem: Problem, network: Network) -> Arra
         trace = engine.run(replace(problem, steps=0), {0})
         values = trace[0]
         gradient = np.array([float(values["dE_d" + name]) for name in network.names()])
+        if problem.precision == "float32" and not math.isfinite(float(values["E"])):
+            why = (
+                f"the float32 loss is {values['E']} at these parameters (float32 saturates or "
+                "overflows where float64 does not): no finite-difference reference"
+            )
+            return GradcheckResult(engine.name, 0, "", [], Outcome.SKIPPED, why)
     except CannotRun as error:
         return GradcheckResult(engine.name, 0, "", [], Outcome.SKIPPED, str(error))
     except KeyError as error:

@@ -9,12 +9,15 @@ forward pass see that feature.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from bpcheck.checking.check import Outcome
 from bpcheck.engines.loops import LoopsEngine
@@ -236,3 +239,68 @@ def test_a_float32_engine_that_misreads_a_feature_still_fails() -> None:
     problem = small(precision="float32", weight_decay=0.05)
     wrong = Misreads(LoopsEngine(), lambda p: replace(p, weight_decay=0.0))
     assert check_gradients(wrong, problem).outcome == Outcome.FAILED
+
+
+# --- no false alarms: drawn problems with the new features ----------------------------------
+
+FEATURE_HIDDEN = ("leaky_relu", "elu", "softplus")
+FEATURE_OUTPUT = ("identity", "sigmoid", "softmax", "elu", "softplus", "leaky_relu")
+
+
+@st.composite
+def feature_problems(draw: st.DrawFn) -> Problem:
+    """Two layers with a new activation, any loss or an objective, weight decay, a mini-batch."""
+    number = st.floats(-3.0, 3.0, allow_nan=False).map(lambda x: round(x, 3))
+    sizes = (2, draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    output = draw(st.sampled_from(FEATURE_OUTPUT))
+    loss = draw(st.sampled_from(("half_sse", "mse", "bce", "softmax_ce", "output")))
+    unit = st.floats(0.05, 0.95).map(lambda x: round(x, 2))
+    layers = tuple(
+        Layer(
+            tuple(tuple(draw(number) for _ in range(fan_in)) for _ in range(size)),
+            draw(st.sampled_from(FEATURE_HIDDEN)) if index == 0 else output,
+            "per_neuron",
+            tuple(draw(number) for _ in range(size)),
+            slope=draw(unit),
+            alpha=draw(st.sampled_from((0.5, 1.0, 1.5))),
+        )
+        for index, (fan_in, size) in enumerate(itertools.pairwise(sizes))
+    )
+    samples = 3
+    return Problem(
+        layers=layers,
+        inputs=tuple(tuple(draw(number) for _ in range(2)) for _ in range(samples)),
+        targets=tuple(tuple(draw(unit) for _ in range(sizes[-1])) for _ in range(samples)),
+        loss=loss,
+        objective=1 if loss == "output" else 0,
+        steps=0,
+        batch="mini",
+        batch_size=2,
+        sample_order=tuple(draw(st.permutations(range(samples)))),
+        weight_decay=draw(st.sampled_from((0.0, 0.01, 1.0))),
+        precision=draw(st.sampled_from(("float64", "float32"))),
+    )
+
+
+@given(feature_problems())
+def test_a_correct_engine_passes_every_drawn_feature_problem(problem: Problem) -> None:
+    """bce and softmax_ce of an output outside (0, 1) are NaN: nothing to check there."""
+    result = check_gradients(MatricesEngine(), problem, method="richardson")
+    assume(result.outcome != Outcome.SKIPPED)
+    assert result.outcome == Outcome.OK, [r for r in result.rows if r.status == "fail"]
+
+
+def test_a_float32_loss_that_saturates_where_float64_does_not_is_skipped_saying_so() -> None:
+    """sigmoid(18) is 1 in float32 (1 - 1.5e-8 in float64): bce's log(1 - o) is -inf there."""
+    problem = Problem(
+        layers=(Layer(((-3.0, 0.0),), "leaky_relu"), Layer(((3.0,),), "sigmoid")),
+        inputs=((-2.0, 0.0),),
+        targets=((0.5,),),
+        loss="bce",
+        steps=0,
+        precision="float32",
+    )
+    result = check_gradients(MatricesEngine(), problem)
+    assert result.outcome == Outcome.SKIPPED
+    assert result.reason is not None and "the float32 loss is inf" in result.reason
+    assert check_gradients(MatricesEngine(), float64_version(problem)).outcome == Outcome.OK
