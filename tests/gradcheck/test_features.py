@@ -127,6 +127,16 @@ def test_a_feature_passes_an_engine_that_does_it_and_fails_one_that_does_not(
     assert misread.outcome == Outcome.FAILED, misread.rows
 
 
+@pytest.mark.parametrize("method", ["central", "directional", "mpmath"])
+@pytest.mark.parametrize("feature", list(FEATURES))
+def test_every_method_sees_every_feature(feature: str, method: str) -> None:
+    """The other references: mpmath's 40-digit loss, central differences, random directions."""
+    problem, wrong = FEATURES[feature]
+    assert check_gradients(LoopsEngine(), problem, method=method).outcome == Outcome.OK
+    misread = check_gradients(Misreads(LoopsEngine(), wrong), problem, method=method)
+    assert misread.outcome == Outcome.FAILED
+
+
 @pytest.mark.parametrize("activation", ["identity", "sigmoid", "tanh", "relu", "softplus"])
 def test_every_hidden_activation_passes(activation: str) -> None:
     result = check_gradients(LoopsEngine(), small(layers=hidden(activation)))
