@@ -120,7 +120,8 @@ def _ran(
             enclosed = enclosures_with_derived(certified_values(engine, problem, record), derive)
             return EngineRun(label, OK, midpoints(enclosed), enclosures=enclosed, extended=extended)
         trace = checked_trace(engine.run(problem, record), problem, record, extended=extended)
-        return EngineRun(label, OK, trace=with_derived(trace, derive), extended=extended)
+        derived = with_derived(trace, derive, problem.precision)
+        return EngineRun(label, OK, trace=derived, extended=extended)
     except CannotRun as error:
         return EngineRun(label, SKIPPED, reason=str(error))
     except EngineFailed as error:

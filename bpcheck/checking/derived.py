@@ -11,6 +11,7 @@ certifies its values gets the difference of its intervals.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Collection, Iterator, Mapping
 from decimal import Decimal, localcontext
 
@@ -55,12 +56,25 @@ def _needed(trace: Mapping[int, Mapping[str, object]], step: int) -> None:
             )
 
 
-def with_derived(trace: Trace, steps: Collection[int]) -> Trace:
-    """``trace`` with ``E_change`` added at each of ``steps``; :class:`MissingStep` if it cannot."""
+def with_derived(trace: Trace, steps: Collection[int], precision: str = "float64") -> Trace:
+    """``trace`` with ``E_change`` added at each of ``steps``; :class:`MissingStep` if it cannot.
+
+    A float32 problem's difference is rounded to float32, as a float32 program computes it.
+    """
     for step in sorted(set(steps)):
         _needed(trace, step)
-        trace[step][E_CHANGE] = trace[step + 1][LOSS] - trace[step][LOSS]
+        change = trace[step + 1][LOSS] - trace[step][LOSS]
+        trace[step][E_CHANGE] = _float32(change) if precision == "float32" else change
     return trace
+
+
+def _float32(value: float) -> float:
+    """The float32 nearest ``value`` (infinity beyond float32's range), as a Python float."""
+    try:
+        found: float = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+    return found
 
 
 def _minus(a: str, b: str, unbounded: str) -> str:

@@ -212,6 +212,13 @@ def test_e_change_without_e_at_the_next_step_names_both_steps() -> None:
         with_derived({4: {"E": 1.0}}, [4])
 
 
+def test_a_float32_problems_e_change_is_the_float32_difference() -> None:
+    """1 - 2^-30 is no float32: a float32 program's E_change of E 2^-30 -> 1 is 1."""
+    trace = {0: {"E": 2.0**-30}, 1: {"E": 1.0}}
+    assert with_derived({k: dict(v) for k, v in trace.items()}, [0])[0][E_CHANGE] == 1 - 2.0**-30
+    assert with_derived(trace, [0], "float32")[0][E_CHANGE] == 1.0
+
+
 def test_certified_e_change_is_the_difference_of_the_intervals() -> None:
     enclosures = Enclosures(
         bounds={0: {"E": ("0.25", "0.375")}, 1: {"E": ("0.125", "0.1875")}},
