@@ -116,3 +116,20 @@ def test_a_pinned_value_stays_plain(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = write(tmp_path, with_claims([pinned]))
     assert main(["validate", str(path)]) == 2
     assert "$.claims[0].pinned: expected a plain decimal" in capsys.readouterr().err
+
+
+def test_run_judges_typographic_claims_and_skips_unsupported_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End to end: the loops engine's values judged against typographic strings; the
+    unsupported claim is counted nowhere in the run (it has no quantity to compute)."""
+    gradient = -(1 - OUTPUT) * OUTPUT * (1 - OUTPUT) * 0.5  # dE/dw[1,1,1] of half_sse
+    claims = [
+        claim("o", "o", f"5.250 {TIMES} 10^-1", verdict(OUTPUT, "0.5250")),
+        claim("g", "dE_dw[1,1,1]", f"{MINUS}0.0592", verdict(gradient, "-0.0592")),
+        {"id": "u", "printed": "0.3", "where": "-", "unsupported": "another network's number"},
+    ]
+    path = write(tmp_path, with_claims(claims))
+    assert main(["run", str(path), "--engine", "loops"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "2 claims in 1 fixture: 2 printed numbers match" in out, out
