@@ -212,8 +212,8 @@ class _Names:
         return hint(
             name,
             self.aliases if aliases else (),
-            q.step_names(self.problem),
-            q.sample_names(self.problem, index + 1),
+            q.step_names(self.problem, extended=True, updating=q.updates_at(self.problem, step)),
+            q.sample_names(self.problem, index + 1, extended=True),
         )
 
     def canonical(self, name: str) -> str:

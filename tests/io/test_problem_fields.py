@@ -155,6 +155,11 @@ def test_an_unsupported_claim_has_a_printed_string_and_no_quantity(tmp_path: Pat
 
 UNSUPPORTED = {"id": "u", "where": "p. 3", "printed": "0.25", "unsupported": "dropout"}
 
+
+def claim_on(quantity: str) -> dict[str, Any]:
+    return {"id": "c", "where": "-", "quantity": quantity, "printed": "0.25", "expect": "match"}
+
+
 BAD = {
     "loss and objective": (
         problem(objective="output 1", targets=None),
@@ -265,6 +270,16 @@ BAD = {
         layer(0, learning_rate=0),
         "$.problem.layers[0].learning_rate",
         "less than or equal to the minimum of 0",
+    ),
+    "misspelt weight change": (
+        lambda d: d["claims"].append(claim_on("dv[1,1,2]")),
+        "$.claims[1].quantity",
+        "unknown quantity 'dv[1,1,2]' (did you mean 'dw[1,1,2]'?)",
+    ),
+    "misspelt sample loss": (
+        lambda d: d["claims"].append(claim_on("E@4")),
+        "$.claims[1].quantity",
+        "unknown quantity 'E@4'",
     ),
     "unsupported claim with a quantity": (
         lambda d: d["claims"].append({**UNSUPPORTED, "quantity": "o"}),
