@@ -381,3 +381,17 @@ def test_a_loaded_problem_written_back_loads_the_same(kind: str, tmp_path: Path)
     first = loaded(tmp_path, ROUND_TRIPS[kind])
     again = loaded(tmp_path, lambda d: d.update(problem=problem_document(first)))
     assert again == first
+
+
+def test_the_example_problem_of_the_documentation_loads(tmp_path: Path) -> None:
+    """docs/fixtures.md's example: 3 samples in mini-batches of 2, two epochs: 4 steps."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "fixtures.md").read_text("utf-8")
+    block = page.split("A problem using most of these at once")[1].split("```json")[1]
+    example = json.loads("{" + block.split("```")[0] + "}")["problem"]
+
+    def change(d: dict[str, Any]) -> None:
+        d.update(problem=example, aliases={}, claims=[])
+
+    found = loaded(tmp_path, change)
+    assert (found.steps, found.batch_size, found.sample_order) == (4, 2, (2, 0, 1))
+    assert (found.momentum, found.nesterov, found.layers[0].slope) == (0.9, True, 0.1)
