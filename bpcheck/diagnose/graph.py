@@ -28,7 +28,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from bpcheck.model import quantities as q
-from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.model.problem import Layer, Problem, batch_of_step, layer_rate
 from bpcheck.model.quantities import Trace
 
 Key = tuple[int, str]
@@ -104,15 +104,18 @@ def apply(node: Node, args: list[Number], arith: Arithmetic) -> Number:
     if op == "sum":
         return sum(args[1:], args[0])
     if op == "act":
-        return _activate(str(data[0]), args[0], arith)
+        return _activate(str(data[0]), args[0], arith, _parameter(data))
     if op == "softmax":
         top = max(args)
         exps = [arith.exp(a - top) for a in args]
         return exps[int(str(data[0]))] / sum(exps[1:], exps[0])
     if op == "dact":
-        return _slope(str(data[0]), args[0])
+        return _slope(str(data[0]), args[0], arith, _parameter(data))
     if op in ("loss", "dloss"):
         loss, scale = str(data[0]), int(str(data[2]))
+        if loss == "output":  # the objective's output itself (data[3]: is this it?)
+            chosen = bool(data[3])
+            return (args[0] if chosen else args[0] * 0) if op == "loss" else one * int(chosen)
         target: Number = arith.const(float(str(data[1])))
         return (_loss if op == "loss" else _dloss)(loss, target, args[0], scale, arith)
     if op == "update":
@@ -121,7 +124,18 @@ def apply(node: Node, args: list[Number], arith: Arithmetic) -> Number:
     raise ValueError(f"no formula for {op!r}")
 
 
-def _activate(name: str, x: Number, arith: Arithmetic) -> Number:
+def _parameter(data: tuple[object, ...]) -> float:
+    """leaky_relu's slope or elu's alpha, the second item of an activation's data (else 0)."""
+    return float(str(data[1])) if len(data) > 1 else 0.0
+
+
+def _activate(name: str, x: Number, arith: Arithmetic, parameter: float = 0.0) -> Number:
+    if name == "leaky_relu":
+        return x if x > 0 else arith.const(parameter) * x
+    if name == "elu":
+        return x if x > 0 else arith.const(parameter) * (arith.exp(x) - 1)
+    if name == "softplus":
+        return x + arith.log(1 + arith.exp(-x)) if x > 0 else arith.log(1 + arith.exp(x))
     if name == "identity":
         return x
     if name == "sigmoid":
@@ -134,7 +148,14 @@ def _activate(name: str, x: Number, arith: Arithmetic) -> Number:
     raise ValueError(f"no formula for {name!r}")
 
 
-def _slope(name: str, out: Number) -> Number:
+def _slope(name: str, out: Number, arith: Arithmetic, parameter: float = 0.0) -> Number:
+    """dout/dnet written from the output, as texts write it (left branch at a kink)."""
+    if name == "leaky_relu":
+        return out * 0 + (1 if out > 0 else arith.const(parameter))
+    if name == "elu":
+        return out * 0 + 1 if out > 0 else out + arith.const(parameter)
+    if name == "softplus":
+        return 1 - arith.exp(-out)
     if name in ("sigmoid", "softmax"):
         return out * (1 - out)
     if name == "tanh":
@@ -227,7 +248,7 @@ def build_graph(problem: Problem, trace: Trace) -> Graph:
     for step in sorted(trace):
         names = trace[step]
         for name, node in _step_nodes(problem, trace, step):
-            if name in names:
+            if name in names and not _unwritten(problem, name, node):
                 nodes[(step, name)] = node
         for name in names:
             nodes.setdefault((step, name), Node("leaf"))
@@ -240,6 +261,16 @@ def build_graph(problem: Problem, trace: Trace) -> Graph:
         for operand in node.operands:
             users.setdefault(operand, []).append(key)
     return Graph(nodes, values, users, problem.n_samples)
+
+
+def _unwritten(problem: Problem, name: str, node: Node) -> bool:
+    """Whether the formula does not hold for this problem, so that the node must be a leaf:
+    momentum's update (it has a velocity), and with weight decay the loss and the weight
+    gradients (each has a term of the weights' own)."""
+    if node.op == "update" and problem.momentum != 0.0:
+        return True
+    decayed = name == q.LOSS or name.startswith("dE_dw[")
+    return problem.weight_decay != 0.0 and decayed
 
 
 def _step_nodes(problem: Problem, trace: Trace, step: int) -> Iterator[tuple[str, Node]]:
@@ -289,16 +320,25 @@ def _forward_nodes(problem: Problem, step: int, s: int, scale: int) -> Iterator[
                 )
                 yield out[1], Node("softmax", nets, (j - 1,))
             else:
-                yield out[1], Node("act", (net,), (layer.activation,))
-            yield q.neuron("dout_dnet", number, j, s), Node("dact", (out,), (layer.activation,))
+                yield out[1], Node("act", (net,), _activation_data(layer))
+            yield q.neuron("dout_dnet", number, j, s), Node("dact", (out,), _activation_data(layer))
             if number == top:
                 target = problem.targets[s - 1][j - 1]
-                data = (problem.loss, target, scale)
+                data = (problem.loss, target, scale, j == problem.objective)
                 yield q.term(j, s), Node("loss", (out,), data)
                 yield q.neuron("dE_dout", number, j, s), Node("dloss", (out,), data)
                 for k in _outputs(problem):
                     if k == j:
                         yield q.term_partial(k, "out", number, j, s), Node("dloss", (out,), data)
+
+
+def _activation_data(layer: Layer) -> tuple[object, ...]:
+    """An activation's name, and its slope or alpha when it has one."""
+    if layer.activation == "leaky_relu":
+        return (layer.activation, layer.slope)
+    if layer.activation == "elu":
+        return (layer.activation, layer.alpha)
+    return (layer.activation,)
 
 
 def _backward_nodes(
@@ -359,8 +399,9 @@ def _gradient_nodes(problem: Problem, step: int, batch: list[int]) -> Iterator[t
 
 def _update_nodes(problem: Problem, step: int) -> Iterator[tuple[str, Node]]:
     """The parameters of ``step`` from those of the step before and its gradients."""
-    before, rate = step - 1, (problem.learning_rate,)
+    before = step - 1
     for number, layer in enumerate(problem.layers, start=1):
+        rate = (layer_rate(problem, number - 1),)
         for j in range(1, layer.size + 1):
             for i in range(1, layer.fan_in + 1):
                 w, g = q.weight(number, j, i), q.weight_grad(number, j, i)

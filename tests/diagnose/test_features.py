@@ -3,12 +3,14 @@ did not try, and why, instead of crashing or pretending."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bpcheck.diagnose.diagnosis import diagnose
+from bpcheck.diagnose.graph import FLOAT, build_graph
 from bpcheck.diagnose.variants import BY_NAME
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.model.fixture import Claim, Fixture
@@ -45,6 +47,7 @@ FEATURES = {
         update_order="sequential",
     ),
     "float32": replace(PROBLEM, precision="float32"),
+    "plain descent, decay, own rates": replace(PROBLEM, momentum=0.0, nesterov=False),
 }
 
 
@@ -80,3 +83,18 @@ def test_a_learning_rate_reading_scales_each_layers_own_rate_too() -> None:
     assert doubled is not None
     assert doubled.learning_rate == 1.0 and doubled.layers[1].learning_rate == 0.5
     assert doubled.layers[0].learning_rate is None
+
+
+@pytest.mark.parametrize("feature", list(FEATURES))
+def test_every_formula_of_the_graph_gives_the_traced_value(feature: str) -> None:
+    """The slip search and the rounded chains recompute values with the graph's formulas: on a
+    feature fixture each formula it writes must hold (one it cannot write is a leaf)."""
+    problem = FEATURES[feature]
+    graph = build_graph(problem, LoopsEngine().run(problem, {0, 1, 2}))
+    written = [key for key, node in graph.nodes.items() if node.op != "leaf"]
+    for key in written:
+        value = graph.evaluate(key, graph.values.__getitem__, FLOAT)
+        assert math.isclose(value, graph.values[key], rel_tol=1e-6, abs_tol=1e-9), key
+    kinds = {graph.nodes[key].op for key in written}
+    assert {"act", "dact", "loss", "dloss"} <= kinds
+    assert ("update" in kinds) == (problem.momentum == 0.0)
