@@ -52,9 +52,10 @@ def activate(name: str, net: Array, shape: Array | float = 0.0) -> Array:
     """One layer's outputs from its net inputs (one sample, a vector).
 
     ``shape`` is leaky_relu's slope or elu's alpha.  The kinked activations are
-    written with ``where(net > 0, ...)`` so that JAX differentiates them at
+    written with ``where(net <= 0, left, net)`` so that JAX differentiates them at
     exactly 0 along the left branch, the convention of the problem model (relu'(0)
     = 0, leaky_relu'(0) = slope, elu'(0) = alpha); ``jnp.maximum`` would split a tie.
+    NaN is not <= 0: it takes the identity branch, slope 1, as in the other engines.
     """
     if name == "identity":
         return net
@@ -63,19 +64,18 @@ def activate(name: str, net: Array, shape: Array | float = 0.0) -> Array:
     if name == "tanh":
         return jnp.tanh(net)
     if name == "relu":
-        # NaN is not <= 0: relu(NaN) is NaN, slope 1.
         return jnp.where(net <= 0.0, 0.0, net)
     if name == "softmax":
         return jax.nn.softmax(net)
     if name == "leaky_relu":
-        return jnp.where(net > 0.0, net, shape * net)
+        return jnp.where(net <= 0.0, shape * net, net)
     if name == "softplus":
         return jax.nn.softplus(net)  # log(1 + e^x) as logaddexp(x, 0): no overflow
     if name == "elu":
-        # The inner where keeps expm1 of a large positive net out of the untaken branch,
-        # whose infinite slope would otherwise meet a zero cotangent: 0 * inf = NaN.
-        left = shape * jnp.expm1(jnp.where(net > 0.0, 0.0, net))
-        return jnp.where(net > 0.0, net, left)
+        # The inner where keeps expm1 of a large net out of the untaken branch, whose
+        # infinite slope would otherwise meet a zero cotangent: 0 * inf = NaN.
+        left = shape * jnp.expm1(jnp.where(net <= 0.0, net, 0.0))
+        return jnp.where(net <= 0.0, left, net)
     raise ValueError(f"unknown activation {name!r}")
 
 

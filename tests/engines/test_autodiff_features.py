@@ -261,6 +261,31 @@ def test_kinks_take_the_left_branch(activation: str, value: float) -> None:
     assert values["delta[1,1]@1"] == value * values["dE_dout[1,1]@1"]
 
 
+EDGES = [0.0, -0.0, 1000.0, -1000.0, float("nan")]
+LOG2 = float(np.log(2.0))
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "values", "slopes"),
+    [
+        ("leaky_relu", 0.2, [0.0, -0.0, 1000.0, -200.0, np.nan], [0.2, 0.2, 1.0, 0.2, 1.0]),
+        ("elu", 0.7, [0.0, -0.0, 1000.0, -0.7, np.nan], [0.7, 0.7, 1.0, 0.0, 1.0]),
+        ("softplus", 0.0, [LOG2, LOG2, 1000.0, 0.0, np.nan], [0.5, 0.5, 1.0, 0.0, np.nan]),
+    ],
+)
+def test_new_activations_and_their_derivatives_at_the_edges(
+    name: str, shape: float, values: list[float], slopes: list[float]
+) -> None:
+    """JAX's derivative of the forward code: left branch at 0, no overflow at +-1000, and a
+    NaN net input through the identity branch (slope 1) as the other engines take it."""
+    autodiff.enable_float64()
+    net = jax.numpy.array(EDGES)
+    one = jax.vmap(jax.value_and_grad(lambda x: autodiff.activate(name, x, shape)))
+    found, slope = one(net)
+    np.testing.assert_allclose(np.asarray(found), values, rtol=1e-15, atol=0.0)
+    np.testing.assert_allclose(np.asarray(slope), slopes, rtol=1e-15, atol=0.0)
+
+
 # --- the optimizer, written out by hand ------------------------------------------------
 
 
