@@ -24,6 +24,7 @@ from bpcheck.gradcheck.network import NUMPY_MISSING, Network
 from bpcheck.gradcheck.result import GradcheckResult, Row, outcome_of
 from bpcheck.model.engine import CannotRun, Engine, required_capabilities
 from bpcheck.model.problem import Problem, batch_of_step
+from bpcheck.model.quantities import EXTENDED
 
 with contextlib.suppress(ImportError):  # NumPy is an extra: see network.NUMPY_MISSING
     import numpy as np
@@ -89,7 +90,46 @@ def check_gradients(
         return GradcheckResult(engine.name, 0, chosen, [], Outcome.SKIPPED, reason)
     reference = float64_version(problem)
     network = Network(reference, batch_of_step(reference, 0))
-    gradient = _engine_gradient(engine, problem, network)
+    return _checked(engine, problem, network, chosen, seed, decimals)
+
+
+def check_sample_gradients(
+    engine: Engine, problem: Problem, sample: int, *, method: str = "auto", seed: int = 0
+) -> GradcheckResult:
+    """Check one sample's own gradient at step 0 (``dE_dw[L,j,i]@s``, ``dE_db[...]@s``).
+
+    The loss differentiated is ``E@s``: the sample's terms alone, with the batch's mse
+    divisor (outputs times the samples of the step's batch) and no weight decay.  Its rows
+    are named ``w[L,j,i]@s``.  Only an engine with ``quantity:extended`` records these.
+    """
+    chosen = resolve_method(method, parameter_count(problem))
+    batch = batch_of_step(problem, 0)
+    if sample - 1 not in batch:
+        raise ValueError(f"sample {sample} is not in step 0's batch {[s + 1 for s in batch]}")
+    reason = why_skipped(engine, problem)
+    if reason is None and EXTENDED not in engine.capabilities:
+        reason = f"cannot do {EXTENDED}"
+    if reason is not None:
+        return GradcheckResult(engine.name, 0, chosen, [], Outcome.SKIPPED, reason)
+    reference = replace(float64_version(problem), weight_decay=0.0)
+    network = Network(reference, (sample - 1,))
+    network.count = problem.n_outputs * len(batch)  # mse's divisor is the batch's
+    result = _checked(engine, problem, network, chosen, seed, None, f"@{sample}")
+    rows = [replace(row, parameter=f"{row.parameter}@{sample}") for row in result.rows]
+    return replace(result, rows=rows)
+
+
+def _checked(
+    engine: Engine,
+    problem: Problem,
+    network: Network,
+    chosen: str,
+    seed: int,
+    decimals: Decimals | None,
+    sample: str = "",
+) -> GradcheckResult:
+    """The engine's gradient of ``network``'s loss against the chosen reference's."""
+    gradient = _engine_gradient(engine, problem, network, sample)
     if isinstance(gradient, GradcheckResult):
         return replace(gradient, method=chosen)
     bounds = rounding(network, network.theta)
@@ -177,12 +217,15 @@ def _judgeable(row: Row) -> bool:
     return math.isfinite(row.reference) and math.isfinite(row.tolerance)
 
 
-def _engine_gradient(engine: Engine, problem: Problem, network: Network) -> Array | GradcheckResult:
-    """The engine's dE/dθ at step 0 laid out like ``theta``, or the result saying why not."""
+def _engine_gradient(
+    engine: Engine, problem: Problem, network: Network, sample: str = ""
+) -> Array | GradcheckResult:
+    """The engine's dE/dθ at step 0 laid out like ``theta`` (``sample``: ``"@s"`` for sample
+    s's own), or the result saying why not."""
     try:
         trace = engine.run(replace(problem, steps=0), {0})
         values = trace[0]
-        gradient = np.array([float(values["dE_d" + name]) for name in network.names()])
+        gradient = np.array([float(values["dE_d" + name + sample]) for name in network.names()])
         if problem.precision == "float32" and not math.isfinite(float(values["E"])):
             why = (
                 f"the float32 loss is {values['E']} at these parameters (float32 saturates or "

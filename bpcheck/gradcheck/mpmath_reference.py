@@ -228,6 +228,7 @@ def mpmath_rows(
     mp = mpmath.mp
     names = network.names()
     reference = MpNetwork(network.problem, network.batch, names, decimals or {})
+    reference.count = network.count  # mse's divisor: a sample's loss keeps its batch's
     theta = network.theta
     rates = parameter_rates(network, theta)
     rows = []

@@ -22,12 +22,17 @@ from hypothesis import strategies as st
 from bpcheck.checking.check import Outcome
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.engines.matrices import MatricesEngine
-from bpcheck.gradcheck.engine_check import check_gradients, float64_version, to_float32
+from bpcheck.gradcheck.engine_check import (
+    check_gradients,
+    check_sample_gradients,
+    float64_version,
+    to_float32,
+)
 from bpcheck.gradcheck.fixture_check import gradcheck_fixture
 from bpcheck.model.engine import Availability, Engine
 from bpcheck.model.fixture import Fixture
-from bpcheck.model.problem import Layer, Problem
-from bpcheck.model.quantities import Trace
+from bpcheck.model.problem import Layer, Problem, batch_of_step
+from bpcheck.model.quantities import EXTENDED, Trace
 
 
 def small(**changes: object) -> Problem:
@@ -314,3 +319,45 @@ def test_a_float32_loss_that_saturates_where_float64_does_not_is_skipped_saying_
     assert result.outcome == Outcome.SKIPPED
     assert result.reason is not None and "the float32 loss is inf" in result.reason
     assert check_gradients(MatricesEngine(), float64_version(problem)).outcome == Outcome.OK
+
+
+# --- a sample's own gradient (quantity:extended) ----------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["richardson", "mpmath", "directional"])
+@pytest.mark.parametrize("feature", ["weight decay", "objective", "mse mini-batch", "elu"])
+def test_a_samples_own_gradient_is_checked_against_its_own_loss(feature: str, method: str) -> None:
+    """``dE_dw@s``: the sample's terms alone (the batch's mse divisor, no weight decay)."""
+    problem, _ = FEATURES[feature]
+    for sample in (s + 1 for s in batch_of_step(problem, 0)):
+        result = check_sample_gradients(MatricesEngine(), problem, sample, method=method)
+        assert result.outcome == Outcome.OK, [r for r in result.rows if r.status != "pass"]
+        if method != "directional":
+            assert result.rows[0].parameter == f"w[1,1,1]@{sample}"
+
+
+class SwapsSamples(MatricesEngine):
+    """Reports each sample's gradient under another sample's name."""
+
+    def run(self, problem: Problem, record: Collection[int]) -> Trace:
+        trace = super().run(problem, record)
+        for values in trace.values():
+            for name in [n for n in values if n.startswith("dE_d") and n.endswith("@1")]:
+                other = name[:-2] + "@3"
+                values[name], values[other] = values[other], values[name]
+        return trace
+
+
+def test_a_samples_gradient_under_another_samples_name_fails() -> None:
+    problem = small(loss="mse")
+    assert check_sample_gradients(SwapsSamples(), problem, 1).outcome == Outcome.FAILED
+    assert check_sample_gradients(SwapsSamples(), problem, 2).outcome == Outcome.OK
+
+
+def test_an_engine_without_the_extended_names_is_skipped_for_sample_gradients() -> None:
+    plain = Misreads(LoopsEngine(), lambda p: p)
+    plain.capabilities = LoopsEngine().capabilities - {EXTENDED}
+    result = check_sample_gradients(plain, small(), 1)
+    assert result.outcome == Outcome.SKIPPED and result.reason == f"cannot do {EXTENDED}"
+    with pytest.raises(ValueError, match="sample 3 is not in step 0's batch"):
+        check_sample_gradients(LoopsEngine(), small(batch="mini", batch_size=2), 3)
