@@ -37,7 +37,7 @@ pytestmark = pytest.mark.property
 FLOAT_ENGINES = {n: e for n, e in ENGINES.items() if not encloses(e)}
 """Float engines; the certified engine's agreement is judged on its enclosures elsewhere."""
 FIND = settings(
-    max_examples=300,
+    max_examples=1000,
     database=None,
     phases=[Phase.generate],
     suppress_health_check=list(HealthCheck),
@@ -159,7 +159,8 @@ DRAWS_MISS = {
 def test_the_feature_draws_catch_each_broken_feature(name: str) -> None:
     """Every feature is reached by the draws: Hypothesis finds a problem on which each broken
     engine fails the agreement property beside the engine it was made from (seed 0, at most
-    300 draws; the kink bugs on edge problems).  ``slow``: a hunt of up to 300 draws each."""
+    1,000 draws: a pairing such as bce on softmax is one draw in some 40, and draws that leave
+    the honest range are screened out; the kink bugs on edge problems).  ``slow``: a hunt."""
     broken = feature_bug(name)
     if name in KINK_BUGS:
         strategy = bst.feature_problems(bst.edge_problems())
