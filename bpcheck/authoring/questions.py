@@ -137,6 +137,16 @@ def _scale(field: str, what: str, least: float) -> Callable[[str, Known], list[f
     return lambda text, known: read.per_named_layer(text, _taking(known, field), what, least)
 
 
+def _batch(text: str, known: Known) -> str | int:
+    size = read.batch(text, ("full", "per_sample"))
+    samples = _samples(known)
+    if isinstance(size, int) and size > samples:
+        raise read.BadAnswer(
+            f"expected a mini-batch size from 1 to {samples} (the samples), found {size}"
+        )
+    return size
+
+
 def _optional_count(text: str, known: Known) -> int | None:
     return None if text.strip() == "none" else read.whole_number(text)
 
@@ -259,7 +269,7 @@ TRAINING = (
         "batch",
         "Samples per update: full (all of them), per_sample (one per update, in turn) or a "
         "mini-batch size",
-        lambda t, k: read.batch(t, ("full", "per_sample")),
+        _batch,
         default="full",
     ),
     Question(

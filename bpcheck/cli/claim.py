@@ -17,7 +17,8 @@ from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_rewritable
 
 DESCRIPTION = """\
-Add each NAME=PRINTED to the fixture as a claim (the number kept as printed),
+Add each NAME=PRINTED to the fixture as a claim (the number kept as printed: a
+Unicode minus, "2.406 * 10^-3" or thin spaces are read as the decimal they mean),
 run every engine and store the verdict found: match, truncated or mismatch.  A
 number that is not a match is said in one loud line: it may be a typo of yours
 as well as a slip of the document.  Its claim gets a placeholder note that

@@ -19,7 +19,9 @@ DEFAULT_CERTIFIED_DIGITS = 50
 """What the certified engine certifies unless BPCHECK_CERTIFIED_DIGITS asks for more."""
 
 DESCRIPTION = """\
-Print the forward pass, loss, deltas, gradients and updates of one step, each as
+Print the settings of the problem (loss or objective, activations, batches and the
+epoch of the step, learning rates, momentum, weight decay, precision), then the
+forward pass, loss, deltas, gradients and updates of one step, each as
 a formula, the formula with the numbers put in, and the result, in the order a
 tutorial presents them; each printed claim is shown beside the computed value
 with its verdict.  Every name is one `bpcheck claim` accepts: the fixture's alias

@@ -16,11 +16,14 @@ from bpcheck.io.placeholders import is_placeholder
 
 DESCRIPTION = """\
 Write a new fixture file from the network as a tutorial states it: layer sizes,
-activations, biases, loss, training settings, inputs, targets and the weights
-w1, w2, ... in the tutorial's order.  The file gets the aliases a tutorial would
-use (w1, b1, out_h1, E_total, ...) and no claims: add them with `bpcheck claim`.
-What is not given is asked for at a terminal (each prompt says how many values it
-needs, and a bad answer is asked again); elsewhere the defaults apply.  An
+activations (with leaky_relu's slope, elu's alpha), biases, loss or an objective
+(output K: no loss, no targets), training settings (batches and their sample order,
+steps or epochs, learning rates per layer, momentum, Nesterov, weight decay,
+float32), inputs, targets and the weights w1, w2, ... in the tutorial's order.  The
+file gets the aliases a tutorial would use (w1, b1, out_h1, E_total, dw5, dE_di1,
+...) and no claims: add them with `bpcheck claim`.  What is not given is asked for
+at a terminal, only where it applies (each prompt says how many values it needs,
+and a bad answer is asked again); elsewhere the defaults apply.  An
 unnamed document or place is a placeholder that validate refuses until you
 replace it.  An existing file is never overwritten."""
 

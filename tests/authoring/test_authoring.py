@@ -86,9 +86,10 @@ def test_new_checks_the_weight_count(workspace: Path, capsys: pytest.CaptureFixt
 def test_new_prompts_for_what_is_missing(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # sizes, activations, bias, loss, learning rate, batch, update order, steps,
-    # inputs, targets, weights, document, where
-    answers = iter(["1,1", "", "", "", "", "", "", "", "0.5", "1", "0.2", "notes.md", ""])
+    # sizes, activations, bias, objective, loss, inputs, targets, weights, batch, update
+    # order, steps, per-layer rates, learning rate, momentum, weight decay, precision,
+    # document, where
+    answers = iter(["1,1", "", "", "", "", "0.5", "1", "0.2", *[""] * 8, "notes.md", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
     assert main(["new", "fixtures/asked.json", "--ask"]) == 0
     assert next(answers, None) is None, "fewer questions than expected"
@@ -149,11 +150,13 @@ def test_explain_mazur_follows_the_document(capsys: pytest.CaptureFixture[str]) 
     assert main(["explain", str(ROOT / "fixtures/mazur/mazur-2015.json")]) == 0
     out = capsys.readouterr().out
     headings = re.findall(r"^## (.*)$", out, flags=re.MULTILINE)
-    assert headings[:5] == [
+    assert headings[:7] == [
+        "Settings",
         "Forward pass",
         "Loss (half_sse)",
         "Backward pass: output layer",
         "Backward pass: hidden layer 1",
+        "Backward pass: inputs",
         "After the update (step 1)",
     ]
     order = [

@@ -212,6 +212,7 @@ def test_prompts_skip_what_does_not_apply(workspace: Path) -> None:
         ({"weight_decay": "lots"}, "--weight-decay: expected comma-separated decimal numbers"),
         ({"sample_order": "2,1,3"}, "--sample-order: expected no answer: does not apply"),
         ({"batch": "2", "sample_order": "1,1,2"}, "--sample-order: expected each sample from 1"),
+        ({"batch": "4"}, "--batch: expected a mini-batch size from 1 to 3 (the samples), found 4"),
         ({"batch": "0"}, "--batch: unknown '0'; expected full, per_sample or a mini-batch size"),
         ({"objective": "output 3"}, "--objective: expected an output from 1 to 2, found 3"),
         ({"objective": "out 1"}, "--objective: expected 'output K'"),
