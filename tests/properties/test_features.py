@@ -2,7 +2,7 @@
 whether a step is recorded or not.
 
 Hypothesis draws problems with the features drawn into them
-(:func:`bpcheck.testing.strategies.feature_problems`: leaky relu, softplus and ELU layers,
+(:func:`bpcheck.testing.feature_strategies.feature_problems`: leaky relu, softplus and ELU layers,
 losses re-paired with other outputs, objectives, mini-batches in a drawn order, momentum,
 Nesterov, weight decay, per-layer rates, float32).  Float64 problems are judged as the
 other engine properties judge (``tests/support/laws.py``: tolerances scaled by each
@@ -25,6 +25,7 @@ from bpcheck.checking.check import OK, EngineRun, disagreements
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.model.engine import Engine, encloses, required_capabilities
 from bpcheck.model.problem import Problem
+from bpcheck.testing import feature_strategies as bfeat
 from bpcheck.testing import minimal_problems as mp
 from bpcheck.testing import strategies as bst
 from tests.conformance.broken_features import FEATURE_BUGS, feature_bug
@@ -58,7 +59,7 @@ def drawn(engines: list[Engine], precisions: tuple[str, ...]) -> st.SearchStrate
     capable = frozenset.intersection(*(frozenset(e.capabilities) for e in engines))
     base = bst.problems(laws.shapes_for(engines))
     return (
-        bst.feature_problems(base, precisions=precisions)
+        bfeat.feature_problems(base, precisions=precisions)
         .filter(lambda p: required_capabilities(p) <= capable)
         .filter(laws.stays_honest)
     )
@@ -163,10 +164,10 @@ def test_the_feature_draws_catch_each_broken_feature(name: str) -> None:
     the honest range are screened out; the kink bugs on edge problems).  ``slow``: a hunt."""
     broken = feature_bug(name)
     if name in KINK_BUGS:
-        strategy = bst.feature_problems(bst.edge_problems())
+        strategy = bfeat.feature_problems(bst.edge_problems())
     else:
         precisions = ("float64", "float32")
-        strategy = bst.feature_problems(precisions=precisions).filter(laws.stays_honest)
+        strategy = bfeat.feature_problems(precisions=precisions).filter(laws.stays_honest)
     found = find(
         strategy, lambda p: agreement_fails(broken, p), settings=FIND, random=random.Random(0)
     )
