@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from bpcheck.authoring.fixture_file import write_fixture
-from bpcheck.authoring.new import QUESTIONS, new_fixture, option
+from bpcheck.authoring.new import new_fixture
+from bpcheck.authoring.questions import QUESTIONS, option
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
 from bpcheck.io.escape import terminal_text
