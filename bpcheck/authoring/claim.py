@@ -72,7 +72,7 @@ def unique_id(wanted: str, taken: set[str], step: int) -> str:
     ``delta[2,1]`` is ``delta-2-1``.
     """
     base = wanted if step == 0 else f"{wanted}-after-{step}"
-    base = "".join(ch if ch.isalnum() or ch in "_.'-" else "-" for ch in base)
+    base = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "_.'-" else "-" for ch in base)
     base = "-".join(part for part in base.split("-") if part) or "claim"
     candidate, number = base, 2
     while candidate in taken:
@@ -136,6 +136,35 @@ def add_claims(
             record_verdict(claim, result)
         claimed.claims.append(NewClaim(claim, result))
     return claimed
+
+
+def add_unsupported(
+    path: Path, assignments: Sequence[str], reason: str, *, where: str = ""
+) -> dict[str, Any]:
+    """The fixture document at ``path`` with each ``LABEL=PRINTED`` as an unsupported claim.
+
+    A number the document prints that bpcheck cannot compute (a velocity, an accuracy):
+    kept as printed with ``reason``, no quantity and no verdict, so the coverage table
+    counts it as printed but not encoded.  ``LABEL`` gives the claim's id.  Nothing is
+    run; the file is not written (the caller writes the document).  Raises BadInput when
+    the fixture, an assignment or the reason is wrong.
+    """
+    if not reason.strip() or placeholders.is_placeholder(reason):
+        message = "expected why bpcheck cannot compute the numbers"
+        raise BadInput([InputError(str(path), "--unsupported", message)])
+    load(path, drafts=True)
+    document = json.loads(path.read_text("utf-8"))
+    taken = {c["id"] for c in document["claims"]}
+    new_claims = []
+    for label, printed in (parse_assignment(path, a) for a in assignments):
+        claim_id = unique_id(label, taken, 0)
+        taken.add(claim_id)
+        new_claims.append(
+            {"id": claim_id, "printed": printed, "where": where, "unsupported": reason.strip()}
+        )
+    trial = dict(document, claims=[*document["claims"], *new_claims])
+    load_trial(path, trial)
+    return trial
 
 
 def load_trial(path: Path, document: dict[str, Any]) -> Fixture:

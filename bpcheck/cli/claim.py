@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from bpcheck.authoring.claim import NewClaim, add_claims
+from bpcheck.authoring.claim import NewClaim, add_claims, add_unsupported
 from bpcheck.authoring.fixture_file import write_fixture
 from bpcheck.checking import registry
 from bpcheck.checking.cache import cached, open_cache
 from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command
-from bpcheck.errors import ExitCode
+from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
 from bpcheck.io.files import check_rewritable
 
@@ -31,6 +31,8 @@ computed."""
 def cmd_claim(args: argparse.Namespace) -> ExitCode:
     path = Path(args.fixture)
     check_rewritable([path])
+    if args.unsupported is not None:
+        return record_unsupported(path, args)
     claimed = add_claims(
         path,
         args.assignments,
@@ -60,6 +62,19 @@ def cmd_claim(args: argparse.Namespace) -> ExitCode:
         print(f"{path}: engines disagree on {claimed.disagreements} quantities", file=sys.stderr)
         return ExitCode.FAILED
     return ExitCode.FAILED if any(new.needs_a_note for new in claimed.claims) else ExitCode.OK
+
+
+def record_unsupported(path: Path, args: argparse.Namespace) -> ExitCode:
+    """Each LABEL=PRINTED kept as printed with the reason bpcheck cannot compute it."""
+    if args.note or args.again or args.step:
+        where = "--note" if args.note else "--again" if args.again else "--step"
+        message = f"expected no {where} with --unsupported (the number has no quantity)"
+        raise BadInput([InputError(str(path), where, message)])
+    document = add_unsupported(path, args.assignments, args.unsupported, where=args.where)
+    write_fixture(path, document)
+    for claim in document["claims"][len(document["claims"]) - len(args.assignments) :]:
+        print(terminal_text(f"{claim['id']}: printed {claim['printed']}: unsupported"))
+    return ExitCode.OK
 
 
 def loud_line(path: Path, new: NewClaim) -> str:
@@ -105,5 +120,11 @@ def register(commands: object) -> None:
         "--again",
         action="store_true",
         help="claim a quantity already claimed at this step (a document printing it twice)",
+    )
+    parser.add_argument(
+        "--unsupported",
+        metavar="REASON",
+        help="record each LABEL=PRINTED as a number the document prints that bpcheck cannot "
+        "compute, with this reason (no quantity, no verdict; counted as printed, not encoded)",
     )
     add_no_cache(parser)

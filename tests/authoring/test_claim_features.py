@@ -96,3 +96,44 @@ def test_a_decimal_comma_is_refused_naming_the_comma(
     [line] = capsys.readouterr().err.splitlines()
     assert "',' (U+002C COMMA)" in line
     assert fixture.read_text() == before
+
+
+def test_a_number_bpcheck_cannot_compute_is_recorded_as_unsupported(
+    fixture: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_engines() -> None:
+        raise AssertionError("an unsupported number runs no engine")
+
+    monkeypatch.setattr("bpcheck.cli.claim.registry.all_engines", no_engines)
+    reason = "bpcheck has no name for momentum's velocity"
+    args = ["velocity η=\u22120.041", "velocity=0.03", "--unsupported", reason, "--where", "p. 4"]
+    assert main(["claim", str(fixture), *args]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "velocity: printed \u22120.041: unsupported",
+        "velocity-2: printed 0.03: unsupported",
+    ]
+    loaded = load(fixture)
+    assert loaded.claims == ()
+    assert [(c.id, c.printed, c.unsupported) for c in loaded.unsupported] == [
+        ("velocity", "\u22120.041", reason),
+        ("velocity-2", "0.03", reason),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["v=0.9", "--unsupported", " "], "--unsupported: expected why bpcheck cannot compute"),
+        (["v=0.9", "--unsupported", "why", "--note", "n"], "--note: expected no --note with"),
+        (["v=0.9", "--unsupported", "why", "--step", "1"], "--step: expected no --step with"),
+        (["v=0,9", "--unsupported", "why"], "',' (U+002C COMMA)"),
+    ],
+)
+def test_a_wrong_unsupported_claim_is_one_line(
+    fixture: Path, capsys: pytest.CaptureFixture[str], args: list[str], line: str
+) -> None:
+    before = fixture.read_text()
+    assert main(["claim", str(fixture), *args]) == 2
+    [said] = capsys.readouterr().err.splitlines()
+    assert line in said
+    assert fixture.read_text() == before
