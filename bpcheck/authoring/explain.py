@@ -115,6 +115,16 @@ def markdown(
                 text += f"  \n  printed {p.printed} ({markdown_text(p.where)}): {p.verdict}"
             out.append(text)
         out.append("")
+    if fixture.unsupported:
+        out.extend(
+            ["## Printed, not computed", "", "| printed | where | why |", "| --- | --- | --- |"]
+        )
+        out.extend(
+            f"| {markdown_text(c.printed or '')} | {markdown_text(c.where)} | "
+            f"{markdown_text(c.unsupported or '')} |"
+            for c in fixture.unsupported
+        )
+        out.append("")
     return "\n".join(out)
 
 
@@ -136,4 +146,10 @@ def to_html(
     fixture: Fixture, step: int, sections: list[Section], rows: list[tuple[str, str]]
 ) -> str:
     template = templates().get_template("explain.html")
-    return template.render(title=fixture.title, step=step, sections=sections, settings=rows)
+    return template.render(
+        title=fixture.title,
+        step=step,
+        sections=sections,
+        settings=rows,
+        unsupported=fixture.unsupported,
+    )

@@ -204,3 +204,18 @@ def test_momentum_s_velocity_is_the_change_of_the_step_before(tmp_path: Path) ->
 def test_the_html_page_has_the_settings(tmp_path: Path) -> None:
     page = explain(fixture_for(tmp_path, "objective"), 0, {"loops": LoopsEngine()}, "html")
     assert "<h2>Settings</h2>" in page and "<th>objective</th>" in page
+
+
+def test_numbers_bpcheck_cannot_compute_are_listed_with_why(tmp_path: Path) -> None:
+    path = fixture_for(tmp_path, "objective").path
+    document = json.loads(path.read_text())
+    why = "no name for | a velocity"
+    document["claims"] = [{"id": "v", "printed": "0.9", "where": "p. 4", "unsupported": why}]
+    path.write_text(json.dumps(document))
+    text = explain(load(path), 0, {"loops": LoopsEngine()})
+    assert text.endswith(
+        "| printed | where | why |\n| --- | --- | --- |\n"
+        "| 0.9 | p. 4 | no name for \\| a velocity |\n"
+    )
+    page = explain(load(path), 0, {"loops": LoopsEngine()}, "html")
+    assert "<td>0.9</td><td>p. 4</td><td>no name for | a velocity</td>" in page
