@@ -28,9 +28,12 @@ def _identity(net: Array) -> Array:
 
 
 def _sigmoid(net: Array) -> Array:
-    # exp overflows to inf for very negative net; 1 / inf = 0 is the right limit.
-    result: Array = 1.0 / (1.0 + np.exp(-net))
-    return result
+    # Below -700, e^-net overflows (1 / (1 + inf) would flush to 0) while the true value
+    # e^net / (1 + e^net) is e^net to float64 precision: a subnormal from -708 on.
+    with np.errstate(over="ignore"):
+        result: Array = 1.0 / (1.0 + np.exp(-net))
+        tail: Array = np.exp(np.minimum(net, 0.0))
+    return np.where(net < -700.0, tail, result)
 
 
 def _tanh(net: Array) -> Array:

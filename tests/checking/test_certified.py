@@ -145,6 +145,14 @@ def test_ulps_and_tolerance() -> None:
     assert not within(math.nan, third, math.inf)
 
 
+def test_an_exact_zero_agrees_with_a_value_an_engine_flushing_subnormals_loses() -> None:
+    # XLA flushes sigmoid(-710) = 4.5e-309 to 0; times a weight of -355 it is 7.9e-307
+    lost = interval("7.9454080505733559e-307", "7.9454080505733560e-307")
+    assert within(0.0, lost, 0.0) and within(-0.0, lost, 0.0)
+    assert not within(1e-310, lost, 0.0)  # only an exact 0 is a flushed value
+    assert not within(0.0, interval("1e-290", "1.0000001e-290"), 0.0)  # a real value lost
+
+
 # --- enclosures are checked like traces ------------------------------------------------
 
 
