@@ -226,14 +226,23 @@ def tolerance(found: Interval, float64_radius: float) -> float:
 
 
 def within(value: float, found: Interval, float64_radius: float) -> bool:
-    """Whether a float engine's value agrees with the certified one (NaN never does).
+    """Whether a float engine's value agrees with the certified one (NaN only where float64
+    cannot compute it).
 
     Where the certified value is unbounded both ways (beyond any exponent, sign unknown),
-    only a float engine's infinity or NaN can agree with it.
+    only a float engine's infinity or NaN can agree with it.  Where the 53-bit radius is
+    infinite, float64 itself cannot compute the value: the certified value constrains
+    no float engine there (:func:`bpcheck.checking.check.disagreements` still compares
+    them with each other).
     """
     true = found.nearest
     if math.isnan(true):
         return not math.isfinite(value)
+    if math.isinf(float64_radius):
+        # float64 rounding alone can move the value anywhere (an output rounded to exactly
+        # 1 under bce's log(1 - o)): inf or NaN is what float64 gives, and the float
+        # engines are compared with each other instead
+        return True
     if math.isnan(value):
         return False
     if math.isinf(value) or math.isinf(true):

@@ -142,7 +142,7 @@ def test_ulps_and_tolerance() -> None:
     assert not within(nearest + 9 * math.ulp(nearest), third, 0.0)
     assert within(nearest + 9 * math.ulp(nearest), third, 1e-15)  # 2 x the 53-bit radius
     assert tolerance(third, 1e-15) == pytest.approx(2e-15)
-    assert not within(math.nan, third, math.inf)
+    assert not within(math.nan, third, 1e-15)
 
 
 def test_an_exact_zero_agrees_with_a_value_an_engine_flushing_subnormals_loses() -> None:
@@ -151,6 +151,15 @@ def test_an_exact_zero_agrees_with_a_value_an_engine_flushing_subnormals_loses()
     assert within(0.0, lost, 0.0) and within(-0.0, lost, 0.0)
     assert not within(1e-310, lost, 0.0)  # only an exact 0 is a flushed value
     assert not within(0.0, interval("1e-290", "1.0000001e-290"), 0.0)  # a real value lost
+
+
+def test_inf_or_nan_agrees_only_where_float64_cannot_compute_the_value() -> None:
+    # bce's log(1 - o) with o within 1e-18 of 1: float64 rounds o to 1 and gives inf
+    finite = interval("41.353", "41.354")
+    assert within(math.inf, finite, math.inf) and within(math.nan, finite, math.inf)
+    assert not within(math.inf, finite, 1e-14)
+    assert not within(math.nan, finite, 1e-14)
+    assert not within(-math.inf, interval("-41.354", "-41.353"), 1e-14)
 
 
 # --- enclosures are checked like traces ------------------------------------------------
