@@ -20,8 +20,8 @@ JAX is optional: this module imports without it and :meth:`AutodiffEngine.availa
 then says how to install it.
 
 arrays.py turns a problem into its shape and its arrays (float64, or float32 from
-end to end for a float32 problem); network.py holds the forward pass, the loss and
-what JAX makes of them; optimizer.py steps along JAX's gradient (plain descent,
+end to end for a float32 problem); forward.py holds the forward pass and the loss,
+the only maths written; network.py what JAX makes of them; optimizer.py steps along JAX's gradient (plain descent,
 momentum, Nesterov; weight decay is a term of the loss); engine.py names the
 arrays and runs them.
 """

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extr
 
 from bpcheck.engines.autodiff import AutodiffEngine  # noqa: E402
 from bpcheck.engines.autodiff import network as autodiff  # noqa: E402
+from bpcheck.engines.autodiff.forward import activate  # noqa: E402
 from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.engine import ALL_CAPABILITIES, Engine  # noqa: E402
 from bpcheck.model.examples import mazur  # noqa: E402
@@ -365,7 +366,7 @@ def test_same_shape_does_not_recompile() -> None:
 def test_relu_derivative_at_zero_is_zero() -> None:
     autodiff.enable_float64()
     zeros = jax.numpy.zeros(3)
-    slope = jax.grad(lambda net: autodiff.activate("relu", net).sum())(zeros)
+    slope = jax.grad(lambda net: activate("relu", net).sum())(zeros)
     assert slope.tolist() == [0.0, 0.0, 0.0]
 
     # Neuron 1 of layer 1 gets a net input of exactly 0.

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402  (after the skip: numpy comes with the jax extr
 
 from bpcheck.engines.autodiff import AutodiffEngine, arrays  # noqa: E402
 from bpcheck.engines.autodiff import network as autodiff  # noqa: E402
+from bpcheck.engines.autodiff.forward import activate  # noqa: E402
 from bpcheck.model import quantities as q  # noqa: E402
 from bpcheck.model.problem import Layer, Problem, batch_of_step  # noqa: E402
 
@@ -280,7 +281,7 @@ def test_new_activations_and_their_derivatives_at_the_edges(
     NaN net input through the identity branch (slope 1) as the other engines take it."""
     autodiff.enable_float64()
     net = jax.numpy.array(EDGES)
-    one = jax.vmap(jax.value_and_grad(lambda x: autodiff.activate(name, x, shape)))
+    one = jax.vmap(jax.value_and_grad(lambda x: activate(name, x, shape)))
     found, slope = one(net)
     np.testing.assert_allclose(np.asarray(found), values, rtol=1e-15, atol=0.0)
     np.testing.assert_allclose(np.asarray(slope), slopes, rtol=1e-15, atol=0.0)
