@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.checking.check import FAILED, check_fixture
@@ -30,6 +30,7 @@ from bpcheck.model.problem import (
 )
 from bpcheck.testing import fixture_strategies as bfs
 from bpcheck.testing import strategies as bst
+from bpcheck.testing.feature_strategies import NEW_HIDDEN, feature_problems
 from tests.support.laws import (
     COMPILES_PER_SHAPE,
     ENGINES,
@@ -213,6 +214,11 @@ def test_a_problem_survives_problem_as_fixture(problem: Problem) -> None:
     check_problem_survives_fixture(load, problem)
 
 
+def features_of(problem: Problem) -> dict[str, set[str]]:
+    activations = {layer.activation for layer in problem.layers}
+    return {"loss": {problem.loss}, "batch": {problem.batch}, "activation": activations}
+
+
 def test_the_architecture_pool_uses_every_feature_of_the_model() -> None:
     """What the compiling engines see in default and ci still covers the whole model."""
     pool = bst.architecture_pool(POOL_SIZE or 6)
@@ -234,10 +240,17 @@ def test_the_architecture_pool_uses_every_feature_of_the_model() -> None:
         "order": set(UPDATE_ORDERS),
         "depth": set(range(1, bst.MAX_DEPTH + 1)),
     }
+    # what issue 17 added is drawn into the pool's problems by feature_problems instead
+    # (tests/properties/test_features.py), so that seeded draws stay as they were
+    for kind, value in [("loss", "output"), ("batch", "mini")] + [
+        ("activation", name) for name in NEW_HIDDEN
+    ]:
+        find(feature_problems(), lambda p, k=kind, v=value: v in features_of(p)[k])
+        seen[kind].add(value)
     missing = {
         k: sorted(map(str, expected[k] - seen[k])) for k in expected if expected[k] - seen[k]
     }
-    assert not missing, f"the pool lacks {missing}"
+    assert not missing, f"the pool and the feature draws lack {missing}"
 
 
 # --- regressions: counterexamples kept as fixtures ---------------------------------------------
