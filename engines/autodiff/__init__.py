@@ -21,9 +21,9 @@ then says how to install it.
 
 arrays.py turns a problem into its shape and its arrays (float64, or float32 from
 end to end for a float32 problem); forward.py holds the forward pass and the loss,
-the only maths written; network.py what JAX makes of them; optimizer.py steps along JAX's gradient (plain descent,
-momentum, Nesterov; weight decay is a term of the loss); engine.py names the
-arrays and runs them.
+the only maths written; network.py what JAX makes of them; optimizer.py steps
+along JAX's gradient (plain descent, momentum, Nesterov; weight decay is a term of
+the loss); engine.py names the arrays and runs them.
 """
 
 from bpcheck.engines.autodiff.engine import AutodiffEngine
