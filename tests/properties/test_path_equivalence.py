@@ -173,11 +173,13 @@ def _differs(broken: Engine, reference: Engine, problem: Problem) -> bool:
 def test_edge_problems_find_kink_and_overflow_bugs_on_every_seed(broken: Engine, seed: int) -> None:
     """Both are loops with one function changed: any difference from loops is the bug."""
     reference = LoopsEngine()
-    quick = settings(FIND, max_examples=60)
+    # 60 draws sufficed here on every seed, but not in one CI run (a fresh clone, under
+    # xdist) for the softmax shift on seed 1: the search stops at its first hit, so the
+    # budget of FIND costs time only when the bug is hard to find
     found = find(
         bst.edge_problems(),
         lambda p: _differs(broken, reference, p),
-        settings=quick,
+        settings=FIND,
         random=random.Random(seed),
     )
     assert _differs(broken, reference, found)
