@@ -9,8 +9,10 @@ wrong rate, a velocity of the wrong step, softmax's delta without its Jacobian) 
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import operator
 import re
 from pathlib import Path
 from typing import Any
@@ -86,9 +88,52 @@ def evaluate(numbers: str) -> float:
     """A line's numbers as arithmetic: ``^`` is a power, a space before a bracket a product."""
     expression = numbers.replace("^", "**")
     expression = re.sub(r"([0-9)])\s+(\(|log)", r"\1 * \2", expression)
-    functions = {"e": math.e, "log": math.log, "tanh": math.tanh, "max": max, "nan": math.nan}
-    value: Any = eval(expression, {"__builtins__": {}}, functions)  # our own output, no input
-    return float(value)
+    return float(arithmetic(ast.parse(expression, mode="eval").body))
+
+
+NAMES = {"e": math.e, "nan": math.nan}
+CALLS: dict[str, Any] = {"log": math.log, "tanh": math.tanh, "max": max}
+OPERATORS: dict[type, Any] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def arithmetic(node: ast.expr) -> float:
+    """The value of numbers, + - * / **, unary minus, e, nan, log, tanh, max and ``a if b > c
+    else d``; nothing else
+    (explain's line is read as arithmetic, never run as code)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    if isinstance(node, ast.Name) and node.id in NAMES:
+        return NAMES[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = arithmetic(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        return float(OPERATORS[type(node.op)](arithmetic(node.left), arithmetic(node.right)))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CALLS:
+        return float(CALLS[node.func.id](*(arithmetic(arg) for arg in node.args)))
+    if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Compare):
+        return arithmetic(node.body if comparison(node.test) else node.orelse)
+    raise ValueError(f"not arithmetic: {ast.dump(node)}")
+
+
+COMPARISONS: dict[type, Any] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+}
+
+
+def comparison(node: ast.Compare) -> bool:
+    """``a > b``: the one comparison the branches of leaky relu and ELU print."""
+    (op,), (right,) = node.ops, node.comparators
+    return bool(COMPARISONS[type(op)](arithmetic(node.left), arithmetic(right)))
 
 
 LINE = re.compile(r"^- (?:\(step [0-9]+\) )?(?P<parts>.*) = \*\*(?P<value>[^*]+)\*\*")
