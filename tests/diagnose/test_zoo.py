@@ -8,6 +8,7 @@ tests, are added here: a bug must not escape all of them either.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,15 @@ from hypothesis.errors import NoSuchExample
 from bpcheck.authoring.docs import generated_sections, replace_between
 from bpcheck.authoring.sync import SYNC
 from bpcheck.checking import registry
-from bpcheck.diagnose.zoo import CHECKS, ZooCheck, zoo, zoo_markdown
+from bpcheck.diagnose.variants import VariantEngine
+from bpcheck.diagnose.zoo import (
+    CHECKS,
+    ZOO_BUGS,
+    ZooCheck,
+    caught_by_fixtures,
+    zoo,
+    zoo_markdown,
+)
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 from bpcheck.model.problem import Problem
@@ -88,3 +97,50 @@ def test_the_readme_shows_the_zoo(bundled: dict[Path, Fixture]) -> None:
     assert replace_between(text, "zoo", table) == text, (
         f"the bug zoo table of {zoo_section.path.name} is out of date; run `{SYNC}`:\n{table}"
     )
+
+
+def test_the_zoo_computes_each_cell_once_per_fixtures_content(
+    bundled: dict[Path, Fixture],
+) -> None:
+    """The in-process memo of the zoo's cells against the plain computation: a second
+    table over the same fixtures calls no check, and an edited weight is a miss whose
+    cells say what the check says of the edited fixtures."""
+    calls: list[str] = []
+
+    def first_weight_positive(mutant: Engine, fixtures: list[Fixture]) -> bool:
+        calls.append(mutant.name)
+        return fixtures[0].problem.layers[0].weights[0][0] > 0
+
+    fixtures = list(bundled.values())[:2]
+    bugs = ZOO_BUGS[:2]
+    first = zoo(fixtures, {"sign": first_weight_positive}, bugs)
+    assert len(calls) == 2
+    assert zoo(list(fixtures), {"sign": first_weight_positive}, bugs) == first
+    assert len(calls) == 2, "the same fixtures computed the cells again"
+
+    layer = fixtures[0].problem.layers[0]
+    flipped = ((-layer.weights[0][0], *layer.weights[0][1:]), *layer.weights[1:])
+    problem = replace(
+        fixtures[0].problem,
+        layers=(replace(layer, weights=flipped), *fixtures[0].problem.layers[1:]),
+    )
+    edited = [replace(fixtures[0], problem=problem), fixtures[1]]
+    second = zoo(edited, {"sign": first_weight_positive}, bugs)
+    assert len(calls) == 4, "an edited weight was served from the memo"
+    assert second == {bug.name: {"sign": not first[bug.name]["sign"]} for bug in bugs}
+
+
+def test_a_per_fixture_cell_misses_when_its_claims_change(bundled: dict[Path, Fixture]) -> None:
+    """A fixture check is remembered per fixture: the fixture without its claims gets a
+    fresh cell, equal to the plain check, never the remembered catch."""
+    fixture = next(f for f in bundled.values() if f.id == "hmkcode-2018")
+    bug = next(bug for bug in ZOO_BUGS if caught_by_fixtures(VariantEngine((bug,)), [fixture]))
+    assert zoo([fixture], {"fixtures": caught_by_fixtures}, (bug,)) == {
+        bug.name: {"fixtures": True}
+    }
+    emptied = replace(fixture, claims=())
+    plain = caught_by_fixtures(VariantEngine((bug,)), [emptied])
+    assert plain is False
+    assert zoo([emptied], {"fixtures": caught_by_fixtures}, (bug,)) == {
+        bug.name: {"fixtures": plain}
+    }
