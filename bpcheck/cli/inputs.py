@@ -10,8 +10,6 @@ import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from bpcheck.checking import project_engines, registry
-from bpcheck.checking.external import parse_engine_command
 from bpcheck.cli.command import EngineCommandArgument
 from bpcheck.errors import BadInput
 from bpcheck.io.loader import load_all
@@ -25,6 +23,10 @@ def select_engines(names: Collection[str] | None) -> dict[str, Engine]:
     Engines configured in the project's pyproject.toml (``[tool.bpcheck.engines]``)
     count as registered ones; see :mod:`bpcheck.checking.project_engines`.
     """
+    # The engines' modules load here, not at import: `bpcheck validate` never needs them.
+    from bpcheck.checking import project_engines, registry
+    from bpcheck.checking.external import parse_engine_command
+
     commands = [n for n in names or () if isinstance(n, EngineCommandArgument)]
     registered = [n for n in names or () if not isinstance(n, EngineCommandArgument)]
     if not commands and not configured_here():
@@ -54,6 +56,8 @@ entry-point group or module name holds (bpcheck's pyproject.toml does)."""
 
 def configured_here() -> bool:
     """Whether the project's pyproject.toml may configure engines (cheaply, no TOML parse)."""
+    from bpcheck.checking import project_engines
+
     path = project_engines.find_pyproject(Path.cwd())
     try:
         return path is not None and TOOL_TABLE.search(path.read_text("utf-8")) is not None

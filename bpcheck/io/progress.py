@@ -16,20 +16,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TextColumn,
-)
+from typing import TYPE_CHECKING, TypeVar
 
 from bpcheck.io.escape import terminal_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
 
 __all__ = ["at_terminal", "tracked", "working"]
 
@@ -43,10 +35,16 @@ def at_terminal() -> bool:
 
 def _label(text: str) -> str:
     """``text`` (a fixture id, say) as rich shows it: no markup, no control character."""
+    from rich.markup import escape
+
     return escape(terminal_text(text))
 
 
 def _progress(*columns: ProgressColumn) -> Progress:
+    # rich loads only at a terminal: it costs 50 ms, a tenth of `bpcheck validate`.
+    from rich.console import Console
+    from rich.progress import Progress
+
     return Progress(
         *columns,
         console=Console(stderr=True, highlight=False),
@@ -66,6 +64,8 @@ def tracked(
     if not at_terminal():
         yield from items
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
     columns: tuple[ProgressColumn, ...] = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -86,6 +86,8 @@ def working(label: str) -> Iterator[None]:
     if not at_terminal():
         yield
         return
+    from rich.progress import SpinnerColumn, TextColumn
+
     with _progress(SpinnerColumn(), TextColumn("{task.description}")) as progress:
         progress.add_task(_label(label), total=None)
         yield
