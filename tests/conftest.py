@@ -9,8 +9,10 @@ Hypothesis profiles (``tests/testing/test_properties.py`` scales each property's
 from ``max_examples``):
 
 * ``default``: quick, for every local run;
-* ``ci``: more examples, derandomized so that CI is reproducible (tox sets
-  ``HYPOTHESIS_PROFILE=ci``);
+* ``ci``: more examples, derandomized so that CI is reproducible (tox's py311, which
+  runs everything, sets ``HYPOTHESIS_PROFILE=ci``);
+* ``quick``: the default's examples, derandomized: tox's other Pythons, nojax and the
+  contributor's ``fast`` run, which test the interpreter and the install, not the logic;
 * ``thorough``: long hunts, with free architectures for the JAX engine too.
 
 The profile comes from ``HYPOTHESIS_PROFILE`` (``default`` when unset);
@@ -42,6 +44,7 @@ os.environ.setdefault("BPCHECK_JOBS", "1")
 
 settings.register_profile("default", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True)
+settings.register_profile("quick", max_examples=20, deadline=None, derandomize=True)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

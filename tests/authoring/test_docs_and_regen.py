@@ -11,13 +11,16 @@ import pytest
 from bpcheck.authoring.sync import SYNC, regenerate_hint, stale_sections
 from bpcheck.checking import registry
 from bpcheck.cli.main import main
+from bpcheck.diagnose import zoo
 from bpcheck.io.loader import fixture_paths
 from bpcheck.model.fixture import Fixture
+from tests.support.groups import ZOO_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow  # regenerates every section, the bug zoo included
+@ZOO_GROUP
 def test_the_generated_sections_are_up_to_date(bundled: dict[Path, Fixture]) -> None:
     """The coverage table, the errata list and the bug zoo (the reports: tests/report)."""
     stale = stale_sections(ROOT, list(bundled.values()), registry.reference_engine())
@@ -26,6 +29,7 @@ def test_the_generated_sections_are_up_to_date(bundled: dict[Path, Fixture]) -> 
 
 
 @pytest.mark.slow  # the committed reports are made again (every engine on every fixture)
+@ZOO_GROUP
 def test_sync_finds_nothing_stale_in_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("pandas", reason="the committed reports need bpcheck[report]")
     code = main(["sync", "--check", "--root", str(ROOT)])
@@ -48,8 +52,11 @@ def project_copy(folder: Path) -> Path:
 
 
 def test_a_dropped_claim_makes_the_coverage_table_stale(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The zoo's table is a fixed text here: making it takes a minute, and its own tests
+    (tests/diagnose/test_zoo.py, the slow tests above) show sync keeps it current."""
+    monkeypatch.setattr(zoo, "zoo_table", lambda fixtures: "the zoo table")
     project_copy(tmp_path)
     assert main(["sync", "--root", str(tmp_path)]) == 0
     capsys.readouterr()

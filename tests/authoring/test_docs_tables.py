@@ -11,6 +11,7 @@ import pytest
 from bpcheck.authoring.docs import coverage_table, errata_table, generated_sections
 from bpcheck.checking import registry
 from bpcheck.model.fixture import Fixture
+from tests.support.groups import ZOO_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +61,7 @@ def test_the_errata_are_grouped_by_document_with_numbered_notes(
 
 @pytest.mark.parametrize(
     "name",
-    ["errata", "coverage", pytest.param("zoo", marks=pytest.mark.slow)],  # the zoo runs every check
+    ["errata", "coverage", pytest.param("zoo", marks=[pytest.mark.slow, ZOO_GROUP])],
 )
 def test_no_generated_line_scrolls_sideways(bundled: dict[Path, Fixture], name: str) -> None:
     sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())

@@ -31,6 +31,7 @@ from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 from bpcheck.model.problem import Problem
 from tests.support import laws as props
+from tests.support.groups import ZOO_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +82,7 @@ ALL_CHECKS: dict[str, ZooCheck] = {**CHECKS, "properties": caught_by_properties}
 
 
 @pytest.mark.slow  # runs every check on every planted bug
+@ZOO_GROUP
 def test_no_bug_escapes_every_check(bundled: dict[Path, Fixture]) -> None:
     results = zoo(list(bundled.values()), ALL_CHECKS)
     escaped = [bug for bug, row in results.items() if not any(row.values())]
@@ -88,6 +90,7 @@ def test_no_bug_escapes_every_check(bundled: dict[Path, Fixture]) -> None:
 
 
 @pytest.mark.slow  # runs every check on every planted bug
+@ZOO_GROUP
 def test_the_readme_shows_the_zoo(bundled: dict[Path, Fixture]) -> None:
     """The table ``bpcheck sync`` writes, made the way it makes it, is the page's."""
     sections = generated_sections(ROOT, list(bundled.values()), registry.reference_engine())
