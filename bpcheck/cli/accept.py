@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bpcheck.authoring.accept import accept
 from bpcheck.cli.command import add_command, add_engines, add_paths
-from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.files import check_rewritable, write_atomically
 
 
 def cmd_accept(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.accept import accept
+    from bpcheck.cli.inputs import engines_and_fixtures
+    from bpcheck.io.files import check_rewritable, write_atomically
+
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     check_rewritable(fixture.path for fixture in fixtures)
     status = ExitCode.OK

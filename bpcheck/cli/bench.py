@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpcheck.checking import registry
-from bpcheck.checking.external import ExternalEngine
 from bpcheck.cli.command import add_command, add_engines
-from bpcheck.cli.inputs import select_engines
 from bpcheck.errors import BadInput, ExitCode
-from bpcheck.io.progress import tracked
-from bpcheck.model.engine import Engine
+
+if TYPE_CHECKING:
+    from bpcheck.model.engine import Engine
 
 
 def cmd_bench(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.checking import registry
     from bpcheck.checking.bench import figures_table, run_benchmarks
+    from bpcheck.checking.external import ExternalEngine
+    from bpcheck.cli.inputs import select_engines
+    from bpcheck.io.progress import tracked
 
     if args.repeats < 1:
         raise BadInput([f"--repeats: expected a whole number of at least 1, got {args.repeats}"])

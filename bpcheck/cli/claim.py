@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from bpcheck.authoring.claim import NewClaim, add_claims, add_unsupported
-from bpcheck.authoring.fixture_file import write_fixture
-from bpcheck.checking import registry
-from bpcheck.checking.cache import cached, open_cache
 from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.files import check_rewritable
+
+if TYPE_CHECKING:
+    from bpcheck.authoring.claim import NewClaim
 
 DESCRIPTION = """\
 Add each NAME=PRINTED to the fixture as a claim (the number kept as printed: a
@@ -28,7 +28,23 @@ unless --again.  The file is left as it was when a claim is wrong or cannot be
 computed."""
 
 
+def __getattr__(name: str) -> ModuleType:
+    """``bpcheck.cli.claim.registry``, imported when asked for (tests patch the engines there)."""
+    if name == "registry":
+        from bpcheck.checking import registry
+
+        return registry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def cmd_claim(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.claim import add_claims
+    from bpcheck.authoring.fixture_file import write_fixture
+    from bpcheck.checking import registry
+    from bpcheck.checking.cache import cached, open_cache
+    from bpcheck.io.files import check_rewritable
+
     path = Path(args.fixture)
     check_rewritable([path])
     if args.unsupported is not None:
@@ -66,6 +82,9 @@ def cmd_claim(args: argparse.Namespace) -> ExitCode:
 
 def record_unsupported(path: Path, args: argparse.Namespace) -> ExitCode:
     """Each LABEL=PRINTED kept as printed with the reason bpcheck cannot compute it."""
+    from bpcheck.authoring.claim import add_unsupported
+    from bpcheck.authoring.fixture_file import write_fixture
+
     if args.note or args.again or args.step:
         where = "--note" if args.note else "--again" if args.again else "--step"
         message = f"expected no {where} with --unsupported (the number has no quantity)"

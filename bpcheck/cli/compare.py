@@ -5,37 +5,48 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpcheck.checking.results import text_table
-from bpcheck.checking.run_result import read_run_result
 from bpcheck.cli.command import add_command
 from bpcheck.cli.output import BAD, GOOD, NOTE, say
 from bpcheck.errors import BadInput, ExitCode
-from bpcheck.report.compare import (
-    CHANGE_HEADERS,
-    DEFAULT_TOLERANCE,
-    REGRESSION,
-    Section,
-    by_section,
-    change_rows,
-    compare,
-)
 
-SECTION_STYLES = {Section.REGRESSION: BAD, Section.FIX: GOOD, Section.DOCUMENT: NOTE}
-ONE = {
-    Section.REGRESSION: "regression",
-    Section.FIX: "fix",
-    Section.DOCUMENT: "document change",
-    Section.OTHER: "other change",
-}
-"""Each section's name for one change."""
+if TYPE_CHECKING:
+    from bpcheck.report.compare import Section
+
+DEFAULT_TOLERANCE = 1e-12
+"""``bpcheck.report.compare.DEFAULT_TOLERANCE``, copied: that module imports jsonschema, and
+``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
+
+
+def section_styles() -> dict[Section, str]:
+    from bpcheck.report.compare import Section
+
+    return {Section.REGRESSION: BAD, Section.FIX: GOOD, Section.DOCUMENT: NOTE}
+
+
+def one() -> dict[Section, str]:
+    """Each section's name for one change."""
+    from bpcheck.report.compare import Section
+
+    return {
+        Section.REGRESSION: "regression",
+        Section.FIX: "fix",
+        Section.DOCUMENT: "document change",
+        Section.OTHER: "other change",
+    }
 
 
 def counted(section: Section, count: int) -> str:
-    return f"{count} {ONE[section] if count == 1 else section}"
+    return f"{count} {one()[section] if count == 1 else section}"
 
 
 def cmd_compare(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.checking.results import text_table
+    from bpcheck.checking.run_result import read_run_result
+    from bpcheck.report.compare import CHANGE_HEADERS, REGRESSION, by_section, change_rows, compare
+
     old = read_run_result(Path(args.old))
     new = read_run_result(Path(args.new))
     if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
@@ -43,7 +54,7 @@ def cmd_compare(args: argparse.Namespace) -> ExitCode:
     sections = by_section(compare(old, new, args.tolerance))
     for section, changes in sections.items():
         if changes:
-            say(f"{section} ({len(changes)})", SECTION_STYLES.get(section, ""))
+            say(f"{section} ({len(changes)})", section_styles().get(section, ""))
             print(text_table(CHANGE_HEADERS, change_rows(changes)))
             print()
     total = sum(len(changes) for changes in sections.values())

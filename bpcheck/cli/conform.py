@@ -14,26 +14,31 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from typing import TYPE_CHECKING
 
-from bpcheck.checking.check import OK, SKIPPED, check_fixture
-from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines
-from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.cli.output import BAD, GOOD, say
-from bpcheck.cli.run import print_result
 from bpcheck.errors import ExitCode
-from bpcheck.io.progress import working
-from bpcheck.model.engine import ALL_CAPABILITIES, Engine
-from bpcheck.testing import conformance, conformance_fixtures
+
+if TYPE_CHECKING:
+    from bpcheck.model.engine import Engine
+    from bpcheck.testing import conformance
 
 
 def check_engine(engine: Engine) -> conformance.SuiteResult:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.io.progress import working
+    from bpcheck.testing import conformance
+
     with working(f"conformance checks: {engine.name}"):
         return conformance.run_suite(engine)
 
 
 def print_suite(name: str, suite: conformance.SuiteResult) -> None:
     """One row per check (its outcome and why), then the coverage of each capability."""
+    from bpcheck.checking.results import text_table
+    from bpcheck.model.engine import ALL_CAPABILITIES
+
     say(f"\n{name}: conformance checks")
     rows = [
         [r.check, r.outcome, r.message.splitlines()[0] if r.message else ""] for r in suite.results
@@ -57,6 +62,13 @@ def print_suite(name: str, suite: conformance.SuiteResult) -> None:
 
 
 def cmd_conform(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.checking.check import OK, SKIPPED, check_fixture
+    from bpcheck.checking.results import text_table
+    from bpcheck.cli.inputs import engines_and_fixtures
+    from bpcheck.cli.run import print_result
+    from bpcheck.io.progress import working
+    from bpcheck.testing import conformance_fixtures
+
     paths = [str(path) for path in conformance_fixtures.paths()]
     engines, fixtures = engines_and_fixtures(args.engine, paths)
     failed: list[str] = []

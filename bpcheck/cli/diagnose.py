@@ -6,22 +6,27 @@ import argparse
 from pathlib import Path
 
 from bpcheck.cli.command import add_command, add_paths
-from bpcheck.cli.inputs import load_fixtures
-from bpcheck.diagnose.computed import DEFAULT_BUDGET
-from bpcheck.diagnose.diagnosis import describe, diagnose
-from bpcheck.diagnose.results import (
-    DiagnoseResult,
-    ErratumRecord,
-    FixtureDiagnosis,
-    write_diagnose_result,
-)
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.files import check_output
-from bpcheck.io.progress import tracked
+
+DEFAULT_BUDGET = 1.0
+"""``bpcheck.diagnose.computed.DEFAULT_BUDGET``, copied: that module imports the engines, and
+``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
 
 
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.cli.inputs import load_fixtures
+    from bpcheck.diagnose.diagnosis import describe, diagnose
+    from bpcheck.diagnose.results import (
+        DiagnoseResult,
+        ErratumRecord,
+        FixtureDiagnosis,
+        write_diagnose_result,
+    )
+    from bpcheck.io.files import check_output
+    from bpcheck.io.progress import tracked
+
     if args.top < 0:
         raise BadInput([f"--top: expected a whole number of 0 or more, found {args.top}"])
     if not args.budget >= 0:  # NaN too

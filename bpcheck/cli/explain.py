@@ -6,14 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
-from bpcheck.authoring.digits import MAX_DIGITS
-from bpcheck.authoring.explain import FORMATS, explain
-from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.loader import load
-from bpcheck.io.progress import working
+
+FORMATS = ("md", "html")
+"""``bpcheck.authoring.explain.FORMATS``, copied: that module imports the engines' checking
+code and jinja2, and ``--help`` shows them (tests/cli/test_startup.py checks they are equal)."""
 
 DEFAULT_CERTIFIED_DIGITS = 50
 """What the certified engine certifies unless BPCHECK_CERTIFIED_DIGITS asks for more."""
@@ -30,6 +29,12 @@ standalone HTML page."""
 
 
 def cmd_explain(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.explain import explain
+    from bpcheck.checking import registry
+    from bpcheck.io.loader import load
+    from bpcheck.io.progress import working
+
     if args.digits is not None and args.format != "md":
         raise BadInput([InputError("--digits", "$", "expected --format md: the table is Markdown")])
     if args.digits is not None and args.digits > DEFAULT_CERTIFIED_DIGITS:
@@ -69,6 +74,8 @@ def register(commands: object) -> None:
 
 
 def digit_count(text: str) -> int:
+    from bpcheck.authoring.digits import MAX_DIGITS  # only when --digits is given
+
     try:
         digits = int(text)
     except ValueError:

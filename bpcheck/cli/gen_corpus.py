@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode
-from bpcheck.io.progress import tracked
 
 DESCRIPTION = """\
 Write N valid fixtures into the new (or empty) folder OUT: problems drawn from a
@@ -21,6 +19,10 @@ on 10,000 of them."""
 
 def cmd_gen_corpus(args: argparse.Namespace) -> ExitCode:
     from bpcheck.authoring.corpus import write_corpus  # Hypothesis's strategies: only here
+
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.checking import registry
+    from bpcheck.io.progress import tracked
 
     if args.count < 1:
         raise BadInput([f"N: expected a whole number of at least 1, got {args.count}"])

@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpcheck.checking.check import Outcome
-from bpcheck.checking.results import text_table
 from bpcheck.cli.command import add_command, add_engines, add_paths
-from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.cli.output import BAD, GOOD, NOTE, say, show, styled_table
 from bpcheck.errors import ExitCode
 from bpcheck.gradcheck.methods import ALL_METHODS, AUTO_DIRECTIONAL_ABOVE
-from bpcheck.gradcheck.result import GradcheckResult, Row, Status
-from bpcheck.gradcheck.result_file import GradcheckRun, write_gradcheck_results
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.files import check_output
-from bpcheck.io.progress import tracked
-from bpcheck.model.fixture import Fixture
+
+if TYPE_CHECKING:
+    from bpcheck.gradcheck.result import GradcheckResult, Row, Status
+    from bpcheck.model.fixture import Fixture
 
 ROW_HEADERS = [
     "parameter",
@@ -31,14 +28,21 @@ ROW_HEADERS = [
 """The error and its tolerance side by side, both absolute (in the units of dE/dθ): a row
 is ok when the one is at most the other.  (The relative error is in ``--json``.)"""
 
-ROW_WORDS = {Status.PASS: str(Outcome.OK), Status.FAIL: str(Outcome.FAILED), Status.KINK: "kink"}
-"""A row's outcome in the words of the summary and of ``bpcheck run``: ok, failed (and kink)."""
+
+def row_words() -> dict[Status, str]:
+    """A row's outcome in the words of the summary and of ``bpcheck run``: ok, failed (and kink)."""
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.checking.check import Outcome
+    from bpcheck.gradcheck.result import Status
+
+    return {Status.PASS: str(Outcome.OK), Status.FAIL: str(Outcome.FAILED), Status.KINK: "kink"}
+
 
 STYLES = {"ok": GOOD, "failed": BAD, "errored": BAD, "kink": NOTE, "skipped": NOTE}
 
 
 def row_cells(row: Row) -> list[str]:
-    outcome = ROW_WORDS[row.status]
+    outcome = row_words()[row.status]
     if row.one_sided is not None:
         outcome += f" (left {row.one_sided[0]:.10g}, right {row.one_sided[1]:.10g})"
     return [
@@ -53,6 +57,8 @@ def row_cells(row: Row) -> list[str]:
 
 def closest(rows: list[Row]) -> Row | None:
     """The row nearest its tolerance (largest error over tolerance), kinks aside."""
+    from bpcheck.gradcheck.result import Status
+
     checked = [r for r in rows if r.status != Status.KINK]
 
     def ratio(row: Row) -> float:
@@ -66,6 +72,8 @@ def closest(rows: list[Row]) -> Row | None:
 def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
     """``mazur-2015  loops  step 0  richardson  ok  8 checked; nearest its tolerance: w[1,2,1],
     abs error 1.4e-15 against abs tolerance 7.1e-14``."""
+    from bpcheck.gradcheck.result import Status
+
     head = f"{fixture.id}  {result.engine}  step {result.step}  {result.method}  {result.outcome}"
     if result.reason:  # an engine's own words: no control character reaches the terminal
         return terminal_text(f"{head}  {result.reason}")
@@ -77,7 +85,8 @@ def summary_line(fixture: Fixture, result: GradcheckResult) -> str:
             f" against abs tolerance {nearest.tolerance:.1e}"
         )
     counts = {s: sum(r.status == s for r in result.rows) for s in Status}
-    extra = ", ".join(f"{n} {ROW_WORDS[s]}" for s, n in counts.items() if n and s != Status.PASS)
+    words = row_words()
+    extra = ", ".join(f"{n} {words[s]}" for s, n in counts.items() if n and s != Status.PASS)
     return terminal_text(f"{head}  {detail}" + (f" ({extra})" if extra else ""))
 
 
@@ -87,12 +96,19 @@ def print_result(fixture: Fixture, result: GradcheckResult, quiet: bool) -> None
         return
     rows = [row_cells(r) for r in result.rows]
     styles = [["", "", "", "", "", STYLES.get(cells[-1].split()[0], "")] for cells in rows]
+    from bpcheck.checking.results import text_table
+
     show(styled_table(text_table(ROW_HEADERS, rows), styles))
     print()
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.checking.check import Outcome
+    from bpcheck.cli.inputs import engines_and_fixtures
     from bpcheck.gradcheck.fixture_check import gradcheck_fixture  # NumPy, mpmath: only here
+    from bpcheck.gradcheck.result_file import GradcheckRun, write_gradcheck_results
+    from bpcheck.io.files import check_output
+    from bpcheck.io.progress import tracked
 
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     if args.json:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import EngineCommandArgument
 from bpcheck.errors import BadInput
-from bpcheck.io.loader import load_all
-from bpcheck.model.engine import Engine
-from bpcheck.model.fixture import Fixture
+
+if TYPE_CHECKING:
+    from bpcheck.model.engine import Engine
+    from bpcheck.model.fixture import Fixture
 
 
 def select_engines(names: Collection[str] | None) -> dict[str, Engine]:
@@ -71,6 +73,10 @@ def load_fixtures(paths: Sequence[str], *, drafts: bool = False) -> list[Fixture
     ``drafts``: accept the placeholders ``new`` and ``claim`` write (for ``diagnose``, which
     helps a person replace a claim's placeholder note with the cause).
     """
+    # --help imports every command module, and this one with them: the loader (jsonschema)
+    # loads when fixtures are read
+    from bpcheck.io.loader import load_all
+
     fixtures, errors = load_all([Path(p) for p in paths], drafts=drafts)
     if errors:
         raise BadInput(errors)

@@ -7,8 +7,6 @@ import re
 import sys
 from pathlib import Path
 
-from bpcheck.authoring.fixture_file import write_fixture
-from bpcheck.authoring.new import new_fixture
 from bpcheck.authoring.questions import QUESTIONS, option
 from bpcheck.cli.command import add_command
 from bpcheck.errors import ExitCode
@@ -38,6 +36,10 @@ def tell(message: str) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.fixture_file import write_fixture
+    from bpcheck.authoring.new import new_fixture
+
     path = Path(args.path)
     ask = getattr(args, "ask", None)
     prompt = ask or (ask is None and sys.stdin.isatty())

@@ -13,11 +13,13 @@ rich never reads markup or emoji codes in it.
 from __future__ import annotations
 
 import sys
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from bpcheck.io.escape import terminal_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 GOOD = "green"
 NOTE = "yellow"
@@ -29,6 +31,9 @@ VERDICT_STYLES = {"match": GOOD, "truncated": NOTE, "mismatch": BAD}
 
 def console() -> Console:
     """Standard output as it is now (tests replace it): colour only if it is a terminal."""
+    # --help imports every command module, and this one with them: rich loads when one prints
+    from rich.console import Console
+
     return Console(
         file=sys.stdout,
         highlight=False,
@@ -40,6 +45,8 @@ def console() -> Console:
 
 def say(text: str, style: str = "") -> None:
     """Print ``text`` (control characters escaped) in ``style``, when colour is on."""
+    from rich.text import Text
+
     console().print(Text(terminal_text(text, lines=True), style=style))
 
 
@@ -58,6 +65,8 @@ def columns(table: str) -> list[tuple[int, int]]:
 
 def styled_table(table: str, styles: list[list[str]], header: str = "bold") -> Text:
     """``table`` (a ``text_table``) with ``styles[row][column]`` laid over its body cells."""
+    from rich.text import Text
+
     text = Text(table)
     spans = columns(table)
     lines = table.splitlines()

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bpcheck.authoring.regen import regenerate
 from bpcheck.cli.command import add_command, add_engines, add_paths
-from bpcheck.cli.inputs import engines_and_fixtures
 from bpcheck.errors import ExitCode
 from bpcheck.io.escape import terminal_text
-from bpcheck.io.files import check_rewritable, write_atomically
-from bpcheck.io.progress import tracked
 
 
 def cmd_regen(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.regen import regenerate
+    from bpcheck.cli.inputs import engines_and_fixtures
+    from bpcheck.io.files import check_rewritable, write_atomically
+    from bpcheck.io.progress import tracked
+
     engines, fixtures = engines_and_fixtures(args.engine, args.paths)
     check_rewritable(fixture.path for fixture in fixtures)
     status = ExitCode.OK

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import add_command
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
-from bpcheck.report.write import (
-    DEFAULT_FORMATS,
-    FORMATS,
-    Request,
-    make,
-    missing_extras,
-)
+
+if TYPE_CHECKING:
+    from bpcheck.report.write import Request
+
+FORMATS = ("md", "html", "csv", "json")
+DEFAULT_FORMATS = "md,html,csv"
+"""``bpcheck.report.write.FORMATS`` and ``DEFAULT_FORMATS``, copied: that module imports
+jsonschema, rich and the engines' registry, and ``--help`` shows them
+(tests/cli/test_startup.py checks they are equal)."""
 
 
 def parse_formats(text: str) -> list[str]:
@@ -30,6 +33,9 @@ def parse_formats(text: str) -> list[str]:
 
 
 def request_from(args: argparse.Namespace) -> Request:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.report.write import Request
+
     if bool(args.paths) == bool(args.saved):
         both = ", not both" if args.paths else ""
         raise BadInput(
@@ -48,6 +54,8 @@ def request_from(args: argparse.Namespace) -> Request:
 
 
 def cmd_report(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.report.write import make, missing_extras
+
     missing = missing_extras()
     if missing:
         raise BadInput(

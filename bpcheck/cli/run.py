@@ -3,42 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import os
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpcheck.checking import registry
-from bpcheck.checking.cache import cached, open_cache
-from bpcheck.checking.check import OK, FixtureResult
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT, stop_workers
-from bpcheck.checking.parallel import check_fixtures, default_jobs
-from bpcheck.checking.results import (
-    certified_lines,
-    disagreement_table,
-    failing_claims_table,
-    fixture_rows,
-    run_result,
-    tally_line,
-    text_table,
-)
-from bpcheck.checking.run_result import RunResult, write_run_result
 from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command, add_engines, add_paths
-from bpcheck.cli.inputs import engines_and_fixtures, select_engines
 from bpcheck.cli.output import BAD, GOOD, VERDICT_STYLES, say, show, styled_table
 from bpcheck.errors import ExitCode
-from bpcheck.io.files import check_output
-from bpcheck.io.progress import tracked
-from bpcheck.model.engine import Engine
+
+if TYPE_CHECKING:
+    from bpcheck.checking.check import FixtureResult
+    from bpcheck.checking.run_result import RunResult
+    from bpcheck.model.engine import Engine
 
 CERTIFIED_BUDGET = "BPCHECK_CERTIFIED_BUDGET"
 """The certified engine's time budget per fixture, in seconds (docs/engines.md)."""
 
+DEFAULT_TIMEOUT = 60.0
+"""``bpcheck.checking.isolation.DEFAULT_TIMEOUT``, copied: that module imports multiprocessing
+and subprocess, and ``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
+
+
+def default_jobs() -> int:
+    """``bpcheck.checking.parallel.default_jobs``, copied: that module imports the checking code,
+    and ``--help`` shows the number (tests/cli/test_startup.py checks the two agree)."""
+    with contextlib.suppress(ValueError):
+        return max(1, int(os.environ.get("BPCHECK_JOBS", "")))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:
     """What went wrong in one fixture: engines that did not run, claims, disagreements."""
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.checking.check import OK
+    from bpcheck.checking.results import disagreement_table, failing_claims_table
+
     for run in result.runs:
         if run.outcome != OK:
             say(f"\n{result.fixture.id}: {run.engine} {run.outcome}: {run.reason}")
@@ -55,6 +62,8 @@ def print_result(result: FixtureResult, engines: list[str]) -> None:
 
 def print_summary(run: RunResult) -> None:
     """One row per fixture, coloured at a terminal: verdicts by colour, what is off in red."""
+    from bpcheck.checking.results import fixture_rows, text_table
+
     headers, rows = fixture_rows(run)
     styles = []
     for row in rows:
@@ -79,11 +88,24 @@ def engines_for_run(
 
     Module-level, so that ``-j`` worker processes build the same engines (it pickles).
     """
+    from bpcheck.checking import registry
+    from bpcheck.checking.cache import cached, open_cache
+    from bpcheck.cli.inputs import select_engines
+
     engines = registry.with_timeout(select_engines(names), timeout)
     return cached(engines, open_cache(cache))
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
+    from bpcheck.checking.check import OK
+    from bpcheck.checking.isolation import stop_workers
+    from bpcheck.checking.parallel import check_fixtures
+    from bpcheck.checking.results import certified_lines, run_result, tally_line
+    from bpcheck.checking.run_result import write_run_result
+    from bpcheck.cli.inputs import engines_and_fixtures
+    from bpcheck.io.files import check_output
+    from bpcheck.io.progress import tracked
+
     budget = None if args.certified_budget is None else f"{args.certified_budget:g}"
     if budget is not None and os.environ.get(CERTIFIED_BUDGET) != budget:
         os.environ[CERTIFIED_BUDGET] = budget  # read by the certified engine as it starts:

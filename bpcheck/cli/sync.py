@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpcheck.authoring.sync import (
-    SYNC,
-    Stale,
-    check_section_files,
-    regenerate_hint,
-    section_files,
-    stale_sections,
-)
-from bpcheck.checking import registry
 from bpcheck.cli.command import add_command
-from bpcheck.cli.inputs import load_fixtures
 from bpcheck.errors import ExitCode
+
+if TYPE_CHECKING:
+    from bpcheck.authoring.sync import Stale
+
+SYNC = "bpcheck sync"
+"""``bpcheck.authoring.sync.SYNC``, copied: that module imports the engines' checking code, and
+``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
 
 DESCRIPTION = """\
 Regenerate every generated file of the project at --root from its fixtures and
@@ -35,6 +33,15 @@ out of date."""
 
 
 def cmd_sync(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.authoring.sync import (
+        check_section_files,
+        regenerate_hint,
+        section_files,
+        stale_sections,
+    )
+    from bpcheck.checking import registry
+    from bpcheck.cli.inputs import load_fixtures
     from bpcheck.report import committed  # pandas and matplotlib: only when sync runs
     from bpcheck.report.folder import check_folder
 
@@ -61,6 +68,7 @@ def cmd_sync(args: argparse.Namespace) -> ExitCode:
 
 
 def stale_reports(root: Path) -> list[Stale]:
+    from bpcheck.authoring.sync import Stale
     from bpcheck.report import committed
 
     names = committed.stale_files(root)

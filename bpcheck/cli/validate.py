@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 
 from bpcheck.cli.command import add_command, add_paths
-from bpcheck.cli.inputs import load_fixtures
 from bpcheck.errors import ExitCode
-from bpcheck.io.progress import working
 
 
 def cmd_validate(args: argparse.Namespace) -> ExitCode:
+    # --help imports every command module; the work's modules load when the command runs
+    from bpcheck.cli.inputs import load_fixtures
+    from bpcheck.io.progress import working
+
     with working("validating"):
         fixtures = load_fixtures(args.paths)
     print(f"{len(fixtures)} fixture(s) valid")
