@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpcheck.authoring.docs import generated_sections, replace_between
+from bpcheck.defaults import SYNC
 from bpcheck.errors import BadInput
 from bpcheck.io.files import check_rewritable, write_atomically
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
-
-SYNC = "bpcheck sync"
-"""The one command that regenerates every generated file (``tox -e sync`` runs it)."""
 
 LOCATION = "--root"
 

@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpcheck.checking import protocol
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT, DescribedEngine, EngineFailed
+from bpcheck.checking.isolation import DescribedEngine, EngineFailed
 from bpcheck.checking.worker_process import SETTLE, exit_status, last_lines, with_output
+from bpcheck.defaults import DEFAULT_TIMEOUT
 from bpcheck.model.engine import Availability, CannotRun
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace

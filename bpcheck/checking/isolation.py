@@ -35,12 +35,10 @@ from typing import Any, Protocol
 
 from bpcheck.checking.enclosures import from_plain
 from bpcheck.checking.worker_process import WorkerFailed, WorkerProcess, with_output
+from bpcheck.defaults import DEFAULT_TIMEOUT
 from bpcheck.model.engine import Availability, CannotRun, Enclosures
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace
-
-DEFAULT_TIMEOUT = 60.0
-"""Seconds one request may take (loading an engine, or one run): generous for JAX compiles."""
 
 
 class EngineFailed(Exception):

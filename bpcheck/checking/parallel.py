@@ -11,9 +11,7 @@ checked here instead, since a process costs more to start than a hit.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -28,16 +26,6 @@ EngineFactory = Callable[[], dict[str, Engine]]
 
 _ENGINES: dict[str, Engine] = {}
 """The engines of this worker process, built once by :func:`_start`."""
-
-
-def default_jobs() -> int:
-    """``-j`` when not given: ``BPCHECK_JOBS``, else the cores this process may use."""
-    with contextlib.suppress(ValueError):
-        return max(1, int(os.environ.get("BPCHECK_JOBS", "")))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 def all_kept(fixture: Fixture, engines: dict[str, Engine]) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bpcheck.checking import registry
 from bpcheck.checking.external import EngineCommand, external
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT
+from bpcheck.defaults import DEFAULT_TIMEOUT
 from bpcheck.errors import BadInput, InputError
 from bpcheck.model.engine import Engine
 

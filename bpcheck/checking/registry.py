@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from bpcheck.checking.external import ExternalEngine
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT, IsolatedEngine, isolated
+from bpcheck.checking.isolation import IsolatedEngine, isolated
+from bpcheck.defaults import DEFAULT_TIMEOUT
 from bpcheck.model.engine import Availability, CannotRun, Engine
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace

@@ -9,14 +9,11 @@ from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import add_command
 from bpcheck.cli.output import BAD, GOOD, NOTE, say
+from bpcheck.defaults import DEFAULT_TOLERANCE
 from bpcheck.errors import BadInput, ExitCode
 
 if TYPE_CHECKING:
     from bpcheck.report.compare import Section
-
-DEFAULT_TOLERANCE = 1e-12
-"""``bpcheck.report.compare.DEFAULT_TOLERANCE``, copied: that module imports jsonschema, and
-``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
 
 
 def section_styles() -> dict[Section, str]:

@@ -6,12 +6,9 @@ import argparse
 from pathlib import Path
 
 from bpcheck.cli.command import add_command, add_paths
+from bpcheck.defaults import DEFAULT_BUDGET
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
-
-DEFAULT_BUDGET = 1.0
-"""``bpcheck.diagnose.computed.DEFAULT_BUDGET``, copied: that module imports the engines, and
-``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
 
 
 def cmd_diagnose(args: argparse.Namespace) -> ExitCode:

@@ -7,12 +7,9 @@ import os
 from pathlib import Path
 
 from bpcheck.cli.command import add_command
+from bpcheck.defaults import EXPLAIN_FORMATS as FORMATS
 from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
-
-FORMATS = ("md", "html")
-"""``bpcheck.authoring.explain.FORMATS``, copied: that module imports the engines' checking
-code and jinja2, and ``--help`` shows them (tests/cli/test_startup.py checks they are equal)."""
 
 DEFAULT_CERTIFIED_DIGITS = 50
 """What the certified engine certifies unless BPCHECK_CERTIFIED_DIGITS asks for more."""

@@ -7,17 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import add_command
+from bpcheck.defaults import DEFAULT_REPORT_FORMATS as DEFAULT_FORMATS
+from bpcheck.defaults import REPORT_FORMATS as FORMATS
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
 
 if TYPE_CHECKING:
     from bpcheck.report.write import Request
-
-FORMATS = ("md", "html", "csv", "json")
-DEFAULT_FORMATS = "md,html,csv"
-"""``bpcheck.report.write.FORMATS`` and ``DEFAULT_FORMATS``, copied: that module imports
-jsonschema, rich and the engines' registry, and ``--help`` shows them
-(tests/cli/test_startup.py checks they are equal)."""
 
 
 def parse_formats(text: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import math
 import os
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from bpcheck.cli.caching import add_no_cache
 from bpcheck.cli.command import add_command, add_engines, add_paths
 from bpcheck.cli.output import BAD, GOOD, VERDICT_STYLES, say, show, styled_table
+from bpcheck.defaults import DEFAULT_TIMEOUT, default_jobs
 from bpcheck.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -23,21 +23,6 @@ if TYPE_CHECKING:
 
 CERTIFIED_BUDGET = "BPCHECK_CERTIFIED_BUDGET"
 """The certified engine's time budget per fixture, in seconds (docs/engines.md)."""
-
-DEFAULT_TIMEOUT = 60.0
-"""``bpcheck.checking.isolation.DEFAULT_TIMEOUT``, copied: that module imports multiprocessing
-and subprocess, and ``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
-
-
-def default_jobs() -> int:
-    """``bpcheck.checking.parallel.default_jobs``, copied: that module imports the checking code,
-    and ``--help`` shows the number (tests/cli/test_startup.py checks the two agree)."""
-    with contextlib.suppress(ValueError):
-        return max(1, int(os.environ.get("BPCHECK_JOBS", "")))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 def print_result(result: FixtureResult, engines: list[str]) -> None:

@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import add_command
+from bpcheck.defaults import SYNC
 from bpcheck.errors import ExitCode
 
 if TYPE_CHECKING:
     from bpcheck.authoring.sync import Stale
-
-SYNC = "bpcheck sync"
-"""``bpcheck.authoring.sync.SYNC``, copied: that module imports the engines' checking code, and
-``--help`` shows it (tests/cli/test_startup.py checks the two are equal)."""
 
 DESCRIPTION = """\
 Regenerate every generated file of the project at --root from its fixtures and

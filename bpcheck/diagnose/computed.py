@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from bpcheck.checking import registry
 from bpcheck.checking.check import OK, run_problem, trained_as_far_as
+from bpcheck.defaults import DEFAULT_BUDGET
 from bpcheck.diagnose.graph import Graph, Key, build_graph
 from bpcheck.diagnose.slips import SlipSearch
 from bpcheck.diagnose.variants import BY_NAME, CATALOGUE, HAND_STEPS, STAGES, Variant, VariantEngine
@@ -34,10 +35,6 @@ from bpcheck.model.fixture import Claim, Fixture
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import Trace, split_sample
 from bpcheck.model.verdicts import is_match
-
-DEFAULT_BUDGET = 1.0
-"""Seconds per fixture for the variants' long runs (``--budget``); the variants a fixture
-accepts as a diagnosis are run whatever the budget."""
 
 CHEAP_STEPS = HAND_STEPS
 """Steps every variant is computed to, whatever the budget."""

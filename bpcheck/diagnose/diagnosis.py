@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bpcheck.defaults import DEFAULT_BUDGET
 from bpcheck.diagnose import evidence
 from bpcheck.diagnose.computed import (
-    DEFAULT_BUDGET,
     Computed,
     Prepared,
     key_of,

@@ -32,9 +32,7 @@ from enum import StrEnum
 
 from bpcheck.checking.check import OK
 from bpcheck.checking.run_result import ClaimRecord, FixtureRecord, RunResult
-
-DEFAULT_TOLERANCE = 1e-12
-"""Relative change of an engine's value that counts as drift (engines agree to this)."""
+from bpcheck.defaults import DEFAULT_TOLERANCE
 
 
 class Section(StrEnum):

@@ -34,14 +34,15 @@ from bpcheck.checking import registry
 from bpcheck.checking.check import OK, check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import RunResult, read_run_result
+from bpcheck.defaults import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.loader import FixtureError, load, load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
 REPORT_EXTRA = ("pandas", "matplotlib")
-FORMATS = ("md", "html", "csv", "json")
-DEFAULT_FORMATS = "md,html,csv"
+FORMATS = REPORT_FORMATS
+DEFAULT_FORMATS = DEFAULT_REPORT_FORMATS
 
 VOLATILE = (
     "date",

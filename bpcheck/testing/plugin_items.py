@@ -33,8 +33,8 @@ from bpcheck.checking.check import (
     run_engine,
 )
 from bpcheck.checking.external import EngineCommand
-from bpcheck.checking.isolation import DEFAULT_TIMEOUT
 from bpcheck.checking.results import disagreement_table, failing_claims_table
+from bpcheck.defaults import DEFAULT_TIMEOUT
 from bpcheck.errors import BadInput
 from bpcheck.io.loader import FixtureError, load
 from bpcheck.model.engine import Engine, encloses

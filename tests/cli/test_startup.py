@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-from bpcheck.cli import compare, diagnose, explain, report, run, sync
 from tests.support.paths import ROOT
 
 HEAVY = ("numpy", "jax", "pandas", "matplotlib", "rich", "hypothesis")
@@ -90,25 +89,3 @@ def test_the_check_sees_a_heavy_import() -> None:
         "numpy",
     ]
     assert heavy_imported(["bpcheck.engines_extra", "richer"], HELP_HEAVY) == []
-
-
-def test_the_defaults_help_shows_are_those_of_the_modules_that_use_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Copied into bpcheck/cli/ so that ``--help`` need not import the modules they come from."""
-    from bpcheck.authoring import explain as explaining
-    from bpcheck.authoring import sync as syncing
-    from bpcheck.checking import isolation, parallel
-    from bpcheck.diagnose import computed
-    from bpcheck.report import compare as comparing
-    from bpcheck.report import write
-
-    assert compare.DEFAULT_TOLERANCE == comparing.DEFAULT_TOLERANCE
-    assert diagnose.DEFAULT_BUDGET == computed.DEFAULT_BUDGET
-    assert explain.FORMATS == explaining.FORMATS
-    assert (report.FORMATS, report.DEFAULT_FORMATS) == (write.FORMATS, write.DEFAULT_FORMATS)
-    assert run.DEFAULT_TIMEOUT == isolation.DEFAULT_TIMEOUT
-    assert sync.SYNC == syncing.SYNC
-    for jobs in ("", "3", "0", "-2", "many"):
-        monkeypatch.setenv("BPCHECK_JOBS", jobs)
-        assert run.default_jobs() == parallel.default_jobs(), jobs
