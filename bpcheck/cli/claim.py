@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from bpcheck.cli.caching import add_no_cache
@@ -26,15 +25,6 @@ validate, run and the tests refuse until you replace it with the cause (or give
 the cause with --note).  A quantity already claimed at the step is refused
 unless --again.  The file is left as it was when a claim is wrong or cannot be
 computed."""
-
-
-def __getattr__(name: str) -> ModuleType:
-    """``bpcheck.cli.claim.registry``, imported when asked for (tests patch the engines there)."""
-    if name == "registry":
-        from bpcheck.checking import registry
-
-        return registry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cmd_claim(args: argparse.Namespace) -> ExitCode:

@@ -31,9 +31,7 @@ def fixture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
     """Mazur's network as `bpcheck new` writes it; claims judged by the loops engine alone."""
-    monkeypatch.setattr(
-        "bpcheck.cli.claim.registry.all_engines", lambda: registry.select(["loops"])
-    )
+    monkeypatch.setattr("bpcheck.checking.registry.all_engines", lambda: registry.select(["loops"]))
     path = tmp_path / "m.json"
     assert main(["new", str(path), *MAZUR]) == 0
     capsys.readouterr()

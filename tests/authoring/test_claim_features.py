@@ -37,9 +37,7 @@ def fixture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
     """Mazur's network with a weight decay, as `bpcheck new` writes it; loops judges."""
-    monkeypatch.setattr(
-        "bpcheck.cli.claim.registry.all_engines", lambda: registry.select(["loops"])
-    )
+    monkeypatch.setattr("bpcheck.checking.registry.all_engines", lambda: registry.select(["loops"]))
     path = tmp_path / "m.json"
     assert main(["new", str(path), *MAZUR, "--weight-decay=0.01", "--steps=2"]) == 0
     capsys.readouterr()
@@ -104,7 +102,7 @@ def test_a_number_bpcheck_cannot_compute_is_recorded_as_unsupported(
     def no_engines() -> None:
         raise AssertionError("an unsupported number runs no engine")
 
-    monkeypatch.setattr("bpcheck.cli.claim.registry.all_engines", no_engines)
+    monkeypatch.setattr("bpcheck.checking.registry.all_engines", no_engines)
     reason = "bpcheck has no name for momentum's velocity"
     args = ["velocity η=\u22120.041", "velocity=0.03", "--unsupported", reason, "--where", "p. 4"]
     assert main(["claim", str(fixture), *args]) == 0

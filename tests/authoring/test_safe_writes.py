@@ -22,9 +22,7 @@ from tests.support.paths import ROOT
 @pytest.fixture
 def loops_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """``claim`` runs every engine; the loops engine is enough here (no JAX start-up)."""
-    monkeypatch.setattr(
-        "bpcheck.cli.claim.registry.all_engines", lambda: registry.select(["loops"])
-    )
+    monkeypatch.setattr("bpcheck.checking.registry.all_engines", lambda: registry.select(["loops"]))
 
 
 def fixture_in(folder: Path) -> Path:
