@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.checking.check import FAILED, check_fixture
@@ -219,6 +219,11 @@ def features_of(problem: Problem) -> dict[str, set[str]]:
     return {"loss": {problem.loss}, "batch": {problem.batch}, "activation": activations}
 
 
+DRAWN = settings(max_examples=2000, phases=[Phase.generate], database=None, derandomize=True)
+"""Whether some draw has a feature, not the smallest one that has it: no shrinking, which
+took minutes of the test's time."""
+
+
 def test_the_architecture_pool_uses_every_feature_of_the_model() -> None:
     """What the compiling engines see in default and ci still covers the whole model."""
     pool = bst.architecture_pool(POOL_SIZE or 6)
@@ -245,7 +250,7 @@ def test_the_architecture_pool_uses_every_feature_of_the_model() -> None:
     for kind, value in [("loss", "output"), ("batch", "mini")] + [
         ("activation", name) for name in NEW_HIDDEN
     ]:
-        find(feature_problems(), lambda p, k=kind, v=value: v in features_of(p)[k])
+        find(feature_problems(), lambda p, k=kind, v=value: v in features_of(p)[k], settings=DRAWN)
         seen[kind].add(value)
     missing = {
         k: sorted(map(str, expected[k] - seen[k])) for k in expected if expected[k] - seen[k]
