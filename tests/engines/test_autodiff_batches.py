@@ -54,5 +54,5 @@ def test_problems_of_another_shape_are_refused() -> None:
         ENGINE.run_many([mazur(1), mazur(2)], {0})
 
 
-def test_batches_are_compiled_for_powers_of_two() -> None:
-    assert [bucket(n) for n in (1, 2, 3, 4, 5, 9, 64)] == [1, 2, 4, 4, 8, 16, 64]
+def test_batches_are_compiled_for_powers_of_eight() -> None:
+    assert [bucket(n) for n in (1, 2, 8, 9, 63, 64, 65)] == [1, 8, 8, 64, 64, 64, 512]
