@@ -50,6 +50,9 @@ from bpcheck.model.engine import Availability, Enclosures, Engine, encloses
 from bpcheck.model.problem import Problem
 from bpcheck.model.quantities import EXTENDED, Trace
 
+LARGEST = 64
+"""The runs computed in one batch (the autodiff engine pads a batch to 1, 8 or 64)."""
+
 
 def default_folder() -> Path:
     """``BPCHECK_CACHE_DIR``, else the platform's folder for a user's caches, ``/bpcheck``."""
@@ -369,34 +372,52 @@ class CachedEngine:
                 self.cache.put_step(keys[step], computed[step])
         return dict(sorted(trace.items()))
 
-    def prefetch(self, runs: Sequence[tuple[Problem, Collection[int]]], largest: int = 64) -> None:
+    def pending_batches(
+        self, runs: Sequence[tuple[Problem, Collection[int]]], largest: int = LARGEST
+    ) -> list[list[tuple[Problem, Collection[int]]]]:
+        """The runs not kept yet, in the batches :meth:`prefetch` computes them (none if
+        the engine does not batch): ``largest`` runs of one structure, step count and
+        record each.
+
+        Only full batches: a JAX engine compiles each batch size anew for every shape
+        (1.2 s at 64, about 0.8 s alone) and a run costs it milliseconds, so a batch
+        pays only when it is full; the runs left over are computed one by one.
+        """
+        if not self.describe().batches or self.failure() is not None:
+            return []
+        groups: dict[tuple[object, ...], list[tuple[Problem, Collection[int]]]] = {}
+        for problem, record in runs:
+            if not self.has(problem, record):
+                groups.setdefault(structure(problem, record), []).append((problem, record))
+        return [
+            group[start : start + largest]
+            for group in groups.values()
+            for start in range(0, len(group) - largest + 1, largest)
+        ]
+
+    def prefetch(
+        self, runs: Sequence[tuple[Problem, Collection[int]]], largest: int = LARGEST
+    ) -> None:
         """Compute, in batches, the runs not kept yet, for an engine that batches (``run_many``).
 
         Runs of one structure, step count and record go to the engine together, at most
         ``largest`` at a time; their steps are kept, so that the runs that follow are hits.
         """
-        if not self.describe().batches or self.failure() is not None:
-            return
-        groups: dict[tuple[object, ...], tuple[set[int], list[Problem]]] = {}
-        for problem, record in runs:
-            if not self.has(problem, record):
-                group = groups.setdefault(structure(problem, record), (set(record), []))
-                group[1].append(problem)
-        for record, problems in groups.values():
-            for start in range(0, len(problems), largest):
-                batch = problems[start : start + largest]
-                try:
-                    traces = getattr(self.inner, "run_many")(batch, record)  # noqa: B009
-                    checked = [
-                        checked_trace(t, p, record, extended=self.extended)
-                        for t, p in zip(traces, batch)
-                    ]
-                except Exception:  # each run then says what is wrong, fixture by fixture
-                    return
-                for problem, trace in zip(batch, checked, strict=True):
-                    keys = self._keys(problem, record)
-                    for step, values in trace.items():
-                        self.cache.put_step(keys[step], values)
+        for batch in self.pending_batches(runs, largest):
+            problems = [problem for problem, _ in batch]
+            record = set(batch[0][1])
+            try:
+                traces = getattr(self.inner, "run_many")(problems, record)  # noqa: B009
+                checked = [
+                    checked_trace(t, p, record, extended=self.extended)
+                    for t, p in zip(traces, problems)
+                ]
+            except Exception:  # each run then says what is wrong, fixture by fixture
+                return
+            for problem, trace in zip(problems, checked, strict=True):
+                keys = self._keys(problem, record)
+                for step, values in trace.items():
+                    self.cache.put_step(keys[step], values)
 
 
 def batches(engine: Engine) -> bool:
@@ -410,6 +431,19 @@ def prefetch(engines: dict[str, Engine], runs: Sequence[tuple[Problem, Collectio
     for engine in engines.values():
         if isinstance(engine, CachedEngine):
             engine.prefetch(runs)
+
+
+def batches_to_compute(
+    engines: dict[str, Engine], runs: Sequence[tuple[Problem, Collection[int]]]
+) -> list[list[tuple[Problem, Collection[int]]]]:
+    """The batches :func:`prefetch` would compute, for each engine that batches, so that
+    processes side by side can take one each (``run -j``)."""
+    return [
+        batch
+        for engine in engines.values()
+        if isinstance(engine, CachedEngine)
+        for batch in engine.pending_batches(runs)
+    ]
 
 
 def cached(engines: dict[str, Engine], cache: TraceCache | None) -> dict[str, Engine]:

@@ -6,21 +6,24 @@ checks the fixtures it is handed; results come back in the order of the
 fixtures, so the output is the same whatever ``N`` is.  Processes start with
 ``spawn``: a fork of a process that already drives engine workers (pipes,
 threads) would share them.  A fixture whose steps are all in the cache is
-checked here instead, since a process costs more to start than a hit.
+checked here instead, since a process costs more to start than a hit.  Full batches
+of runs for an engine that batches go to the processes first, one batch each, so that
+the shape of a batch compiles in one process, not in this one while the others wait.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import replace
 
-from bpcheck.checking.cache import CachedEngine, prefetch, warm
+from bpcheck.checking.cache import CachedEngine, batches_to_compute, prefetch, warm
 from bpcheck.checking.check import FixtureResult, check_fixture, trained_as_far_as
 from bpcheck.checking.derived import record_of
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
+from bpcheck.model.problem import Problem
 
 EngineFactory = Callable[[], dict[str, Engine]]
 
@@ -50,9 +53,12 @@ def check_fixtures(
     for fixture in fixtures:
         record = record_of(fixture)
         runs.append((trained_as_far_as(fixture.problem, record), record))
-    prefetch(engines, runs)  # the engines that batch, fixtures of one shape in one call
+    batches = batches_to_compute(engines, runs)
+    if min(jobs, len(batches)) < 2:
+        prefetch(engines, runs)  # the engines that batch, fixtures of one shape in one call
+        batches = []
     work = [not all_kept(fixture, engines) for fixture in fixtures]
-    processes = min(jobs, sum(work))
+    processes = min(jobs, max(sum(work), len(batches)))
     if processes < 2:
         yield from (checked(fixture, engines) for fixture in fixtures)
         return
@@ -60,6 +66,9 @@ def check_fixtures(
     with ProcessPoolExecutor(
         processes, context, initializer=_start, initargs=(make_engines,)
     ) as pool:
+        if batches:  # each process computes whole batches, so a shape compiles once
+            wait([pool.submit(_prefetch, batch) for batch in batches])
+            work = [not all_kept(fixture, engines) for fixture in fixtures]
         futures = [
             pool.submit(_check, fixture) if needed else None
             for fixture, needed in zip(fixtures, work, strict=True)
@@ -70,6 +79,10 @@ def check_fixtures(
 
 def _start(make_engines: EngineFactory) -> None:
     _ENGINES.update(make_engines())
+
+
+def _prefetch(batch: list[tuple[Problem, Collection[int]]]) -> None:
+    prefetch(_ENGINES, batch)
 
 
 def _check(fixture: Fixture) -> FixtureResult:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.checking.cache import CachedEngine, TraceCache, code_fingerprint
+from bpcheck.checking.cache import CachedEngine, TraceCache, batches_to_compute, code_fingerprint
 from bpcheck.checking.check import check_fixture, run_problem
 from bpcheck.engines.loops import LoopsEngine
 from bpcheck.io.loader import load
@@ -235,8 +235,30 @@ def test_an_engine_that_batches_fills_the_cache_with_what_it_computes_alone(
     inner = Counted()
     engine = CachedEngine(inner, cache, "autodiff")
     problems = [replace(mazur(3), learning_rate=rate) for rate in (0.1, 0.2, 0.3)]
-    engine.prefetch([(p, {0, 3}) for p in problems] + [(mazur(2), {2})])
-    assert sorted(inner.batches_run) == [1, 3]
+    engine.prefetch([(p, {0, 3}) for p in problems] + [(mazur(2), {2})], largest=3)
+    assert inner.batches_run == [3]  # mazur(2) is no full batch: it runs when asked
     for problem in problems:
         assert engine.run(problem, {0, 3}) == AutodiffEngine().run(problem, {0, 3})
-    assert sorted(inner.batches_run) == [1, 3]  # every run above was a hit
+    assert inner.batches_run == [3]  # every run above was a hit
+
+
+def test_the_runs_to_batch_are_full_batches_of_one_structure(
+    cache: TraceCache,
+) -> None:
+    """``run -j`` hands each process whole batches: ``largest`` runs of one structure,
+    none that the cache already holds; what is left over runs one by one."""
+
+    class Batching(LoopsEngine):
+        def run_many(self, problems: list[Problem], record: Collection[int]) -> list[Trace]:
+            return [self.run(problem, record) for problem in problems]
+
+    engine = CachedEngine(Batching(), cache, "batching")
+    threes = [(replace(mazur(3), learning_rate=0.1 * n), {0, 3}) for n in range(1, 6)]
+    two = (mazur(2), {2})
+    engine.run(*threes[0])
+    assert engine.pending_batches([*threes, two], largest=3) == [threes[1:4]]
+    assert engine.pending_batches([*threes, two], largest=2) == [threes[1:3], threes[3:5]]
+    assert engine.pending_batches([two], largest=1) == [[two]]
+    others = {"batching": engine, "loops": CachedEngine(LoopsEngine(), cache, "loops")}
+    assert batches_to_compute(others, [*threes, two]) == []  # none of 64
+    assert others["loops"].pending_batches([two], largest=1) == []  # it does not batch

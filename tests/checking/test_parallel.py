@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+import uuid
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bpcheck.checking.cache import LARGEST, TraceCache, cached
+from bpcheck.checking.parallel import check_fixtures
 from bpcheck.cli.main import main
+from bpcheck.engines.loops import LoopsEngine
+from bpcheck.engines.matrices import MatricesEngine
+from bpcheck.io.loader import load
+from bpcheck.model.engine import Engine
+from bpcheck.model.problem import Problem
+from bpcheck.model.quantities import Trace
 from tests.support.paths import ROOT
 
 FIXTURES = [ROOT / "fixtures" / "babin", ROOT / "fixtures" / "hmkcode"]
+FIXTURE_FILES = ["babin/babin.json", "hmkcode/hmkcode-2018.json"]
 ENGINES = ["--engine", "loops", "--engine", "matrices"]
 
 
@@ -86,3 +99,46 @@ def test_pytest_in_two_processes_gives_the_verdicts_of_run(tmp_path: Path) -> No
     for (fixture, claim, engine), (outcome, _) in one.items():
         found = any(c.endswith(fixture) and n == f"{claim}[{engine}]" for c, n in passed)
         assert found == (outcome == "ok"), (fixture, claim, engine)
+
+
+class Batching(LoopsEngine):
+    """The loops engine with ``run_many``, leaving a file (process id, size) per batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def run_many(self, problems: Sequence[Problem], record: Collection[int]) -> list[Trace]:
+        (self.folder / f"{os.getpid()}-{uuid.uuid4().hex}").write_text(str(len(problems)))
+        return [self.run(problem, record) for problem in problems]
+
+
+def batching_engines(folder: Path, cache: Path | None) -> dict[str, Engine]:
+    """Module-level, so that ``-j`` processes build the same (a partial of it pickles)."""
+    engines: dict[str, Engine] = {"batching": Batching(folder), "matrices": MatricesEngine()}
+    return engines if cache is None else cached(engines, TraceCache(cache))
+
+
+def test_full_batches_are_computed_by_the_processes_and_give_what_runs_alone_give(
+    tmp_path: Path,
+) -> None:
+    """``run -j 2`` hands each process whole batches of one structure (here two, of
+    :data:`LARGEST` runs each; the three left over run one by one); the plain path, one
+    process without a cache (so no batches at all), must give the same results."""
+    babin, hmkcode = (load(ROOT / "fixtures" / name) for name in FIXTURE_FILES)
+    fixtures = [
+        replace(base, id=f"{base.id}-{n}", problem=replace(base.problem, learning_rate=rate))
+        for base, count in ((babin, LARGEST + 3), (hmkcode, LARGEST))
+        for n, rate in enumerate(0.1 + 0.01 * k for k in range(count))
+    ]
+    (tmp_path / "batches").mkdir()
+    make = functools.partial(batching_engines, tmp_path / "batches", tmp_path / "cache")
+    batched = list(check_fixtures(fixtures, make(), make, 2))
+    plain = functools.partial(batching_engines, tmp_path / "batches", None)
+    alone = list(check_fixtures(fixtures, plain(), plain, 1))
+    sizes = sorted(
+        (int(f.read_text()), f.name.split("-")[0] != str(os.getpid()))
+        for f in (tmp_path / "batches").iterdir()
+    )
+    assert sizes == [(LARGEST, True), (LARGEST, True)]  # full batches, in the -j processes
+    assert batched == alone
+    assert {r.outcome for r in alone} == {"ok", "failed"}  # a new rate fails later pins
