@@ -358,21 +358,22 @@ def disagreements(runs: list[EngineRun]) -> list[Disagreement]:
         return []
     precision = ran[0].precision
     floor = agreement_floor(precision)
+    every_extended = all(r.extended for r in ran)
     found: list[Disagreement] = []
     for step in sorted({step for run in ran for step in run.trace}):
         tol = agreement_tolerance(step, precision)
         names = {name for run in ran for name in run.trace.get(step, {})}
-        for name in sorted(names, key=_name_order):
-            row = _row(ran, step, name)
+        for name in names:
+            row = _row(ran, step, name, every_extended)
             if len(row) > 1 and not agree(list(row.values()), tol, floor):
                 found.append(Disagreement(step, name, row, _spread(row.values()), tol))
-    return found
+    return sorted(found, key=lambda d: (d.step, _name_order(d.quantity)))
 
 
-def _row(ran: list[EngineRun], step: int, name: str) -> dict[str, float]:
+def _row(ran: list[EngineRun], step: int, name: str, every_extended: bool) -> dict[str, float]:
     """Each engine's value of ``name``: NaN for one that owes it; absent for one that need not
     record it (an extended name, an engine without ``quantity:extended``)."""
-    extended = is_extended(name)
+    extended = not every_extended and is_extended(name)
     return {
         r.engine: r.trace.get(step, {}).get(name, math.nan)
         for r in ran
@@ -388,6 +389,8 @@ def agree(values: list[float], tolerance: float, floor: float = AGREEMENT_ABS) -
     order of the engines; finite values agree within ``tolerance`` (relative) or
     ``floor`` (absolute: :data:`AGREEMENT_ABS` for float64, :func:`agreement_floor`).
     """
+    if all(map(math.isfinite, values)):  # nearly always: no NaN or infinity to weigh
+        return max(values) - min(values) <= max(tolerance * max(map(abs, values)), floor)
     nans = sum(math.isnan(v) for v in values)
     if nans:
         return nans == len(values)

@@ -70,23 +70,30 @@ def _checked_step(values: object, step: int, expected: frozenset[str]) -> dict[s
     return plain
 
 
-_Key = tuple[tuple[int, ...], bool]
-"""What the names at a step depend on: its batch, and whether an update follows it."""
-
-
 def _expected_names(problem: Problem, extended: bool) -> functools.partial[frozenset[str]]:
-    """The names at a step, listed once per :data:`_Key` (a long run has few of them)."""
-    cache: dict[_Key, frozenset[str]] = {}
-    return functools.partial(_names, problem, extended, cache)
+    """The names at a step of ``problem``, through :func:`_names_of`'s memo."""
+    return functools.partial(_names, problem, extended, _names_key(problem))
 
 
-def _names(
-    problem: Problem, extended: bool, cache: dict[_Key, frozenset[str]], step: int
-) -> frozenset[str]:
-    key = (batch_of_step(problem, step), updates_at(problem, step))
-    if key not in cache:
-        cache[key] = frozenset(names_at_step(problem, step, extended=extended))
-    return cache[key]
+def _names_key(problem: Problem) -> tuple[object, ...]:
+    """All that :func:`~bpcheck.model.quantities.names_at_step` reads of a problem but
+    the step: a corpus of one shape, and every engine's run of one fixture, share it."""
+    layers = tuple((n.size, n.fan_in, n.bias_kind, n.bias_trainable) for n in problem.layers)
+    return layers, problem.n_inputs, problem.has_targets
+
+
+_NAMES: dict[tuple[object, ...], frozenset[str]] = {}
+"""Names at a step by :func:`_names_key`, batch, update and ``extended`` (at most 256)."""
+
+
+def _names(problem: Problem, extended: bool, key: tuple[object, ...], step: int) -> frozenset[str]:
+    full = (key, batch_of_step(problem, step), updates_at(problem, step), extended)
+    found = _NAMES.get(full)
+    if found is None:
+        if len(_NAMES) >= 256:
+            _NAMES.clear()
+        found = _NAMES[full] = frozenset(names_at_step(problem, step, extended=extended))
+    return found
 
 
 def _is_int(value: object) -> bool:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bpcheck.checking.check import ERRORED, OK, run_problem
-from bpcheck.checking.traces import BadTrace, checked_trace
+from bpcheck.checking.traces import BadTrace, _expected_names, checked_trace
 from bpcheck.engines.loops import LoopsEngine
-from bpcheck.model.examples import mazur
+from bpcheck.model.examples import mazur, mazur_like
 from bpcheck.model.problem import Problem
-from bpcheck.model.quantities import Trace
+from bpcheck.model.quantities import Trace, names_at_step
+from bpcheck.testing.conformance import varied_problems
 
 PROBLEM = mazur()
 
@@ -97,3 +99,35 @@ def test_numpy_floats_are_floats() -> None:
 
 def test_a_good_engine_is_ok() -> None:
     assert run_problem(LoopsEngine(), PROBLEM, {0, 1}).outcome == OK
+
+
+def test_the_names_memo_answers_what_listing_the_names_answers() -> None:
+    """The names a trace must hold are kept by what they depend on (the layers' sizes and
+    biases, the inputs, targets, the batch, an update); each problem below differs from
+    another in one of those only, so a key that left one out would answer another's names."""
+    base = mazur_like(steps=2)
+    one, two = base.layers
+    problems = [
+        base,
+        replace(base, loss="output"),
+        replace(base, layers=(replace(one, bias_kind="shared", bias=(0.35,)), two)),
+        replace(base, layers=(one, replace(two, bias_trainable=False))),
+        replace(base, layers=(one, replace(two, bias_kind="none", bias=()))),
+        replace(base, inputs=((0.05, 0.10), (0.2, 0.3)), targets=((0.01, 0.99), (0.5, 0.5))),
+        replace(
+            base,
+            inputs=((0.05, 0.10), (0.2, 0.3)),
+            targets=((0.01, 0.99), (0.5, 0.5)),
+            batch="per_sample",
+        ),
+        *(problem for _, problem in varied_problems()),
+    ]
+    for problem in problems:  # filled first, then every answer checked against a listing
+        for step in range(problem.steps + 1):
+            for extended in (True, False):
+                _expected_names(problem, extended)(step)
+    for problem in problems:
+        for step in range(problem.steps + 1):
+            for extended in (True, False):
+                expected = frozenset(names_at_step(problem, step, extended=extended))
+                assert _expected_names(problem, extended)(step) == expected, (problem, step)
