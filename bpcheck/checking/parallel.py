@@ -74,7 +74,14 @@ def check_fixtures(
             for fixture, needed in zip(fixtures, work, strict=True)
         ]
         for fixture, future in zip(fixtures, futures, strict=True):
-            yield checked(fixture, engines) if future is None else future.result()
+            yield checked(fixture, engines) if future is None else _ours(future.result(), fixture)
+
+
+def _ours(result: FixtureResult, fixture: Fixture) -> FixtureResult:
+    """``result`` holding this process's ``fixture``, not the copy a process sent back: a
+    run keeps every result, and two copies of 10,000 fixtures are hundreds of megabytes."""
+    result.fixture = fixture
+    return result
 
 
 def _start(make_engines: EngineFactory) -> None:
