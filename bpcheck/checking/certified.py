@@ -21,6 +21,7 @@ docs/verdicts.md, "Certified values", states the rule for people.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass, replace
@@ -76,18 +77,21 @@ class Interval:
     low: Decimal
     high: Decimal
 
-    @property
+    # Computed once per interval (cached_property): a fixture's check asks each of them
+    # of every quantity for every float engine, millions of decimal divisions in a corpus.
+
+    @functools.cached_property
     def mid(self) -> Decimal:
         """The middle (an infinity when one bound is; NaN when both are)."""
         return midpoint(str(self.low), str(self.high))
 
-    @property
+    @functools.cached_property
     def radius(self) -> Decimal:
         with localcontext() as context:
             context.prec = PRECISION
             return (self.high - self.low) / 2
 
-    @property
+    @functools.cached_property
     def nearest(self) -> float:
         """The float64 nearest the midpoint (``inf`` beyond float64's range)."""
         return float(self.mid)
