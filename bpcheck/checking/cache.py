@@ -411,8 +411,8 @@ class CachedEngine:
     ) -> None:
         """Compute, in batches, the runs not kept yet, for an engine that batches (``run_many``).
 
-        Runs of one structure, step count and record go to the engine together, at most
-        ``largest`` at a time; their steps are kept, so that the runs that follow are hits.
+        Each of :meth:`pending_batches` goes to the engine in one call; the steps are kept,
+        so that the runs that follow are hits.
         """
         for batch in self.pending_batches(runs, largest):
             problems = [problem for problem, _ in batch]

@@ -79,7 +79,7 @@ def check_fixtures(
 
 def _ours(result: FixtureResult, fixture: Fixture) -> FixtureResult:
     """``result`` holding this process's ``fixture``, not the copy a process sent back: a
-    run keeps every result, and two copies of 10,000 fixtures are hundreds of megabytes."""
+    run keeps every result, and would otherwise hold every fixture twice."""
     result.fixture = fixture
     return result
 
