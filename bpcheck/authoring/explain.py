@@ -19,14 +19,11 @@ from bpcheck.authoring.digits import digits_table, step_names
 from bpcheck.authoring.worked_example import Explainer, Section, num
 from bpcheck.authoring.worked_updates import settings
 from bpcheck.checking.check import OK, EngineRun, run_problem
-from bpcheck.defaults import EXPLAIN_FORMATS
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.escape import markdown_code, markdown_text
 from bpcheck.model import quantities as q
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Claim, Fixture
-
-FORMATS = EXPLAIN_FORMATS
 
 
 def explain(

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from bpcheck.cli.command import add_command
-from bpcheck.defaults import EXPLAIN_FORMATS as FORMATS
+from bpcheck.defaults import EXPLAIN_FORMATS
 from bpcheck.errors import BadInput, ExitCode, InputError
 from bpcheck.io.escape import terminal_text
 
@@ -59,7 +59,7 @@ def register(commands: object) -> None:
     )
     parser.add_argument("fixture", help="the fixture file")
     parser.add_argument("--step", type=int, default=0, help="which step to explain")
-    parser.add_argument("--format", choices=FORMATS, default="md", help="output format")
+    parser.add_argument("--format", choices=EXPLAIN_FORMATS, default="md", help="output format")
     parser.add_argument(
         "--digits",
         type=digit_count,

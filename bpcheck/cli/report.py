@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpcheck.cli.command import add_command
-from bpcheck.defaults import DEFAULT_REPORT_FORMATS as DEFAULT_FORMATS
-from bpcheck.defaults import REPORT_FORMATS as FORMATS
+from bpcheck.defaults import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
 from bpcheck.errors import BadInput, ExitCode
 from bpcheck.io.escape import terminal_text
 
@@ -17,15 +16,19 @@ if TYPE_CHECKING:
 
 
 def parse_formats(text: str) -> list[str]:
-    """``md,html`` to ``["md", "html"]``, in the order of ``FORMATS``; unknown ones refused."""
+    """``md,html`` to ``["md", "html"]``, in the order of ``REPORT_FORMATS``; unknown ones
+    refused."""
     asked = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [f for f in asked if f not in FORMATS]
+    unknown = [f for f in asked if f not in REPORT_FORMATS]
     if unknown or not asked:
         found = unknown[0] if unknown else text
         raise BadInput(
-            [f"--format: expected some of {', '.join(FORMATS)} (comma-separated), found {found!r}"]
+            [
+                f"--format: expected some of {', '.join(REPORT_FORMATS)} (comma-separated), "
+                f"found {found!r}"
+            ]
         )
-    return [f for f in FORMATS if f in asked]
+    return [f for f in REPORT_FORMATS if f in asked]
 
 
 def request_from(args: argparse.Namespace) -> Request:
@@ -101,8 +104,8 @@ def register(commands: object) -> None:
     )
     parser.add_argument(
         "--format",
-        default=DEFAULT_FORMATS,
-        help=f"comma-separated, some of {', '.join(FORMATS)}",
+        default=DEFAULT_REPORT_FORMATS,
+        help=f"comma-separated, some of {', '.join(REPORT_FORMATS)}",
     )
     parser.add_argument(
         "--failures-only",

@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck.checking import registry
+from bpcheck.defaults import REPORT_FORMATS
 from bpcheck.errors import BadInput, InputError
-from bpcheck.report.write import FORMATS, Request, generate, missing_extras, volatile_values
+from bpcheck.report.write import Request, generate, missing_extras, volatile_values
 
 FIXTURES = Path("fixtures/")
 """The fixtures reported on, relative to the repository's root (as the report names them)."""
 REPORTS = Path("reports")
 """Where the committed reports are, relative to the root."""
-ALL_FORMATS = list(FORMATS)
+ALL_FORMATS = list(REPORT_FORMATS)
 """Every format is committed: Markdown and HTML to read, CSV and JSON to reuse."""
 
 

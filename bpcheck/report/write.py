@@ -34,15 +34,13 @@ from bpcheck.checking import registry
 from bpcheck.checking.check import OK, check_fixture
 from bpcheck.checking.results import run_result
 from bpcheck.checking.run_result import RunResult, read_run_result
-from bpcheck.defaults import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
+from bpcheck.defaults import DEFAULT_REPORT_FORMATS
 from bpcheck.errors import BadInput, InputError
 from bpcheck.io.loader import FixtureError, load, load_all
 from bpcheck.model.engine import Engine
 from bpcheck.model.fixture import Fixture
 
 REPORT_EXTRA = ("pandas", "matplotlib")
-FORMATS = REPORT_FORMATS
-DEFAULT_FORMATS = DEFAULT_REPORT_FORMATS
 
 VOLATILE = (
     "date",
@@ -66,7 +64,7 @@ class Request:
     paths: list[Path] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
     """Saved ``run --json`` results to report on (merged) instead of fixture paths."""
-    formats: list[str] = field(default_factory=lambda: DEFAULT_FORMATS.split(","))
+    formats: list[str] = field(default_factory=lambda: DEFAULT_REPORT_FORMATS.split(","))
     engines: list[str] = field(default_factory=list)
     gradcheck: Path | None = None
     """A ``bpcheck gradcheck --json`` file whose results the report shows."""
