@@ -53,9 +53,10 @@ def check_fixtures(
     for fixture in fixtures:
         record = record_of(fixture)
         runs.append((trained_as_far_as(fixture.problem, record), record))
-    batches = batches_to_compute(engines, runs)
-    if min(jobs, len(batches)) < 2:
-        prefetch(engines, runs)  # the engines that batch, fixtures of one shape in one call
+    batches = batches_to_compute(engines, runs)  # for the engines that batch
+    if min(jobs, len(batches)) < 2:  # computed here: no second process would take one
+        for batch in batches:
+            prefetch(engines, batch)
         batches = []
     work = [not all_kept(fixture, engines) for fixture in fixtures]
     processes = min(jobs, max(sum(work), len(batches)))
